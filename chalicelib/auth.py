@@ -1,0 +1,93 @@
+"""Who is calling: the app's own check of a Cognito token.
+
+API Gateway's Cognito authorizer guards the deployed routes too, but `chalice local` and the
+local stack only decode tokens, so the app verifies every token itself: RS256 signature against
+the pool's JWKS (fetched once and cached), issuer, audience or client id, expiry and token_use.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+from chalicelib.config import get_settings
+from chalicelib.errors import ServiceUnavailable, Unauthorized
+
+GROUPS = ("merchants", "judges", "admins")
+_REQUIRED_CLAIMS = ["exp", "iat", "iss", "sub", "token_use"]
+
+
+@dataclass(frozen=True)
+class Caller:
+    user_id: str
+    username: str
+    groups: frozenset[str]
+
+    def in_group(self, group: str) -> bool:
+        return group in self.groups
+
+
+@functools.lru_cache(maxsize=4)
+def _jwks_client(url: str):
+    from jwt import PyJWKClient
+
+    return PyJWKClient(url, cache_keys=True, lifespan=3600, timeout=5)
+
+
+def reset_jwks_cache() -> None:
+    _jwks_client.cache_clear()
+
+
+def bearer_token(header_value: str | None) -> str:
+    if not header_value:
+        raise Unauthorized("Missing Authorization header")
+    token = header_value.strip()
+    if token[:7].lower() == "bearer ":
+        token = token[7:].strip()
+    if not token:
+        raise Unauthorized("Missing token")
+    return token
+
+
+def verify_token(token: str) -> Caller:
+    import jwt
+
+    settings = get_settings()
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.PyJWTError:
+        raise Unauthorized("Malformed token") from None
+    if header.get("alg") != "RS256":
+        raise Unauthorized("Token must be signed with RS256")
+    try:
+        signing_key = _jwks_client(settings.jwks_url).get_signing_key_from_jwt(token)
+    except jwt.PyJWKClientConnectionError:
+        raise ServiceUnavailable("Token keys are unreachable; try again shortly") from None
+    except jwt.PyJWTError:
+        raise Unauthorized("Token is not signed by a known key") from None
+    try:
+        claims = jwt.decode(
+            token,
+            signing_key.key,
+            algorithms=["RS256"],
+            issuer=settings.token_issuer,
+            options={"require": _REQUIRED_CLAIMS, "verify_aud": False},
+        )
+    except jwt.ExpiredSignatureError:
+        raise Unauthorized("Token has expired") from None
+    except jwt.PyJWTError as exc:
+        raise Unauthorized(f"Invalid token: {exc}") from None
+    token_use = claims.get("token_use")
+    if token_use == "id":
+        client_id = claims.get("aud")
+    elif token_use == "access":
+        client_id = claims.get("client_id")
+    else:
+        raise Unauthorized("token_use must be id or access")
+    if not settings.user_pool_client_id or client_id != settings.user_pool_client_id:
+        raise Unauthorized("Token was issued to another client")
+    groups = claims.get("cognito:groups") or []
+    if isinstance(groups, str):
+        groups = [groups]
+    username = claims.get("cognito:username") or claims.get("username") or claims["sub"]
+    return Caller(user_id=claims["sub"], username=str(username), groups=frozenset(groups))

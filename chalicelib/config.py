@@ -1,0 +1,107 @@
+"""One settings object for the whole app, read lazily from the stage's environment.
+
+Chalice's test client and `chalice local` do not load stage variables at import time, and
+import time is cold-start time, so nothing here runs until the first request asks for it.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+from dataclasses import dataclass
+
+DEFAULT_REGION = "us-east-1"
+LOCAL_ACCOUNT = "123456789012"
+
+
+class ConfigError(RuntimeError):
+    """A required setting is missing or malformed: fail fast, at the first request."""
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be an integer, got {raw!r}") from exc
+
+
+def table_suffix(logical_name: str) -> str:
+    """`FanoutJobs` -> `fanout-jobs`: the suffix the template gives each table name."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "-", logical_name).lower()
+
+
+@dataclass(frozen=True)
+class Settings:
+    stage: str
+    region: str
+    table_prefix: str
+    user_pool_id: str
+    user_pool_client_id: str
+    jwks_url: str
+    token_issuer: str
+    cursor_secret: bytes
+    fanout_pull_threshold: int
+    feed_max_entries: int
+    write_limit_per_minute: int
+    stream_failures_queue_url: str
+
+    def table_name(self, logical_name: str) -> str:
+        return f"{self.table_prefix}-{table_suffix(logical_name)}"
+
+
+def _load() -> Settings:
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION
+    stage = os.environ.get("STAGE", "dev")
+    pool_id = os.environ.get("USER_POOL_ID", "")
+    issuer = os.environ.get("TOKEN_ISSUER") or f"https://cognito-idp.{region}.amazonaws.com/{pool_id}"
+    jwks_url = os.environ.get("JWKS_URL") or f"{issuer}/.well-known/jwks.json"
+    cursor_secret = os.environ.get("CURSOR_SECRET", "")
+    if stage == "prod" and len(cursor_secret) < 32:
+        raise ConfigError("CURSOR_SECRET must hold at least 32 characters in prod")
+    return Settings(
+        stage=stage,
+        region=region,
+        table_prefix=os.environ.get("TABLE_PREFIX", f"jianghu-{stage}"),
+        user_pool_id=pool_id,
+        user_pool_client_id=os.environ.get("USER_POOL_CLIENT_ID", ""),
+        jwks_url=jwks_url,
+        token_issuer=issuer,
+        cursor_secret=(cursor_secret or f"jianghu-{stage}-cursor-key").encode(),
+        fanout_pull_threshold=_int("FANOUT_PULL_THRESHOLD", 10_000),
+        feed_max_entries=_int("FEED_MAX_ENTRIES", 800),
+        write_limit_per_minute=_int("WRITE_LIMIT_PER_MINUTE", 120),
+        stream_failures_queue_url=os.environ.get("STREAM_FAILURES_QUEUE_URL", ""),
+    )
+
+
+@functools.lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return _load()
+
+
+def reset_settings() -> None:
+    """Forget the cached settings (tests change the environment between scenarios)."""
+    get_settings.cache_clear()
+
+
+def stream_arn(logical_name: str) -> str:
+    """The stream ARN a handler subscribes to, from `STREAM_ARN_<TABLE>`.
+
+    Chalice reads it when the decorator runs, so this is the one setting read at import. Locally
+    and in tests it falls back to a placeholder that still names the table: the stream runner
+    matches handlers to streams by table name.
+    """
+    key = "STREAM_ARN_" + table_suffix(logical_name).replace("-", "_").upper()
+    explicit = os.environ.get(key)
+    if explicit:
+        return explicit
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION
+    prefix = os.environ.get("TABLE_PREFIX", f"jianghu-{os.environ.get('STAGE', 'dev')}")
+    return (
+        f"arn:aws:dynamodb:{region}:{LOCAL_ACCOUNT}:table/{prefix}-{table_suffix(logical_name)}"
+        "/stream/local"
+    )

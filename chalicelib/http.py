@@ -1,0 +1,211 @@
+"""The route wrapper every feature uses: auth, rate limit, body and page parsing, error mapping.
+
+A feature declares a route once with `Api.route(...)`; the same declaration feeds Chalice's
+router and the OpenAPI document (`chalicelib.openapi`), so the two cannot drift. Views receive a
+`RequestContext` plus their path parameters and return a model, a dict, a `Page`, or None (204).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from chalice import Blueprint, Response
+
+from chalicelib.auth import Caller, bearer_token, verify_token
+from chalicelib.errors import BadRequest, DomainError, Forbidden, to_response
+from chalicelib.pagination import Page, PageRequest, page_request
+
+WRITE_METHODS = frozenset({"POST", "PUT", "DELETE", "PATCH"})
+
+
+@dataclass(frozen=True)
+class RouteSpec:
+    method: str
+    path: str
+    view_name: str
+    summary: str
+    tag: str
+    body: type | None = None
+    response: type | None = None
+    status: int = 200
+    public: bool = False
+    paginated: bool = False
+    query: dict[str, str] = field(default_factory=dict)
+    errors: tuple[int, ...] = ()
+
+
+ROUTES: list[RouteSpec] = []
+
+
+@dataclass
+class RequestContext:
+    caller: Caller | None
+    body: Any
+    query: dict[str, str]
+    page: PageRequest | None
+    headers: Any
+
+    @property
+    def user(self) -> Caller:
+        assert self.caller is not None, "public routes have no caller"
+        return self.caller
+
+    def require_group(self, group: str) -> Caller:
+        if not self.user.in_group(group):
+            raise Forbidden(f"Only members of the {group} group may do this")
+        return self.user
+
+
+@functools.lru_cache(maxsize=1)
+def cognito_authorizer():
+    """API Gateway's authorizer, attached only when the deploy path names the pool.
+
+    `chalice local` and the local stack skip it (they only decode tokens); the app's own check in
+    `_authenticate` is what guards every route everywhere.
+    """
+    pool_arn = os.environ.get("API_AUTHORIZER_POOL_ARN")
+    if not pool_arn:
+        return None
+    from chalice import CognitoUserPoolAuthorizer
+
+    return CognitoUserPoolAuthorizer("jianghu-users", provider_arns=[pool_arn])
+
+
+def _authenticate(request) -> Caller:
+    return verify_token(bearer_token(request.headers.get("authorization")))
+
+
+def _parse_body(model: type, request) -> Any:
+    from pydantic import ValidationError
+
+    raw = request.raw_body or b""
+    try:
+        return model.model_validate_json(raw)
+    except ValidationError as exc:
+        raise BadRequest(describe_validation_error(exc)) from None
+
+
+def describe_validation_error(exc) -> str:
+    parts = []
+    for error in exc.errors(include_url=False)[:5]:
+        location = ".".join(str(part) for part in error.get("loc", ()))
+        if error.get("type") == "json_invalid":
+            parts.append("body: must be a JSON object")
+            continue
+        message = error.get("msg", "invalid")
+        if message.startswith("Value error, "):
+            message = message[len("Value error, "):]
+        parts.append(f"{location or 'body'}: {message}")
+    return "; ".join(parts) or "Invalid request body"
+
+
+def _serialise(model: type | None, result: Any) -> Any:
+    if model is None or result is None:
+        return result
+    if isinstance(result, model):
+        return result.model_dump(mode="json")
+    return model.model_validate(result).model_dump(mode="json")
+
+
+def _respond(spec: RouteSpec, result: Any) -> Response:
+    if isinstance(result, Response):
+        return result
+    if result is None:
+        return Response(body="", status_code=204 if spec.status in (200, 204) else spec.status)
+    if isinstance(result, Page):
+        body = {
+            "items": [_serialise(spec.response, item) for item in result.items],
+            "next_cursor": result.next_cursor,
+        }
+    else:
+        body = _serialise(spec.response, result)
+    return Response(body=body, status_code=spec.status, headers={"Content-Type": "application/json"})
+
+
+def _page_scope(spec: RouteSpec, path_params: dict, query: dict) -> str:
+    """Cursors are bound to the list they page through: route, path values and filters."""
+    bound = [spec.path] + [f"{k}={v}" for k, v in sorted(path_params.items())]
+    bound += [f"{k}={query.get(k, '')}" for k in sorted(spec.query)]
+    return "|".join(bound)
+
+
+class Api:
+    """One feature's routes: a Chalice blueprint plus the specs the OpenAPI document reads."""
+
+    def __init__(self, import_name: str, tag: str):
+        self.blueprint = Blueprint(import_name)
+        self.tag = tag
+
+    def route(
+        self,
+        method: str,
+        path: str,
+        *,
+        summary: str,
+        body: type | None = None,
+        response: type | None = None,
+        status: int = 200,
+        public: bool = False,
+        paginated: bool = False,
+        query: dict[str, str] | None = None,
+        errors: tuple[int, ...] = (),
+    ) -> Callable:
+        def decorator(view: Callable) -> Callable:
+            spec = RouteSpec(
+                method=method,
+                path=path,
+                view_name=view.__name__,
+                summary=summary,
+                tag=self.tag,
+                body=body,
+                response=response,
+                status=status,
+                public=public,
+                paginated=paginated,
+                query=dict(query or {}),
+                errors=errors,
+            )
+            ROUTES.append(spec)
+            blueprint = self.blueprint
+
+            @functools.wraps(view)
+            def chalice_view(**path_params: str) -> Response:
+                request = blueprint.current_request
+                try:
+                    return _respond(spec, _run(spec, view, request, path_params))
+                except DomainError as error:
+                    return to_response(error)
+
+            route_kwargs: dict[str, Any] = {"methods": [method]}
+            if not public and cognito_authorizer() is not None:
+                route_kwargs["authorizer"] = cognito_authorizer()
+            blueprint.route(path, **route_kwargs)(chalice_view)
+            return view
+
+        return decorator
+
+
+def _run(spec: RouteSpec, view: Callable, request, path_params: dict) -> Any:
+    caller = None if spec.public else _authenticate(request)
+    query = dict(request.query_params or {})
+    if caller is not None and spec.method in WRITE_METHODS:
+        from chalicelib.services.rate_limits import consume_write
+
+        consume_write(caller.user_id)
+    for name in spec.query:
+        value = query.get(name)
+        if value is not None and not re.fullmatch(r"[A-Za-z0-9_.:#-]{1,128}", value):
+            raise BadRequest(f"{name}: not a valid value")
+    ctx = RequestContext(
+        caller=caller,
+        body=_parse_body(spec.body, request) if spec.body is not None else None,
+        query=query,
+        page=page_request(query, _page_scope(spec, path_params, query)) if spec.paginated else None,
+        headers=request.headers,
+    )
+    return view(ctx, **path_params)

@@ -1,0 +1,19 @@
+from __future__ import annotations
+
+from pynamodb.attributes import ListAttribute, NumberAttribute, UnicodeAttribute
+
+from chalicelib.models.base import BaseModel, table_meta
+
+
+class UserProfile(BaseModel):
+    """A shopper's public profile. Counters are kept by the follow-graph stream handler."""
+
+    Meta = table_meta("Users")
+    user_id = UnicodeAttribute(hash_key=True)
+    display_name = UnicodeAttribute(null=True)
+    bio = UnicodeAttribute(default="")
+    labels = ListAttribute(of=UnicodeAttribute, default=list)
+    follower_count = NumberAttribute(default=0)
+    following_count = NumberAttribute(default=0)
+    created_at = UnicodeAttribute(null=True)
+    updated_at = UnicodeAttribute(null=True)

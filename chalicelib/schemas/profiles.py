@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import StringConstraints
+
+from chalicelib.schemas.base import Labels, RequestModel, ResponseModel
+
+DisplayName = Annotated[str, StringConstraints(min_length=1, max_length=50)]
+Bio = Annotated[str, StringConstraints(max_length=500)]
+
+
+class UpdateMe(RequestModel):
+    display_name: DisplayName
+    bio: Bio | None = None
+    labels: Labels | None = None
+
+
+class ExpertLevel(ResponseModel):
+    label: str
+    level: int
+
+
+class MerchantBlock(ResponseModel):
+    store_name: str
+    tier: str | None = None
+    badge: str | None = None
+
+
+class ProfileOut(ResponseModel):
+    user_id: str
+    display_name: str
+    bio: str
+    labels: list[str]
+    follower_count: int
+    following_count: int
+    points: int
+    expert: list[ExpertLevel]
+    merchant: MerchantBlock | None = None
+    created_at: str | None = None
+
+
+class UserRef(ResponseModel):
+    user_id: str
+    display_name: str
+    since: str | None = None
+
+
+class FollowState(ResponseModel):
+    user_id: str
+    following: bool
+
+
+class BlockState(ResponseModel):
+    user_id: str
+    blocked: bool
+
+
+class LabelOut(ResponseModel):
+    id: str
+    name: str
+
+
+class LabelList(ResponseModel):
+    items: list[LabelOut]
+
+
+class HealthOut(ResponseModel):
+    status: str
+
+
+class NotificationOut(ResponseModel):
+    notification_id: str
+    type: str
+    created_at: str
+    data: dict

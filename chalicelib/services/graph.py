@@ -1,0 +1,96 @@
+"""The follow graph: follow, unfollow, block, and the lists of either side."""
+
+from __future__ import annotations
+
+from chalicelib.auth import Caller
+from chalicelib.domain.ids import now_iso
+from chalicelib.errors import BadRequest, Conflict, Forbidden, NotFound
+from chalicelib.models.base import batch_get
+from chalicelib.models.graph import Block, Follow
+from chalicelib.models.users import UserProfile
+from chalicelib.pagination import Page, PageRequest
+from chalicelib.services.profiles import display_name_of
+
+
+def _check_pair(caller: Caller, target_id: str, action: str) -> tuple[Block | None, Block | None]:
+    """One BatchGetItem: the target's profile and any block between the two."""
+    if target_id == caller.user_id:
+        raise BadRequest(f"user_id: you cannot {action} yourself")
+    target, blocked_by_target, blocked_by_caller = batch_get(
+        [
+            (UserProfile, target_id, None),
+            (Block, target_id, caller.user_id),
+            (Block, caller.user_id, target_id),
+        ]
+    )
+    if target is None:
+        raise NotFound(f"No user {target_id}")
+    return blocked_by_target, blocked_by_caller
+
+
+def _put_once(item) -> None:
+    from pynamodb.exceptions import PutError
+
+    try:
+        item.save(condition=type(item)._hash_key_attribute().does_not_exist())
+    except PutError as exc:
+        if exc.cause_response_code != "ConditionalCheckFailedException":
+            raise
+
+
+def follow(caller: Caller, target_id: str) -> None:
+    blocked_by_target, blocked_by_caller = _check_pair(caller, target_id, "follow")
+    if blocked_by_target is not None:
+        raise Forbidden("This user has blocked you")
+    if blocked_by_caller is not None:
+        raise Conflict("You have blocked this user; unblock them first")
+    _put_once(Follow(caller.user_id, target_id, created_at=now_iso()))
+
+
+def unfollow(caller: Caller, target_id: str) -> None:
+    if target_id == caller.user_id:
+        raise BadRequest("user_id: you cannot unfollow yourself")
+    Follow(caller.user_id, target_id).delete()
+
+
+def block(caller: Caller, target_id: str) -> None:
+    """Record the block; the Blocks stream handler ends follows both ways and cleans feeds."""
+    _check_pair(caller, target_id, "block")
+    _put_once(Block(caller.user_id, target_id, created_at=now_iso()))
+
+
+def unblock(caller: Caller, target_id: str) -> None:
+    if target_id == caller.user_id:
+        raise BadRequest("user_id: you cannot unblock yourself")
+    Block(caller.user_id, target_id).delete()
+
+
+def is_blocked(blocker_id: str, blocked_id: str) -> bool:
+    return any(batch_get([(Block, blocker_id, blocked_id)]))
+
+
+def _with_names(pairs: list[tuple[str, str]]) -> list[dict]:
+    profiles = batch_get([(UserProfile, user_id, None) for user_id, _ in pairs])
+    return [
+        {"user_id": user_id, "display_name": display_name_of(profile, user_id), "since": since}
+        for (user_id, since), profile in zip(pairs, profiles, strict=True)
+    ]
+
+
+def followers(user_id: str, page: PageRequest) -> Page:
+    results = Follow.followers.query(user_id, limit=page.limit, last_evaluated_key=page.position)
+    pairs = [(f.follower_id, f.created_at) for f in results]
+    return Page(items=_with_names(pairs), next_cursor=page.next_cursor(results.last_evaluated_key))
+
+
+def following(user_id: str, page: PageRequest) -> Page:
+    results = Follow.query(user_id, limit=page.limit, last_evaluated_key=page.position)
+    pairs = [(f.followee_id, f.created_at) for f in results]
+    return Page(items=_with_names(pairs), next_cursor=page.next_cursor(results.last_evaluated_key))
+
+
+def follower_ids_page(user_id: str, limit: int, position: dict | None) -> tuple[list[str], dict | None]:
+    """A page of follower ids for fan-out: one Query on the followers index."""
+    results = Follow.followers.query(user_id, limit=limit, last_evaluated_key=position)
+    ids = [f.follower_id for f in results]
+    return ids, results.last_evaluated_key

@@ -1,0 +1,48 @@
+"""What follows from a change in the follow graph: counters, notices, the end of follows on a block."""
+
+from __future__ import annotations
+
+from chalicelib.models.graph import Follow
+from chalicelib.models.users import UserProfile
+from chalicelib.services.effects import apply_once
+from chalicelib.services.notifications import notify
+from chalicelib.streams.events import Change
+
+
+def _count_follow(change: Change, delta: int) -> bool:
+    follower_id, followee_id = change.item["follower_id"], change.item["followee_id"]
+
+    def write(transaction) -> None:
+        transaction.update(
+            UserProfile(follower_id), actions=[UserProfile.following_count.add(delta)]
+        )
+        transaction.update(
+            UserProfile(followee_id), actions=[UserProfile.follower_count.add(delta)]
+        )
+
+    return apply_once(change.effect_id("follow-count"), write)
+
+
+def on_follow_change(change: Change) -> None:
+    """Counts move exactly once per follow and unfollow; a new follow notifies the followee."""
+    if change.kind == "INSERT":
+        _count_follow(change, +1)
+        item = change.item
+        notify(
+            item["followee_id"],
+            "new_follower",
+            {"follower_id": item["follower_id"]},
+            cause=change.effect_id("new-follower"),
+            at_ms=change.created_ms,
+        )
+    elif change.kind == "REMOVE":
+        _count_follow(change, -1)
+
+
+def on_block_change(change: Change) -> None:
+    """A block ends follows both ways. (Deleting is idempotent; the Follows stream moves counts.)"""
+    if change.kind != "INSERT":
+        return
+    blocker_id, blocked_id = change.item["blocker_id"], change.item["blocked_id"]
+    Follow(blocker_id, blocked_id).delete()
+    Follow(blocked_id, blocker_id).delete()

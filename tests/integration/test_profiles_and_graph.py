@@ -1,0 +1,130 @@
+"""Profiles, follows and blocks through the routes, with the real stream path for counters."""
+
+from tests.support.api import call
+
+
+def test_health_and_openapi_are_public(client):
+    assert call(client, "GET", "/health").data == {"status": "ok"}
+    document = call(client, "GET", "/openapi.json").data
+    assert document["openapi"].startswith("3.")
+    assert "/users/{user_id}/follow" in document["paths"]
+
+
+def test_me_is_created_on_first_use_and_updated(client, users):
+    # Given a new shopper
+    alice = users("alice")
+    # When she reads her profile for the first time
+    me = call(client, "GET", "/me", alice)
+    # Then it exists with zero counters
+    assert me.status_code == 200
+    assert me.data["user_id"] == alice.user_id
+    assert me.data["follower_count"] == 0
+    # When she updates it
+    updated = call(client, "PUT", "/me", alice, {"display_name": "Alice", "bio": "cameras", "labels": ["camera"]})
+    assert updated.status_code == 200, updated.data
+    assert updated.data["display_name"] == "Alice"
+    assert call(client, "GET", f"/users/{alice.user_id}", alice).data["labels"] == ["camera"]
+
+
+def test_put_me_rejects_bad_input_naming_the_field(client, users):
+    alice = users()
+    cases = [
+        ({"display_name": "A", "extra": 1}, "extra"),
+        ({"display_name": 5}, "display_name"),
+        ({"display_name": "A", "labels": ["not-a-label"]}, "labels"),
+        ({"display_name": "A", "labels": ["camera", "phone", "digital", "cooking", "seafood", "makeup"]}, "labels"),
+        ({"display_name": "x" * 51}, "display_name"),
+        ({}, "display_name"),
+    ]
+    for body, field in cases:
+        response = call(client, "PUT", "/me", alice, body)
+        assert response.status_code == 400, body
+        assert response.data["Code"] == "BadRequestError"
+        assert field in response.data["Message"]
+    response = call(client, "PUT", "/me", alice, raw=b"{not json")
+    assert response.status_code == 400
+    response = call(client, "PUT", "/me", alice, raw=b"[1, 2]")
+    assert response.status_code == 400
+
+
+def test_follow_counts_and_notification_through_the_stream(client, users, streams):
+    alice, bob = users("alice"), users("bob")
+    call(client, "GET", "/me", alice)
+    call(client, "GET", "/me", bob)
+    # When alice follows bob, twice (idempotent)
+    assert call(client, "PUT", f"/users/{bob.user_id}/follow", alice).status_code == 200
+    assert call(client, "PUT", f"/users/{bob.user_id}/follow", alice).status_code == 200
+    streams.drain()
+    # Then the counters moved once and bob was told
+    assert call(client, "GET", f"/users/{bob.user_id}", alice).data["follower_count"] == 1
+    assert call(client, "GET", f"/users/{alice.user_id}", alice).data["following_count"] == 1
+    notes = call(client, "GET", "/me/notifications", bob).data
+    assert [n["type"] for n in notes["items"]] == ["new_follower"]
+    assert notes["items"][0]["data"]["follower_id"] == alice.user_id
+    followers = call(client, "GET", f"/users/{bob.user_id}/followers", alice).data
+    assert [f["user_id"] for f in followers["items"]] == [alice.user_id]
+    following = call(client, "GET", f"/users/{alice.user_id}/following", alice).data
+    assert [f["user_id"] for f in following["items"]] == [bob.user_id]
+    # When alice unfollows
+    assert call(client, "DELETE", f"/users/{bob.user_id}/follow", alice).status_code == 200
+    streams.drain()
+    assert call(client, "GET", f"/users/{bob.user_id}", alice).data["follower_count"] == 0
+
+
+def test_follow_refusals(client, users):
+    alice, bob = users(), users()
+    call(client, "GET", "/me", alice)
+    assert call(client, "PUT", f"/users/{alice.user_id}/follow", alice).status_code == 400
+    assert call(client, "PUT", f"/users/{bob.user_id}/follow", alice).status_code == 404  # no profile yet
+    assert call(client, "PUT", "/users/nobody/follow", alice).status_code == 404
+
+
+def test_block_ends_follows_both_ways_and_stops_new_ones(client, users, streams):
+    alice, bob = users(), users()
+    call(client, "GET", "/me", alice)
+    call(client, "GET", "/me", bob)
+    call(client, "PUT", f"/users/{bob.user_id}/follow", alice)
+    call(client, "PUT", f"/users/{alice.user_id}/follow", bob)
+    streams.drain()
+    assert call(client, "PUT", f"/users/{bob.user_id}/block", alice).status_code == 200
+    streams.drain()
+    assert call(client, "GET", f"/users/{alice.user_id}", alice).data["follower_count"] == 0
+    assert call(client, "GET", f"/users/{alice.user_id}", alice).data["following_count"] == 0
+    assert call(client, "PUT", f"/users/{alice.user_id}/follow", bob).status_code == 403
+    assert call(client, "PUT", f"/users/{bob.user_id}/follow", alice).status_code == 409
+    assert call(client, "DELETE", f"/users/{bob.user_id}/block", alice).status_code == 200
+    assert call(client, "PUT", f"/users/{alice.user_id}/follow", bob).status_code == 200
+
+
+def test_counts_survive_chaotic_redelivery(client, users, chaos_streams):
+    alice, bob, carol = users(), users(), users()
+    for user in (alice, bob, carol):
+        call(client, "GET", "/me", user)
+    call(client, "PUT", f"/users/{carol.user_id}/follow", alice)
+    call(client, "PUT", f"/users/{carol.user_id}/follow", bob)
+    call(client, "DELETE", f"/users/{carol.user_id}/follow", alice)
+    chaos_streams.drain()
+    assert call(client, "GET", f"/users/{carol.user_id}", bob).data["follower_count"] == 1
+    notes = call(client, "GET", "/me/notifications", carol).data["items"]
+    assert len(notes) == 2
+
+
+def test_lists_paginate_with_tamper_evident_cursors(client, users, streams):
+    star = users()
+    call(client, "GET", "/me", star)
+    fans = [users() for _ in range(5)]
+    for fan in fans:
+        call(client, "PUT", f"/users/{star.user_id}/follow", fan)
+    seen, cursor = [], None
+    while True:
+        path = f"/users/{star.user_id}/followers?limit=2" + (f"&cursor={cursor}" if cursor else "")
+        page = call(client, "GET", path, star).data
+        seen += [item["user_id"] for item in page["items"]]
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+        tampered = cursor[:-2] + ("AA" if cursor[-2:] != "AA" else "BB")
+        assert call(client, "GET", f"/users/{star.user_id}/followers?cursor={tampered}", star).status_code == 400
+    assert sorted(seen) == sorted(f.user_id for f in fans)
+    assert call(client, "GET", f"/users/{star.user_id}/followers?limit=0", star).status_code == 400
+    assert call(client, "GET", f"/users/{star.user_id}/followers?limit=101", star).status_code == 400
