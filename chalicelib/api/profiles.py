@@ -10,18 +10,18 @@ blueprint = api.blueprint
 
 @api.route("GET", "/me", summary="The caller's profile (created on first use)", response=ProfileOut)
 def get_me(ctx):
-    return profiles.public_view(profiles.get_me(ctx.user))
+    return profiles.get_me(ctx.user)
 
 
 @api.route("PUT", "/me", summary="Update the caller's profile", body=UpdateMe, response=ProfileOut)
 def put_me(ctx):
     body = ctx.body
-    return profiles.public_view(profiles.update_me(ctx.user, body.display_name, body.bio, body.labels))
+    return profiles.update_me(ctx.user, body.display_name, body.bio, body.labels)
 
 
 @api.route("GET", "/users/{user_id}", summary="A user's public profile", response=ProfileOut, errors=(404,))
 def get_user(ctx, user_id):
-    return profiles.public_view(profiles.get_profile(user_id))
+    return profiles.get_public_profile(user_id)
 
 
 @api.route("PUT", "/users/{user_id}/follow", summary="Follow a user (idempotent)", response=FollowState,

@@ -19,6 +19,7 @@ class UpdateMe(RequestModel):
 class ExpertLevel(ResponseModel):
     label: str
     level: int
+    score: int | None = None
 
 
 class MerchantBlock(ResponseModel):

@@ -5,6 +5,9 @@ from __future__ import annotations
 from chalicelib.auth import Caller
 from chalicelib.domain.ids import now_iso
 from chalicelib.errors import NotFound
+from chalicelib.models.base import batch_get
+from chalicelib.models.merchants import Merchant
+from chalicelib.models.points import ExpertScore, Wallet
 from chalicelib.models.users import UserProfile
 
 
@@ -27,7 +30,8 @@ def _ensure(caller: Caller, **updates) -> UserProfile:
         actions.append(UserProfile.display_name.set(updates["display_name"]))
         actions.append(UserProfile.updated_at.set(now))
     else:
-        actions.append(UserProfile.display_name.set(UserProfile.display_name | caller.username))
+        default_name = caller.username if caller.username != caller.user_id else display_name_of(None, caller.user_id)
+        actions.append(UserProfile.display_name.set(UserProfile.display_name | default_name))
     if "bio" in updates:
         actions.append(UserProfile.bio.set(updates["bio"]))
     if "labels" in updates:
@@ -36,23 +40,30 @@ def _ensure(caller: Caller, **updates) -> UserProfile:
     return profile
 
 
-def get_me(caller: Caller) -> UserProfile:
-    try:
-        profile = UserProfile.get(caller.user_id)
-        if profile.display_name and profile.created_at:
-            return profile
-    except UserProfile.DoesNotExist:
-        pass
-    return _ensure(caller)
+def get_me(caller: Caller) -> dict:
+    profile, wallet, merchant = _read(caller.user_id)
+    if profile is None or not (profile.display_name and profile.created_at):
+        profile = _ensure(caller)
+    return public_view(profile, wallet, merchant, _expertise(caller.user_id))
 
 
-def update_me(caller: Caller, display_name: str, bio: str | None, labels: list[str] | None) -> UserProfile:
+def update_me(caller: Caller, display_name: str, bio: str | None, labels: list[str] | None) -> dict:
     updates: dict = {"display_name": display_name}
     if bio is not None:
         updates["bio"] = bio
     if labels is not None:
         updates["labels"] = labels
-    return _ensure(caller, **updates)
+    profile = _ensure(caller, **updates)
+    _, wallet, merchant = _read(caller.user_id, with_profile=False)
+    return public_view(profile, wallet, merchant, _expertise(caller.user_id))
+
+
+def get_public_profile(user_id: str) -> dict:
+    """One BatchGetItem (profile, wallet, store) and one Query (expertise)."""
+    profile, wallet, merchant = _read(user_id)
+    if profile is None:
+        raise NotFound(f"No user {user_id}")
+    return public_view(profile, wallet, merchant, _expertise(user_id))
 
 
 def get_profile(user_id: str) -> UserProfile:
@@ -62,8 +73,31 @@ def get_profile(user_id: str) -> UserProfile:
         raise NotFound(f"No user {user_id}") from None
 
 
-def public_view(profile: UserProfile) -> dict:
-    """The `GET /users/{id}` shape. Points, expertise and the store block come from their features."""
+def _read(user_id: str, with_profile: bool = True):
+    keys = [(Wallet, user_id, None), (Merchant, user_id, None)]
+    if with_profile:
+        keys.insert(0, (UserProfile, user_id, None))
+        return tuple(batch_get(keys))
+    return (None, *batch_get(keys))
+
+
+def _expertise(user_id: str) -> list[dict]:
+    return [
+        {"label": score.label, "level": int(score.level), "score": int(score.score)}
+        for score in ExpertScore.query(user_id)
+        if score.level and score.level > 0
+    ]
+
+
+def merchant_block(merchant: Merchant | None) -> dict | None:
+    if merchant is None or not merchant.store_name:
+        return None
+    return {"store_name": merchant.store_name, "tier": merchant.tier, "badge": merchant.badge}
+
+
+def public_view(profile: UserProfile, wallet: Wallet | None = None, merchant: Merchant | None = None,
+                expert: list[dict] | None = None) -> dict:
+    """The `GET /users/{id}` shape."""
     return {
         "user_id": profile.user_id,
         "display_name": display_name_of(profile, profile.user_id),
@@ -71,8 +105,8 @@ def public_view(profile: UserProfile) -> dict:
         "labels": list(profile.labels or []),
         "follower_count": int(profile.follower_count or 0),
         "following_count": int(profile.following_count or 0),
-        "points": 0,
-        "expert": [],
-        "merchant": None,
+        "points": int(wallet.balance) if wallet is not None else 0,
+        "expert": expert or [],
+        "merchant": merchant_block(merchant),
         "created_at": profile.created_at,
     }

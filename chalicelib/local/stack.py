@@ -1,0 +1,189 @@
+"""`make dev`: the whole service on one machine, with no AWS account.
+
+1. moto server on $MOTO_PORT (default 5001), DynamoDB requests serialised;
+2. `infra/template.yaml` deployed into it (CloudFormation for tables and queue, Cognito API for
+   the pool, client and groups);
+3. the stream runner polling every table stream and invoking the app's stream handlers;
+4. the API (Chalice's local server) on $PORT (default 8000);
+5. `.local/stack.json` written last, once everything answers.
+
+Ctrl-C (or SIGTERM) stops everything; every start is a fresh, empty world.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+DEFAULT_STATE = PROJECT_DIR / ".local" / "stack.json"
+REGION = "us-east-1"
+
+
+def _wait_until_up(url: str, timeout: float = 30.0) -> None:
+    deadline = time.time() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        if time.time() > deadline:
+            raise RuntimeError(f"{url} did not come up within {timeout} s")
+        time.sleep(0.1)
+
+
+class LocalStack:
+    def __init__(self, *, port: int, moto_port: int, state_file: Path, stage: str = "dev",
+                 chaos: bool = False, demo: bool = False, host: str = "127.0.0.1"):
+        self.port = port
+        self.moto_port = moto_port
+        self.state_file = state_file
+        self.stage = stage
+        self.chaos = chaos
+        self.demo = demo
+        self.host = host
+        self.stack_name = f"jianghu-{stage}"
+        self._stopped = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    def start(self) -> dict:
+        from chalicelib.local.moto_server import MotoServer
+
+        if self.state_file.exists():
+            self.state_file.unlink()
+        self.moto = MotoServer(self.host, self.moto_port).start()
+        endpoint = self.moto.url
+        # the app's clients, PynamoDB's included, find moto through the standard variables
+        os.environ.update(
+            AWS_ENDPOINT_URL=endpoint,
+            AWS_ACCESS_KEY_ID=os.environ.get("AWS_ACCESS_KEY_ID", "local"),
+            AWS_SECRET_ACCESS_KEY=os.environ.get("AWS_SECRET_ACCESS_KEY", "local"),
+            AWS_DEFAULT_REGION=REGION,
+            AWS_REGION=REGION,
+            STAGE=self.stage,
+        )
+        os.environ.pop("AWS_PROFILE", None)
+        os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
+        os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+        import boto3
+
+        from chalicelib.local.template import deploy, stage_environment, table_names
+
+        session = boto3.Session(region_name=REGION)
+        outputs = deploy(session, stack_name=self.stack_name, stage=self.stage, endpoint_url=endpoint)
+        env = stage_environment(outputs, region=REGION, stack_name=self.stack_name)
+        env["JWKS_URL"] = f"{endpoint}/{outputs['UserPoolId']}/.well-known/jwks.json"
+        os.environ.update(env)
+        from chalicelib.auth import reset_jwks_cache
+        from chalicelib.config import reset_settings
+
+        reset_settings()
+        reset_jwks_cache()
+
+        from app import app
+        from chalicelib.local.stream_runner import StreamRunner
+
+        self.runner = StreamRunner(
+            app, session, endpoint_url=endpoint, chaos=self.chaos,
+            failures_queue_url=outputs.get("StreamFailuresQueueUrl"),
+        )
+        self._spawn("stream-runner", self.runner.run_forever)
+
+        from chalice.config import Config
+        from chalice.local import create_local_server
+
+        config = Config.create(chalice_stage=self.stage, app_name="jianghu", project_dir=str(PROJECT_DIR))
+        self.api = create_local_server(app, config, self.host, self.port)
+        self.port = self.api.server.server_address[1]
+        self._spawn("api", self.api.serve_forever)
+        api_url = f"http://{self.host}:{self.port}"
+        _wait_until_up(f"{api_url}/health")
+
+        state = {
+            "api_url": api_url,
+            "aws_endpoint_url": endpoint,
+            "region": REGION,
+            "stage": self.stage,
+            "stack_name": self.stack_name,
+            "user_pool_id": outputs["UserPoolId"],
+            "user_pool_client_id": outputs["UserPoolClientId"],
+            "stream_failures_queue_url": outputs.get("StreamFailuresQueueUrl"),
+            "tables": table_names(outputs),
+            "stream_chaos": self.chaos,
+            "pid": os.getpid(),
+        }
+        if self.demo:
+            from chalicelib.local.demo import load_demo
+
+            state["demo_users"] = load_demo(state)
+        self.state_file.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.state_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps(state, indent=2))
+        tmp.replace(self.state_file)  # written last, atomically: its presence means "ready"
+        return state
+
+    def _spawn(self, name: str, target) -> None:
+        thread = threading.Thread(target=target, name=name, daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def stop(self) -> None:
+        if self._stopped.is_set():
+            return
+        self._stopped.set()
+        if hasattr(self, "runner"):
+            self.runner.stop()
+        if hasattr(self, "api"):
+            self.api.server.shutdown()
+            self.api.server.server_close()
+        if hasattr(self, "moto"):
+            self.moto.stop()
+        if self.state_file.exists():
+            self.state_file.unlink()
+
+    def wait(self) -> None:
+        self._stopped.wait()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", 8000)))
+    parser.add_argument("--moto-port", type=int, default=int(os.environ.get("MOTO_PORT", 5001)))
+    parser.add_argument("--state-file", type=Path, default=Path(os.environ.get("STACK_STATE_FILE", DEFAULT_STATE)))
+    parser.add_argument("--stage", default="dev")
+    parser.add_argument("--demo", action="store_true", default=os.environ.get("DEMO") == "1",
+                        help="load the demo data set once the stack is up")
+    parser.add_argument("--chaos", action="store_true", default=os.environ.get("STREAM_CHAOS") == "1",
+                        help="deliver every stream record at least twice, batches split at random")
+    args = parser.parse_args(argv)
+    stack = LocalStack(port=args.port, moto_port=args.moto_port, state_file=args.state_file,
+                       stage=args.stage, chaos=args.chaos, demo=args.demo)
+
+    def shutdown(signum, frame):
+        stack.stop()
+
+    signal.signal(signal.SIGINT, shutdown)
+    signal.signal(signal.SIGTERM, shutdown)
+    try:
+        state = stack.start()
+    except Exception:
+        stack.stop()
+        raise
+    print(f"Jianghu is up: API {state['api_url']}, AWS {state['aws_endpoint_url']}", flush=True)
+    print(f"Stack details in {args.state_file}. Ctrl-C stops everything.", flush=True)
+    stack.wait()
+    print("Stopped.", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,141 @@
+"""Purchase advice: questions, answers and their votes, products, reviews and helpful marks.
+
+Items that reward or expert handlers read carry copies of what those handlers need (the answer's
+author and its question's labels on a vote, the reviewer and the product's labels on a helpful
+mark), so a stream record is enough to compute its effect without another read.
+"""
+
+from __future__ import annotations
+
+from pynamodb.attributes import BooleanAttribute, ListAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+
+from chalicelib.models.base import BaseModel, table_meta
+
+
+class Question(BaseModel):
+    Meta = table_meta("Questions")
+    question_id = UnicodeAttribute(hash_key=True)
+    asker_id = UnicodeAttribute()
+    title = UnicodeAttribute()
+    body = UnicodeAttribute()
+    labels = ListAttribute(of=UnicodeAttribute, default=list)
+    product_ids = ListAttribute(of=UnicodeAttribute, default=list)
+    answer_count = NumberAttribute(default=0)
+    accepted_answer_id = UnicodeAttribute(null=True)
+    created_at = UnicodeAttribute()
+
+
+class LabelIndexEntry(BaseModel):
+    """`label_key` is "{kind}#{label}" (or "{kind}#*" for all); `item_id` sorts by time."""
+
+    Meta = table_meta("LabelIndex")
+    label_key = UnicodeAttribute(hash_key=True)
+    item_id = UnicodeAttribute(range_key=True)
+    created_at = UnicodeAttribute(null=True)
+
+
+class AnswersByQuestionIndex(GlobalSecondaryIndex):
+    """`rank` sorts accepted first, then higher score, then older (see domain code)."""
+
+    class Meta:
+        index_name = "by_question"
+        projection = AllProjection()
+
+    question_id = UnicodeAttribute(hash_key=True)
+    rank = UnicodeAttribute(range_key=True)
+
+
+class Answer(BaseModel):
+    Meta = table_meta("Answers")
+    answer_id = UnicodeAttribute(hash_key=True)
+    question_id = UnicodeAttribute()
+    author_id = UnicodeAttribute()
+    asker_id = UnicodeAttribute()
+    labels = ListAttribute(of=UnicodeAttribute, default=list)  # the question's labels
+    body = UnicodeAttribute()
+    score = NumberAttribute(default=0)
+    upvotes = NumberAttribute(default=0)
+    downvotes = NumberAttribute(default=0)
+    accepted = BooleanAttribute(default=False)
+    rank = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    by_question = AnswersByQuestionIndex()
+
+
+class AnswerVote(BaseModel):
+    """One user's vote on one answer; the item exists while the vote is +1 or -1."""
+
+    Meta = table_meta("AnswerVotes")
+    answer_id = UnicodeAttribute(hash_key=True)
+    voter_id = UnicodeAttribute(range_key=True)
+    value = NumberAttribute()
+    author_id = UnicodeAttribute()  # the answer's author, who the vote rewards
+    question_id = UnicodeAttribute()
+    labels = ListAttribute(of=UnicodeAttribute, default=list)
+    updated_at = UnicodeAttribute()
+
+
+class ProductsByMerchantIndex(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by_merchant"
+        projection = AllProjection()
+
+    merchant_id = UnicodeAttribute(hash_key=True)
+    product_id = UnicodeAttribute(range_key=True)
+
+
+class Product(BaseModel):
+    Meta = table_meta("Products")
+    product_id = UnicodeAttribute(hash_key=True)
+    merchant_id = UnicodeAttribute()
+    title = UnicodeAttribute()
+    price_cents = NumberAttribute()
+    image_url = UnicodeAttribute(null=True)
+    labels = ListAttribute(of=UnicodeAttribute, default=list)
+    created_at = UnicodeAttribute()
+    by_merchant = ProductsByMerchantIndex()
+
+
+class ReviewsByProductIndex(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by_product"
+        projection = AllProjection()
+
+    product_id = UnicodeAttribute(hash_key=True)
+    review_id = UnicodeAttribute(range_key=True)
+
+
+class Review(BaseModel):
+    Meta = table_meta("Reviews")
+    review_id = UnicodeAttribute(hash_key=True)
+    product_id = UnicodeAttribute()
+    author_id = UnicodeAttribute()
+    merchant_id = UnicodeAttribute()
+    labels = ListAttribute(of=UnicodeAttribute, default=list)  # the product's labels
+    rating = NumberAttribute()
+    body = UnicodeAttribute()
+    helpful_count = NumberAttribute(default=0)
+    created_at = UnicodeAttribute()
+    by_product = ReviewsByProductIndex()
+
+
+class HelpfulMark(BaseModel):
+    """One user's "helpful" on one review; the item exists while the mark stands."""
+
+    Meta = table_meta("HelpfulMarks")
+    review_id = UnicodeAttribute(hash_key=True)
+    user_id = UnicodeAttribute(range_key=True)
+    reviewer_id = UnicodeAttribute()  # the review's author, who the mark rewards
+    product_id = UnicodeAttribute()
+    labels = ListAttribute(of=UnicodeAttribute, default=list)
+    created_at = UnicodeAttribute()
+
+
+class WishlistEntry(BaseModel):
+    Meta = table_meta("Wishlists")
+    user_id = UnicodeAttribute(hash_key=True)
+    product_id = UnicodeAttribute(range_key=True)
+    title = UnicodeAttribute()
+    price_cents = NumberAttribute()
+    added_at = UnicodeAttribute()

@@ -1,0 +1,47 @@
+"""Circles: interest groups around a shopping style."""
+
+from __future__ import annotations
+
+from pynamodb.attributes import NumberAttribute, UnicodeAttribute
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+
+from chalicelib.models.base import BaseModel, table_meta
+
+
+class GroupsByLabelIndex(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by_label"
+        projection = AllProjection()
+
+    label = UnicodeAttribute(hash_key=True)
+    group_id = UnicodeAttribute(range_key=True)
+
+
+class Group(BaseModel):
+    Meta = table_meta("Groups")
+    group_id = UnicodeAttribute(hash_key=True)
+    name = UnicodeAttribute()
+    description = UnicodeAttribute()
+    label = UnicodeAttribute()
+    owner_id = UnicodeAttribute()
+    member_count = NumberAttribute(default=0)
+    created_at = UnicodeAttribute()
+    by_label = GroupsByLabelIndex()
+
+
+class MembershipsByUserIndex(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by_user"
+        projection = AllProjection()
+
+    user_id = UnicodeAttribute(hash_key=True)
+    group_id = UnicodeAttribute(range_key=True)
+
+
+class GroupMember(BaseModel):
+    Meta = table_meta("GroupMembers")
+    group_id = UnicodeAttribute(hash_key=True)
+    user_id = UnicodeAttribute(range_key=True)
+    role = UnicodeAttribute(default="member")  # owner | member
+    joined_at = UnicodeAttribute()
+    by_user = MembershipsByUserIndex()

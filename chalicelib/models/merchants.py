@@ -1,0 +1,55 @@
+"""Merchants, the judges' scores, and the Good Finds index."""
+
+from __future__ import annotations
+
+from pynamodb.attributes import ListAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
+
+from chalicelib.models.base import BaseModel, table_meta
+
+
+class Merchant(BaseModel):
+    """A store; `merchant_id` is its owner's user id. Tier fields are kept by the ratings handler."""
+
+    Meta = table_meta("Merchants")
+    merchant_id = UnicodeAttribute(hash_key=True)
+    store_name = UnicodeAttribute(null=True)
+    description = UnicodeAttribute(default="")
+    labels = ListAttribute(of=UnicodeAttribute, default=list)
+    tier = UnicodeAttribute(null=True)
+    badge = UnicodeAttribute(null=True)
+    judge_count = NumberAttribute(default=0)
+    mean_score = NumberAttribute(null=True)
+    created_at = UnicodeAttribute(null=True)
+    updated_at = UnicodeAttribute(null=True)
+
+
+class Rating(BaseModel):
+    Meta = table_meta("Ratings")
+    merchant_id = UnicodeAttribute(hash_key=True)
+    judge_id = UnicodeAttribute(range_key=True)
+    score = NumberAttribute()
+    comment = UnicodeAttribute(null=True)
+    updated_at = UnicodeAttribute()
+
+
+class GoodFindsByMerchantIndex(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by_merchant"
+        projection = KeysOnlyProjection()
+
+    merchant_id = UnicodeAttribute(hash_key=True)
+    rank_key = UnicodeAttribute(range_key=True)
+
+
+class GoodFind(BaseModel):
+    """A rated merchant's product under one label ("*" for all): higher tier, then newer, first."""
+
+    Meta = table_meta("GoodFinds")
+    label = UnicodeAttribute(hash_key=True)
+    rank_key = UnicodeAttribute(range_key=True)
+    merchant_id = UnicodeAttribute()
+    product_id = UnicodeAttribute()
+    tier = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    by_merchant = GoodFindsByMerchantIndex()

@@ -1,0 +1,107 @@
+"""Points: wallets, the ledger, expert scores, coupon campaigns and issued coupons."""
+
+from __future__ import annotations
+
+from pynamodb.attributes import MapAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+
+from chalicelib.models.base import BaseModel, table_meta
+
+
+class Wallet(BaseModel):
+    """A user's balance. It always equals the sum of the user's ledger entries."""
+
+    Meta = table_meta("Wallets")
+    user_id = UnicodeAttribute(hash_key=True)
+    balance = NumberAttribute(default=0)
+    lifetime_earned = NumberAttribute(default=0)
+    capped_today = MapAttribute(default=dict)  # {"YYYY-MM-DD": points from capped sources}
+
+
+class LedgerEntry(BaseModel):
+    """One award, penalty, reversal or spend. `entry_id` is derived from its cause."""
+
+    Meta = table_meta("Ledger")
+    user_id = UnicodeAttribute(hash_key=True)
+    entry_id = UnicodeAttribute(range_key=True)
+    amount = NumberAttribute()
+    reason = UnicodeAttribute()
+    ref = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+
+
+class LeaderboardIndex(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "leaderboard"
+        projection = AllProjection()
+
+    label = UnicodeAttribute(hash_key=True)
+    score = NumberAttribute(range_key=True)
+
+
+class ExpertScore(BaseModel):
+    Meta = table_meta("Experts")
+    user_id = UnicodeAttribute(hash_key=True)
+    label = UnicodeAttribute(range_key=True)
+    score = NumberAttribute(default=0)
+    level = NumberAttribute(default=0)
+    updated_at = UnicodeAttribute(null=True)
+    leaderboard = LeaderboardIndex()
+
+
+class CampaignsByMerchantIndex(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by_merchant"
+        projection = AllProjection()
+
+    merchant_id = UnicodeAttribute(hash_key=True)
+    campaign_id = UnicodeAttribute(range_key=True)
+
+
+class Campaign(BaseModel):
+    Meta = table_meta("Campaigns")
+    campaign_id = UnicodeAttribute(hash_key=True)
+    merchant_id = UnicodeAttribute()
+    title = UnicodeAttribute()
+    discount_cents = NumberAttribute()
+    min_spend_cents = NumberAttribute()
+    points_cost = NumberAttribute()
+    total_quantity = NumberAttribute()
+    remaining = NumberAttribute()
+    per_user_limit = NumberAttribute()
+    expires_at = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    by_merchant = CampaignsByMerchantIndex()
+
+
+class CouponsByOwnerIndex(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by_owner"
+        projection = AllProjection()
+
+    owner_id = UnicodeAttribute(hash_key=True)
+    issued_at = UnicodeAttribute(range_key=True)
+
+
+class Coupon(BaseModel):
+    Meta = table_meta("Coupons")
+    coupon_code = UnicodeAttribute(hash_key=True)
+    campaign_id = UnicodeAttribute()
+    merchant_id = UnicodeAttribute()
+    owner_id = UnicodeAttribute()
+    status = UnicodeAttribute()  # issued | used
+    discount_cents = NumberAttribute()
+    min_spend_cents = NumberAttribute()
+    expires_at = UnicodeAttribute()
+    issued_at = UnicodeAttribute()
+    used_at = UnicodeAttribute(null=True)
+    by_owner = CouponsByOwnerIndex()
+
+
+class CouponClaim(BaseModel):
+    """How many coupons of one campaign one user holds: the per-user limit's counter."""
+
+    Meta = table_meta("CouponClaims")
+    campaign_id = UnicodeAttribute(hash_key=True)
+    user_id = UnicodeAttribute(range_key=True)
+    count = NumberAttribute(default=0)

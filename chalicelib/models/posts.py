@@ -1,0 +1,117 @@
+"""Posts, poll votes, home feeds and fan-out jobs."""
+
+from __future__ import annotations
+
+from pynamodb.attributes import (
+    BooleanAttribute,
+    ListAttribute,
+    MapAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
+
+from chalicelib.models.base import BaseModel, table_meta
+
+
+class PollOption(MapAttribute):
+    text = UnicodeAttribute()
+    product_id = UnicodeAttribute(null=True)
+    votes = NumberAttribute(default=0)
+
+
+class Poll(MapAttribute):
+    options = ListAttribute(of=PollOption)
+    closes_at = UnicodeAttribute()
+
+
+class AuthorPostsIndex(GlobalSecondaryIndex):
+    """Sparse: only posts outside circles carry `home_author_id`."""
+
+    class Meta:
+        index_name = "by_author"
+        projection = AllProjection()
+
+    home_author_id = UnicodeAttribute(hash_key=True)
+    post_id = UnicodeAttribute(range_key=True)
+
+
+class GroupPostsIndex(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by_group"
+        projection = AllProjection()
+
+    group_id = UnicodeAttribute(hash_key=True)
+    post_id = UnicodeAttribute(range_key=True)
+
+
+class Post(BaseModel):
+    Meta = table_meta("Posts")
+    post_id = UnicodeAttribute(hash_key=True)
+    author_id = UnicodeAttribute()
+    home_author_id = UnicodeAttribute(null=True)
+    group_id = UnicodeAttribute(null=True)
+    text = UnicodeAttribute()
+    image_urls = ListAttribute(of=UnicodeAttribute, default=list)
+    product_ids = ListAttribute(of=UnicodeAttribute, default=list)
+    labels = ListAttribute(of=UnicodeAttribute, default=list)
+    poll = Poll(null=True)
+    created_at = UnicodeAttribute()
+    by_author = AuthorPostsIndex()
+    by_group = GroupPostsIndex()
+
+
+class PollVote(BaseModel):
+    Meta = table_meta("PollVotes")
+    post_id = UnicodeAttribute(hash_key=True)
+    user_id = UnicodeAttribute(range_key=True)
+    option = NumberAttribute()
+    created_at = UnicodeAttribute()
+
+
+class FeedByPostIndex(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by_post"
+        projection = KeysOnlyProjection()
+
+    post_id = UnicodeAttribute(hash_key=True)
+    user_id = UnicodeAttribute(range_key=True)
+
+
+class FeedByReaderAuthorIndex(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by_reader_author"
+        projection = KeysOnlyProjection()
+
+    reader_author = UnicodeAttribute(hash_key=True)  # "{reader_id}#{author_id}"
+    post_id = UnicodeAttribute(range_key=True)
+
+
+class FeedEntry(BaseModel):
+    """One post in one reader's home feed; carries what a feed page shows, so a page is one Query."""
+
+    Meta = table_meta("Feeds")
+    user_id = UnicodeAttribute(hash_key=True)
+    post_id = UnicodeAttribute(range_key=True)
+    author_id = UnicodeAttribute()
+    reader_author = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    expires_at = NumberAttribute(null=True)
+    by_post = FeedByPostIndex()
+    by_reader_author = FeedByReaderAuthorIndex()
+
+
+class FanoutJob(BaseModel):
+    """Progress of one post's fan-out: where the follower query got to, and whether it finished."""
+
+    Meta = table_meta("FanoutJobs")
+    job_id = UnicodeAttribute(hash_key=True)
+    post_id = UnicodeAttribute()
+    author_id = UnicodeAttribute()
+    cursor = MapAttribute(null=True)
+    written = NumberAttribute(default=0)
+    steps = NumberAttribute(default=0)
+    done = BooleanAttribute(default=False)
+    created_at = UnicodeAttribute()
+    finished_at = UnicodeAttribute(null=True)
+    expires_at = NumberAttribute(null=True)
