@@ -7,27 +7,41 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: dev test test-fast lint bench deploy clean
+.PHONY: dev test test-fast lint bench deploy package clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip 2>&1 | grep -v "^WARNING: Location" || true
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt 2>&1 | grep -v "^WARNING: Location" || true
 	$(BIN)/python -c "import chalice, pynamodb, moto, pytest" 
 	@touch $(STAMP)
 
+# `make dev DEMO=1` also loads the demo data set; `make dev STREAM_CHAOS=1` delivers every stream record twice.
+# PORT (8000) and MOTO_PORT (5001) move the API and the embedded AWS. Ctrl-C stops it all.
 dev: $(STAMP)
 	$(BIN)/python -m chalicelib.local.stack
 
 test: $(STAMP)
-	$(BIN)/ruff check app.py chalicelib tests infra
+	$(BIN)/ruff check app.py chalicelib tests infra bench
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -n 2 -m "not e2e and not slow"
 
+# bench/results.json and the table in bench/README.md (see bench/README.md); the zip part downloads wheels.
+bench: $(STAMP)
+	$(BIN)/python -m bench.run
+
 lint: $(STAMP)
-	$(BIN)/ruff check app.py chalicelib tests infra
+	$(BIN)/ruff check app.py chalicelib tests infra bench
+
+# Ops: deploy a stage to the AWS account of your credentials (see README, "Deploying to AWS").
+STAGE ?= dev
+deploy: $(STAMP)
+	$(BIN)/python -m infra.deploy --stage $(STAGE)
+
+# `chalice package` + post-processing + cfn-lint into build/$(STAGE); PLACEHOLDERS=1 works offline.
+package: $(STAMP)
+	$(BIN)/python -m infra.deploy --stage $(STAGE) --package-only $(if $(PLACEHOLDERS),--placeholders,)
 
 clean:
 	rm -rf $(VENV) .local

@@ -3,15 +3,28 @@
 from chalice import Chalice
 
 from chalicelib import observability
+from chalicelib.api import coupons as coupon_routes
+from chalicelib.api import groups as group_routes
+from chalicelib.api import merchants as merchant_routes
 from chalicelib.api import meta, notifications, profiles
+from chalicelib.api import points as point_routes
+from chalicelib.api import posts as post_routes
+from chalicelib.api import products as product_routes
+from chalicelib.api import questions as question_routes
+from chalicelib.streams import advice as advice_streams
+from chalicelib.streams import feed as feed_streams
 from chalicelib.streams import graph as graph_streams
+from chalicelib.streams import groups as group_streams
+from chalicelib.streams import merchants as merchant_streams
 
 app = Chalice(app_name="jianghu")
 app.api.cors = False
 observability.register(app)
 
-for feature in (meta, profiles, notifications):
+for feature in (meta, profiles, notifications, question_routes, product_routes, merchant_routes,
+                post_routes, group_routes,
+                point_routes, coupon_routes):
     app.register_blueprint(feature.blueprint)
 
-for streams in (graph_streams,):
+for streams in (graph_streams, advice_streams, merchant_streams, feed_streams, group_streams):
     app.register_blueprint(streams.blueprint)

@@ -41,12 +41,12 @@ def reset_jwks_cache() -> None:
 def bearer_token(header_value: str | None) -> str:
     if not header_value:
         raise Unauthorized("Missing Authorization header")
-    token = header_value.strip()
-    if token[:7].lower() == "bearer ":
-        token = token[7:].strip()
-    if not token:
+    parts = header_value.split()
+    if parts and parts[0].lower() == "bearer":
+        parts = parts[1:]
+    if len(parts) != 1:
         raise Unauthorized("Missing token")
-    return token
+    return parts[0]
 
 
 def verify_token(token: str) -> Caller:

@@ -127,9 +127,11 @@ def _respond(spec: RouteSpec, result: Any) -> Response:
     return Response(body=body, status_code=spec.status, headers={"Content-Type": "application/json"})
 
 
-def _page_scope(spec: RouteSpec, path_params: dict, query: dict) -> str:
-    """Cursors are bound to the list they page through: route, path values and filters."""
-    bound = [spec.path] + [f"{k}={v}" for k, v in sorted(path_params.items())]
+def _page_scope(spec: RouteSpec, path_params: dict, query: dict, caller: Caller | None) -> str:
+    """Cursors are bound to the list they page through and to who asked: route, path values,
+    filters and caller, so a cursor handed to someone else, or moved to another list, is a 400."""
+    bound = [spec.path, f"caller={caller.user_id if caller else ''}"]
+    bound += [f"{k}={v}" for k, v in sorted(path_params.items())]
     bound += [f"{k}={query.get(k, '')}" for k in sorted(spec.query)]
     return "|".join(bound)
 
@@ -205,7 +207,7 @@ def _run(spec: RouteSpec, view: Callable, request, path_params: dict) -> Any:
         caller=caller,
         body=_parse_body(spec.body, request) if spec.body is not None else None,
         query=query,
-        page=page_request(query, _page_scope(spec, path_params, query)) if spec.paginated else None,
+        page=page_request(query, _page_scope(spec, path_params, query, caller)) if spec.paginated else None,
         headers=request.headers,
     )
     return view(ctx, **path_params)

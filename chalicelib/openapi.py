@@ -89,7 +89,7 @@ def build_document() -> dict:
     for spec in ROUTES:
         paths.setdefault(spec.path, {})[spec.method.lower()] = _operation(spec, components)
     return {
-        "openapi": "3.0.3",
+        "openapi": "3.1.0",
         "info": {
             "title": "Jianghu",
             "version": "1.0.0",

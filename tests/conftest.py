@@ -44,8 +44,10 @@ def aws(tmp_path_factory) -> AwsEnv:
 
     from chalicelib.auth import reset_jwks_cache
     from chalicelib.config import reset_settings
+    from chalicelib.local.moto_patches import apply_all
     from chalicelib.local.template import deploy, stage_environment
 
+    apply_all()
     with mock_aws():
         session = boto3.Session(region_name="us-east-1")
         outputs = deploy(session, stack_name=STACK_NAME)

@@ -7,7 +7,10 @@
 4. the API (Chalice's local server) on $PORT (default 8000);
 5. `.local/stack.json` written last, once everything answers.
 
-Ctrl-C (or SIGTERM) stops everything; every start is a fresh, empty world.
+Ctrl-C (or SIGTERM) stops everything; every start is a fresh, empty world. With DEMO=1 (`make dev
+DEMO=1`, or `--demo`) the demo data set (`chalicelib/local/demo.py`) is loaded before the state
+file is written; `python -m chalicelib.cli` creates users, prints tokens and handles set-aside
+stream records.
 """
 
 from __future__ import annotations
@@ -39,6 +42,27 @@ def _wait_until_up(url: str, timeout: float = 30.0) -> None:
         if time.time() > deadline:
             raise RuntimeError(f"{url} did not come up within {timeout} s")
         time.sleep(0.1)
+
+
+def _api_server(app, stage: str, host: str, port: int):
+    """Chalice's local server, answering methods API Gateway does not route with a JSON 405."""
+    from chalice.config import Config
+    from chalice.local import ChaliceRequestHandler, LocalDevServer, create_local_server
+
+    class ApiRequestHandler(ChaliceRequestHandler):
+        def _method_not_allowed(self) -> None:
+            body = json.dumps({"Code": "MethodNotAllowedError", "Message": f"Unsupported method: {self.command}"})
+            self._send_http_response(405, {"Content-Type": "application/json"}, body)
+
+        def __getattr__(self, name: str):
+            # BaseHTTPRequestHandler looks up `do_<METHOD>`; any method Chalice lacks is a 405
+            if name.startswith("do_"):
+                return self._method_not_allowed
+            raise AttributeError(name)
+
+    config = Config.create(chalice_stage=stage, app_name="jianghu", project_dir=str(PROJECT_DIR))
+    create_local_server(app, config, host, port).server.server_close()  # swaps in Chalice's local app class
+    return LocalDevServer(app, config, host, port, handler_cls=ApiRequestHandler)
 
 
 class LocalStack:
@@ -98,11 +122,7 @@ class LocalStack:
         )
         self._spawn("stream-runner", self.runner.run_forever)
 
-        from chalice.config import Config
-        from chalice.local import create_local_server
-
-        config = Config.create(chalice_stage=self.stage, app_name="jianghu", project_dir=str(PROJECT_DIR))
-        self.api = create_local_server(app, config, self.host, self.port)
+        self.api = _api_server(app, self.stage, self.host, self.port)
         self.port = self.api.server.server_address[1]
         self._spawn("api", self.api.serve_forever)
         api_url = f"http://{self.host}:{self.port}"
@@ -120,16 +140,28 @@ class LocalStack:
             "tables": table_names(outputs),
             "stream_chaos": self.chaos,
             "pid": os.getpid(),
+            "environment": env,  # what the app reads (the CLI's `failures replay` runs handlers with it)
         }
         if self.demo:
-            from chalicelib.local.demo import load_demo
-
-            state["demo_users"] = load_demo(state)
+            state["demo_users"] = self._load_demo(state)
+        if self._stopped.is_set():  # Ctrl-C while starting: no state file for a stack that is gone
+            raise KeyboardInterrupt
         self.state_file.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.state_file.with_suffix(".tmp")
         tmp.write_text(json.dumps(state, indent=2))
         tmp.replace(self.state_file)  # written last, atomically: its presence means "ready"
         return state
+
+    @staticmethod
+    def _load_demo(state: dict) -> list[dict]:
+        """The demo data set; whatever goes wrong with it, the stack stays up."""
+        try:
+            from chalicelib.local.demo import load_demo
+
+            return load_demo(state)
+        except Exception as exc:
+            print(f"demo: not loaded: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
+            return []
 
     def _spawn(self, name: str, target) -> None:
         thread = threading.Thread(target=target, name=name, daemon=True)
@@ -142,6 +174,9 @@ class LocalStack:
         self._stopped.set()
         if hasattr(self, "runner"):
             self.runner.stop()
+            for thread in self._threads:
+                if thread.name == "stream-runner":
+                    thread.join(timeout=5)  # let it finish its batch before the AWS it talks to goes
         if hasattr(self, "api"):
             self.api.server.shutdown()
             self.api.server.server_close()
@@ -175,10 +210,17 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, shutdown)
     try:
         state = stack.start()
+    except KeyboardInterrupt:
+        stack.stop()
+        print("Stopped while starting.", flush=True)
+        return 130
     except Exception:
         stack.stop()
         raise
     print(f"Jianghu is up: API {state['api_url']}, AWS {state['aws_endpoint_url']}", flush=True)
+    for user in state.get("demo_users", []):
+        print(f"  demo user {user['email']} / {user['password']} ({', '.join(user['groups']) or 'shopper'})",
+              flush=True)
     print(f"Stack details in {args.state_file}. Ctrl-C stops everything.", flush=True)
     stack.wait()
     print("Stopped.", flush=True)
@@ -186,4 +228,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_code = main()
+    # Everything is stopped and the state file is gone: skip the interpreter's teardown, which
+    # frees moto's whole in-memory AWS object by object and can take several seconds.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(exit_code)

@@ -6,10 +6,11 @@ the handler the way Lambda does: an event `{"Records": [...]}` in the exact Lamb
 batch, in order. Like a mapping with `ReportBatchItemFailures`, bisect-on-error, a bounded retry
 count and an on-failure destination, it:
 
-- retries a batch from the first failed record (records before it are checkpointed);
-- splits a batch that keeps failing to isolate the record at fault;
-- after `max_attempts`, sets that record aside on the failures queue (SQS) with the metadata
-  Lambda sends plus the record itself, then moves on, so one poison record blocks nothing.
+- checkpoints the records before the first one a handler reports failed, and retries from there;
+- splits a batch that fails whole (the handler raised) in two, until the record at fault is alone;
+- after `max_attempts` failed invocations of a record, sets it aside on the failures queue (SQS)
+  with the metadata Lambda sends (plus the record, its handler and the error) and moves on, so
+  one poison record blocks nothing. `python -m chalicelib.cli failures list|replay` works on them.
 
 With `chaos=True` (STREAM_CHAOS=1) every batch is split at random and delivered twice, which is
 how the suite proves every handler idempotent.
@@ -25,9 +26,9 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
+from chalicelib.local.failures import describe_error, failure_message, lambda_record
 from chalicelib.observability import logger
 
 
@@ -39,10 +40,11 @@ class LambdaContext:
     memory_limit_in_mb: int = 512
     function_version: str = "$LATEST"
     aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    region: str = "us-east-1"
 
     @property
     def invoked_function_arn(self) -> str:
-        return f"arn:aws:lambda:us-east-1:123456789012:function:{self.function_name}"
+        return f"arn:aws:lambda:{self.region}:123456789012:function:{self.function_name}"
 
     @property
     def log_group_name(self) -> str:
@@ -62,11 +64,16 @@ class Subscription:
 
     name: str
     handler: Callable[[dict, Any], Any]
+    handler_string: str
     table_name: str
     batch_size: int
     stream_arn: str = ""
     checkpoints: dict[str, str | None] = field(default_factory=dict)  # shard id -> last sequence done
     iterators: dict[str, str | None] = field(default_factory=dict)
+
+    @property
+    def function_name(self) -> str:
+        return f"jianghu-{self.name}"
 
 
 def resolve_handler(handler_string: str) -> Callable:
@@ -78,12 +85,8 @@ def table_of_arn(stream_arn: str) -> str:
     return stream_arn.split(":table/", 1)[1].split("/", 1)[0]
 
 
-def _epoch(value: Any) -> float:
-    if isinstance(value, datetime):
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=UTC)
-        return float(int(value.timestamp()))
-    return float(value)
+def _sequence(record: dict) -> str:
+    return record["dynamodb"]["SequenceNumber"]
 
 
 class StreamRunner:
@@ -99,6 +102,8 @@ class StreamRunner:
         start_at_latest: bool = False,
         seed: int | None = None,
     ):
+        if max_attempts < 1:
+            raise ValueError("max_attempts must be at least 1")
         self.app = app
         self.dynamodb = session.client("dynamodb", endpoint_url=endpoint_url)
         self.streams = session.client("dynamodbstreams", endpoint_url=endpoint_url)
@@ -111,6 +116,7 @@ class StreamRunner:
         self.random = random.Random(seed)
         self.set_aside: list[dict] = []
         self.delivered = 0
+        self._errors: dict[str, str] = {}  # sequence number -> the last error a handler raised for it
         self._stop = threading.Event()
         self.subscriptions = self._subscribe()
 
@@ -125,19 +131,34 @@ class StreamRunner:
             subscription = Subscription(
                 name=source.name,
                 handler=resolve_handler(source.handler_string),
+                handler_string=source.handler_string,
                 table_name=table_of_arn(source.stream_arn),
                 batch_size=source.batch_size,
             )
-            table = self.dynamodb.describe_table(TableName=subscription.table_name)["Table"]
-            subscription.stream_arn = table["LatestStreamArn"]
-            shards = self.streams.describe_stream(StreamArn=subscription.stream_arn)["StreamDescription"]["Shards"]
-            for shard in shards:
-                subscription.checkpoints[shard["ShardId"]] = None
-                subscription.iterators[shard["ShardId"]] = self._iterator(
-                    subscription, shard["ShardId"], None, latest=self.start_at_latest
-                )
+            self._attach(subscription, latest=self.start_at_latest)
             subscriptions.append(subscription)
         return subscriptions
+
+    def _attach(self, subscription: Subscription, *, latest: bool) -> None:
+        """Find the table's current stream and its shards; start each new shard at its beginning."""
+        table = self.dynamodb.describe_table(TableName=subscription.table_name)["Table"]
+        stream_arn = table["LatestStreamArn"]
+        if stream_arn != subscription.stream_arn:  # a new table (or a first look): forget the old stream
+            subscription.stream_arn = stream_arn
+            subscription.checkpoints.clear()
+            subscription.iterators.clear()
+        shards = self.streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"]
+        for shard in shards:
+            shard_id = shard["ShardId"]
+            if shard_id not in subscription.checkpoints:
+                subscription.checkpoints[shard_id] = None
+                subscription.iterators[shard_id] = self._iterator(subscription, shard_id, None, latest=latest)
+            elif shard_id in subscription.iterators and subscription.iterators[shard_id] is None:
+                # lost its iterator (expired, or a read failed): carry on after the checkpoint
+                subscription.iterators[shard_id] = self._iterator(
+                    subscription, shard_id, subscription.checkpoints[shard_id], latest=latest
+                )
+            # a shard with a checkpoint but no iterator entry is closed and read to its end
 
     def _iterator(self, subscription: Subscription, shard_id: str, after: str | None, latest: bool = False) -> str:
         kwargs: dict[str, Any] = {"StreamArn": subscription.stream_arn, "ShardId": shard_id}
@@ -149,33 +170,42 @@ class StreamRunner:
 
     # -- delivery -------------------------------------------------------------------------------
     def _lambda_record(self, record: dict, subscription: Subscription) -> dict:
-        """Moto's records lack `eventSourceARN` and boto3 turns the time into a datetime."""
-        record = dict(record)
-        dynamodb = dict(record["dynamodb"])
-        dynamodb["ApproximateCreationDateTime"] = _epoch(dynamodb.get("ApproximateCreationDateTime", time.time()))
-        record["dynamodb"] = dynamodb
-        record["eventSourceARN"] = subscription.stream_arn
-        record["awsRegion"] = self.region
-        record.setdefault("eventVersion", "1.1")
-        record.setdefault("eventSource", "aws:dynamodb")
-        return record
+        return lambda_record(record, subscription.stream_arn, self.region)
 
     def _invoke(self, subscription: Subscription, records: list[dict]) -> set[str]:
-        """Call the handler once; return the sequence numbers it reported as failed."""
-        context = LambdaContext(function_name=f"jianghu-{subscription.name}")
+        """Call the handler once, as Lambda would; return the sequence numbers that failed.
+
+        A handler that raises fails the whole batch. A response whose `batchItemFailures` names a
+        record that is not in the batch (or has no identifier) fails the whole batch too, as in AWS.
+        """
+        from chalicelib.streams.events import record_failures
+
+        context = LambdaContext(function_name=subscription.function_name, region=self.region)
         self.delivered += len(records)
+        sequences = [_sequence(r) for r in records]
+        errors: dict[str, BaseException] = {}
+        token = record_failures.set(errors)
         try:
             response = subscription.handler({"Records": records}, context)
-        except Exception:
+        except Exception as exc:
             logger.exception("stream handler raised", extra={"handler": subscription.name})
-            return {r["dynamodb"]["SequenceNumber"] for r in records}
-        failures = (response or {}).get("batchItemFailures", []) if isinstance(response, dict) else []
-        return {failure["itemIdentifier"] for failure in failures}
+            self._errors.update(dict.fromkeys(sequences, describe_error(exc)))
+            return set(sequences)
+        finally:
+            record_failures.reset(token)
+        self._errors.update({sequence: describe_error(exc) for sequence, exc in errors.items()})
+        failures = response.get("batchItemFailures") if isinstance(response, dict) else None
+        if not failures:
+            return set()
+        failed = {failure.get("itemIdentifier") for failure in failures if isinstance(failure, dict)}
+        if not failed or not failed <= set(sequences):
+            return set(sequences)
+        return failed
 
-    def _deliver(self, subscription: Subscription, records: list[dict]) -> None:
+    def _deliver(self, subscription: Subscription, shard_id: str, records: list[dict]) -> None:
         """Deliver `records` in order until each has succeeded or been set aside."""
         pending = list(records)
-        attempts = 0
+        attempts = 0  # failed invocations of pending[0]
         while pending:
             batch = pending
             if self.chaos and len(batch) > 1:
@@ -187,69 +217,90 @@ class StreamRunner:
                 pending = pending[len(batch):]
                 attempts = 0
                 continue
-            first_failed = min(i for i, r in enumerate(batch) if r["dynamodb"]["SequenceNumber"] in failed)
-            pending = pending[first_failed:]  # the records before the first failure are done
+            first_failed = min(i for i, r in enumerate(batch) if _sequence(r) in failed)
             if first_failed:
-                attempts = 0
-                continue
-            attempts += 1
-            if attempts < self.max_attempts:
-                continue
-            if len(failed) == len(batch) > 1:
-                # the whole batch failed: bisect to find the record at fault, as Lambda does
+                # ReportBatchItemFailures: the records before the first failure are done
+                pending = pending[first_failed:]
+                attempts = 1
+            elif len(batch) > 1 and len(failed) == len(batch):
+                # the whole batch failed: bisect to isolate the record at fault (splits are not retries)
                 half = len(batch) // 2
-                self._deliver(subscription, pending[:half])
+                self._deliver(subscription, shard_id, pending[:half])
                 pending = pending[half:]
                 attempts = 0
                 continue
-            self._set_aside(subscription, pending[0], attempts)
-            pending = pending[1:]
-            attempts = 0
+            else:
+                attempts += 1
+            if attempts >= self.max_attempts:
+                self._set_aside(subscription, shard_id, pending[0], attempts)
+                pending = pending[1:]
+                attempts = 0
 
-    def _set_aside(self, subscription: Subscription, record: dict, attempts: int) -> None:
-        sequence = record["dynamodb"]["SequenceNumber"]
-        message = {
-            "requestContext": {
-                "condition": "RetryAttemptsExhausted",
-                "functionArn": LambdaContext(function_name=f"jianghu-{subscription.name}").invoked_function_arn,
-                "approximateInvokeCount": attempts,
-            },
-            "DDBStreamBatchInfo": {
-                "shardId": next(iter(subscription.checkpoints), ""),
-                "startSequenceNumber": sequence,
-                "endSequenceNumber": sequence,
-                "batchSize": 1,
-                "streamArn": subscription.stream_arn,
-            },
-            "handler": subscription.name,
-            "record": record,
-        }
+    def _set_aside(self, subscription: Subscription, shard_id: str, record: dict, attempts: int) -> None:
+        sequence = _sequence(record)
+        message = failure_message(
+            record,
+            shard_id=shard_id,
+            stream_arn=subscription.stream_arn,
+            function_arn=LambdaContext(function_name=subscription.function_name, region=self.region)
+            .invoked_function_arn,
+            attempts=attempts,
+            handler=subscription.name,
+            handler_string=subscription.handler_string,
+            error=self._errors.pop(sequence, None),
+        )
         self.set_aside.append(message)
-        logger.error("stream record set aside", extra={"handler": subscription.name, "sequence": sequence})
+        logger.error("stream record set aside", extra={"handler": subscription.name, "sequence": sequence,
+                                                        "error": message.get("error")})
         if self.sqs is not None:
             self.sqs.send_message(QueueUrl=self.failures_queue_url, MessageBody=json.dumps(message, default=str))
 
     # -- polling --------------------------------------------------------------------------------
+    def _poll_shard(self, subscription: Subscription, shard_id: str) -> int:
+        iterator = subscription.iterators[shard_id]
+        if iterator is None:
+            self._attach(subscription, latest=False)
+            iterator = subscription.iterators.get(shard_id)
+            if iterator is None:
+                return 0
+        response = self.streams.get_records(ShardIterator=iterator, Limit=1000)
+        records = [self._lambda_record(r, subscription) for r in response.get("Records", [])]
+        for start in range(0, len(records), subscription.batch_size):
+            self._deliver(subscription, shard_id, records[start:start + subscription.batch_size])
+        if records:
+            subscription.checkpoints[shard_id] = _sequence(records[-1])
+        next_iterator = response.get("NextShardIterator")
+        if next_iterator is None:  # a closed shard, read to its end
+            del subscription.iterators[shard_id]
+        else:
+            subscription.iterators[shard_id] = next_iterator
+        return len(records)
+
     def poll_once(self) -> int:
-        """Read every stream once and deliver what is new; return how many records were new."""
+        """Read every stream once and deliver what is new; return how many records were new.
+
+        One stream that cannot be read (an expired iterator, a table dropped and created again)
+        does not stop the others: its subscription is attached again from its checkpoint.
+        """
         seen = 0
         for subscription in self.subscriptions:
             for shard_id in list(subscription.iterators):
-                iterator = subscription.iterators[shard_id]
-                if iterator is None:
-                    continue
-                response = self.streams.get_records(ShardIterator=iterator, Limit=1000)
-                records = [self._lambda_record(r, subscription) for r in response.get("Records", [])]
-                for start in range(0, len(records), subscription.batch_size):
-                    self._deliver(subscription, records[start:start + subscription.batch_size])
-                if records:
-                    subscription.checkpoints[shard_id] = records[-1]["dynamodb"]["SequenceNumber"]
-                    seen += len(records)
-                next_iterator = response.get("NextShardIterator")
-                if next_iterator is None and subscription.checkpoints[shard_id] is not None:
-                    next_iterator = self._iterator(subscription, shard_id, subscription.checkpoints[shard_id])
-                subscription.iterators[shard_id] = next_iterator
+                try:
+                    seen += self._poll_shard(subscription, shard_id)
+                except Exception:
+                    logger.exception("stream poll failed; it is read again from its checkpoint",
+                                     extra={"handler": subscription.name, "shard": shard_id})
+                    if shard_id in subscription.iterators:
+                        subscription.iterators[shard_id] = None  # the next poll attaches again
         return seen
+
+    def refresh(self) -> None:
+        """Look for streams and shards that appeared since (a table dropped and created again)."""
+        for subscription in self.subscriptions:
+            try:
+                self._attach(subscription, latest=False)
+            except Exception:
+                logger.exception("stream refresh failed", extra={"handler": subscription.name})
 
     def drain(self, max_rounds: int = 100) -> int:
         """Poll until no stream has anything new (handlers' own writes included)."""
@@ -261,9 +312,13 @@ class StreamRunner:
                 return total
         raise RuntimeError(f"streams kept producing records after {max_rounds} rounds")
 
-    def run_forever(self, interval: float = 0.2) -> None:
+    def run_forever(self, interval: float = 0.2, refresh_every: float = 30.0) -> None:
+        next_refresh = time.monotonic() + refresh_every
         while not self._stop.is_set():
             try:
+                if time.monotonic() >= next_refresh:
+                    self.refresh()
+                    next_refresh = time.monotonic() + refresh_every
                 if not self.poll_once():
                     self._stop.wait(interval)
             except Exception:

@@ -53,6 +53,7 @@ class Answer(BaseModel):
     author_id = UnicodeAttribute()
     asker_id = UnicodeAttribute()
     labels = ListAttribute(of=UnicodeAttribute, default=list)  # the question's labels
+    question_title = UnicodeAttribute(null=True)  # for notices, without reading the question
     body = UnicodeAttribute()
     score = NumberAttribute(default=0)
     upvotes = NumberAttribute(default=0)
@@ -118,6 +119,16 @@ class Review(BaseModel):
     helpful_count = NumberAttribute(default=0)
     created_at = UnicodeAttribute()
     by_product = ReviewsByProductIndex()
+
+
+class ReviewGuard(BaseModel):
+    """Makes "one review per user per product" atomic: written with the review in one transaction,
+    keyed by `domain.advice.review_guard_key(product_id, author_id)`. It lives in the Reviews table
+    but holds no `product_id`, so it never appears in `by_product`."""
+
+    Meta = table_meta("Reviews")
+    review_id = UnicodeAttribute(hash_key=True)  # the guard key, not a review id
+    guarded_review_id = UnicodeAttribute()
 
 
 class HelpfulMark(BaseModel):

@@ -9,7 +9,11 @@ from chalicelib.models.base import BaseModel, table_meta
 
 
 class Merchant(BaseModel):
-    """A store; `merchant_id` is its owner's user id. Tier fields are kept by the ratings handler."""
+    """A store; `merchant_id` is its owner's user id. Tier fields are kept by the ratings handler.
+
+    `ratings_version` moves with every score, in the same transaction as the score, so the ratings
+    handler can write a standing only if no score landed since it read them (optimistic locking).
+    """
 
     Meta = table_meta("Merchants")
     merchant_id = UnicodeAttribute(hash_key=True)
@@ -20,6 +24,8 @@ class Merchant(BaseModel):
     badge = UnicodeAttribute(null=True)
     judge_count = NumberAttribute(default=0)
     mean_score = NumberAttribute(null=True)
+    ratings_version = NumberAttribute(null=True)
+    rated_at = UnicodeAttribute(null=True)
     created_at = UnicodeAttribute(null=True)
     updated_at = UnicodeAttribute(null=True)
 
@@ -52,4 +58,9 @@ class GoodFind(BaseModel):
     product_id = UnicodeAttribute()
     tier = UnicodeAttribute()
     created_at = UnicodeAttribute()
+    # copies of the product, so a page needs no read of Products; refreshed by the products stream
+    title = UnicodeAttribute(null=True)
+    price_cents = NumberAttribute(null=True)
+    image_url = UnicodeAttribute(null=True)
+    labels = ListAttribute(of=UnicodeAttribute, default=list)
     by_merchant = GoodFindsByMerchantIndex()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pynamodb.attributes import MapAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.attributes import BooleanAttribute, MapAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
 from chalicelib.models.base import BaseModel, table_meta
@@ -16,6 +16,7 @@ class Wallet(BaseModel):
     balance = NumberAttribute(default=0)
     lifetime_earned = NumberAttribute(default=0)
     capped_today = MapAttribute(default=dict)  # {"YYYY-MM-DD": points from capped sources}
+    revision = NumberAttribute(default=0)  # bumped by every write: the reward engine's optimistic lock
 
 
 class LedgerEntry(BaseModel):
@@ -28,6 +29,28 @@ class LedgerEntry(BaseModel):
     reason = UnicodeAttribute()
     ref = UnicodeAttribute()
     created_at = UnicodeAttribute()
+
+
+class StandingAward(BaseModel):
+    """What one cause's current award actually gave one user, so its reversal takes back exactly that.
+
+    Kept in the Ledger table under the partition "{user_id}#standing", apart from the user's
+    entries (so a user's ledger partition holds nothing but entries), and written in the same
+    transaction as the entries and the wallet.
+    """
+
+    Meta = table_meta("Ledger")
+    user_id = UnicodeAttribute(hash_key=True)  # "{user_id}#standing"
+    entry_id = UnicodeAttribute(range_key=True)  # the cause: "vote#{answer}#{voter}", ...
+    amount = NumberAttribute()
+    reason = UnicodeAttribute()
+    day = UnicodeAttribute()
+    capped = BooleanAttribute(default=False)
+    granted_by = UnicodeAttribute(null=True)  # the ledger entry that granted it
+
+    @staticmethod
+    def partition(user_id: str) -> str:
+        return f"{user_id}#standing"
 
 
 class LeaderboardIndex(GlobalSecondaryIndex):
@@ -46,6 +69,7 @@ class ExpertScore(BaseModel):
     score = NumberAttribute(default=0)
     level = NumberAttribute(default=0)
     updated_at = UnicodeAttribute(null=True)
+    level_raised_by = UnicodeAttribute(null=True)  # the effect that raised `level` (re-notified on replay)
     leaderboard = LeaderboardIndex()
 
 
@@ -89,6 +113,8 @@ class Coupon(BaseModel):
     campaign_id = UnicodeAttribute()
     merchant_id = UnicodeAttribute()
     owner_id = UnicodeAttribute()
+    title = UnicodeAttribute(null=True)
+    points_cost = NumberAttribute(default=0)
     status = UnicodeAttribute()  # issued | used
     discount_cents = NumberAttribute()
     min_spend_cents = NumberAttribute()

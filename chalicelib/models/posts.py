@@ -96,6 +96,7 @@ class FeedEntry(BaseModel):
     author_id = UnicodeAttribute()
     reader_author = UnicodeAttribute()
     created_at = UnicodeAttribute()
+    has_poll = BooleanAttribute(default=False)  # a page asks for the reader's vote only on polls
     expires_at = NumberAttribute(null=True)
     by_post = FeedByPostIndex()
     by_reader_author = FeedByReaderAuthorIndex()
@@ -108,10 +109,13 @@ class FanoutJob(BaseModel):
     job_id = UnicodeAttribute(hash_key=True)
     post_id = UnicodeAttribute()
     author_id = UnicodeAttribute()
-    cursor = MapAttribute(null=True)
+    mode = UnicodeAttribute(default="push")  # push: written to followers' feeds; pull: merged on read
+    cursor = UnicodeAttribute(null=True)  # the follower query's LastEvaluatedKey, as JSON
     written = NumberAttribute(default=0)
     steps = NumberAttribute(default=0)
     done = BooleanAttribute(default=False)
+    cancelled = BooleanAttribute(default=False)  # the post was deleted before the fan-out finished
     created_at = UnicodeAttribute()
+    resumed_at = UnicodeAttribute(null=True)
     finished_at = UnicodeAttribute(null=True)
     expires_at = NumberAttribute(null=True)

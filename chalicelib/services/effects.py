@@ -24,12 +24,15 @@ def apply_once(effect_id: str, write: Callable) -> bool:
     from pynamodb.transactions import TransactWrite
 
     marker = AppliedEffect(effect_id, expires_at=epoch_seconds() + EFFECT_TTL_SECONDS)
+    marker_index = 0
     try:
         with TransactWrite(connection=connection()) as transaction:
             transaction.save(marker, condition=AppliedEffect.effect_id.does_not_exist())
             write(transaction)
+            # PynamoDB sends condition checks, then deletes, then puts: the marker is the first put
+            marker_index = len(transaction._condition_check_items) + len(transaction._delete_items)
     except TransactWriteError as exc:
-        if is_condition_failure(exc, index=0):
+        if is_condition_failure(exc, index=marker_index):
             return False
         raise
     return True

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from chalicelib.models.graph import Follow
 from chalicelib.models.users import UserProfile
+from chalicelib.services import feed
 from chalicelib.services.effects import apply_once
 from chalicelib.services.notifications import notify
 from chalicelib.streams.events import Change
@@ -35,8 +36,10 @@ def on_follow_change(change: Change) -> None:
             cause=change.effect_id("new-follower"),
             at_ms=change.created_ms,
         )
+        feed.backfill(item["follower_id"], item["followee_id"])
     elif change.kind == "REMOVE":
         _count_follow(change, -1)
+        feed.remove_author_from_feed(change.item["follower_id"], change.item["followee_id"])
 
 
 def on_block_change(change: Change) -> None:
@@ -46,3 +49,4 @@ def on_block_change(change: Change) -> None:
     blocker_id, blocked_id = change.item["blocker_id"], change.item["blocked_id"]
     Follow(blocker_id, blocked_id).delete()
     Follow(blocked_id, blocker_id).delete()
+    feed.remove_author_from_feed(blocker_id, blocked_id)

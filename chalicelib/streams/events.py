@@ -10,12 +10,17 @@ records around it.
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 from chalicelib.config import stream_arn
+
+#: While set (by the local stream runner), collects `sequence number -> exception` for every record
+#: a handler fails, so a record set aside carries the error that put it there.
+record_failures: ContextVar[dict[str, BaseException] | None] = ContextVar("record_failures", default=None)
 
 
 def _plain(value: Any) -> Any:
@@ -102,7 +107,10 @@ def dynamodb_stream(blueprint, logical_table: str, apply: Callable[[Change], Non
                 return
             try:
                 apply(change)
-            except Exception:
+            except Exception as exc:
+                failures = record_failures.get()
+                if failures is not None:
+                    failures[change.sequence_number] = exc
                 logger.exception(
                     "stream record failed",
                     extra={"handler": name, "table": change.table, "sequence": change.sequence_number},

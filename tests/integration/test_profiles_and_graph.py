@@ -128,3 +128,28 @@ def test_lists_paginate_with_tamper_evident_cursors(client, users, streams):
     assert sorted(seen) == sorted(f.user_id for f in fans)
     assert call(client, "GET", f"/users/{star.user_id}/followers?limit=0", star).status_code == 400
     assert call(client, "GET", f"/users/{star.user_id}/followers?limit=101", star).status_code == 400
+
+
+def test_openapi_document_is_valid_and_covers_every_route(client):
+    from openapi_spec_validator import validate
+
+    from app import app
+
+    document = call(client, "GET", "/openapi.json").data
+    validate(document)
+    documented = {(method.upper(), path) for path, ops in document["paths"].items() for method in ops}
+    served = {(method, path) for path, methods in app.routes.items() for method in methods}
+    assert documented == served
+
+
+def test_a_cursor_handed_to_another_user_is_refused(client, users):
+    star, fan, stranger = users(), users(), users()
+    call(client, "GET", "/me", star)
+    for _ in range(3):
+        extra = users()
+        call(client, "PUT", f"/users/{star.user_id}/follow", extra)
+    page = call(client, "GET", f"/users/{star.user_id}/followers?limit=1", fan).data
+    assert page["next_cursor"]
+    path = f"/users/{star.user_id}/followers?limit=1&cursor={page['next_cursor']}"
+    assert call(client, "GET", path, fan).status_code == 200
+    assert call(client, "GET", path, stranger).status_code == 400

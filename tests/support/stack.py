@@ -42,6 +42,7 @@ class RunningStack:
         self.state = state
         self.process = process
         self.log_path = log_path
+        self.state_file = log_path.parent / "stack.json"
         self.api_url = state["api_url"]
         self.session = boto3.Session(
             region_name=state["region"], aws_access_key_id="local", aws_secret_access_key="local"
@@ -85,6 +86,7 @@ class RunningStack:
 
 
 def start_stack(tmp_dir: Path, *, chaos: bool | None = None, extra_env: dict | None = None) -> RunningStack:
+    tmp_dir.mkdir(parents=True, exist_ok=True)
     state_file = tmp_dir / "stack.json"
     log_path = tmp_dir / "stack.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "STREAM_ARN_", "JWKS", "TOKEN_"))}
@@ -107,7 +109,9 @@ def start_stack(tmp_dir: Path, *, chaos: bool | None = None, extra_env: dict | N
             process.kill()
             raise RuntimeError(f"local stack did not start:\n{log_path.read_text()[-4000:]}")
         time.sleep(0.2)
-    return RunningStack(json.loads(state_file.read_text()), process, log_path)
+    running = RunningStack(json.loads(state_file.read_text()), process, log_path)
+    running.state_file = state_file
+    return running
 
 
 def stop_stack(stack: RunningStack) -> None:

@@ -1,0 +1,50 @@
+"""Coupon campaigns: created by merchants, redeemed with points, used at the issuing store's checkout."""
+
+from chalicelib.http import Api
+from chalicelib.schemas.points import CampaignOut, CouponOut, CreateCampaign, UseCoupon
+from chalicelib.services import coupons
+
+api = Api(__name__, tag="coupons")
+blueprint = api.blueprint
+
+
+@api.route("POST", "/merchants/me/coupons", summary="Create a coupon campaign (merchants only)",
+           body=CreateCampaign, response=CampaignOut, status=201, errors=(400, 403))
+def create_campaign(ctx):
+    merchant = ctx.require_group("merchants")
+    body = ctx.body
+    return coupons.create_campaign(
+        merchant,
+        title=body.title,
+        discount_cents=body.discount_cents,
+        min_spend_cents=body.min_spend_cents,
+        points_cost=body.points_cost,
+        total_quantity=body.total_quantity,
+        per_user_limit=body.per_user_limit,
+        expires_at=body.expiry(),
+    )
+
+
+@api.route("GET", "/merchants/{merchant_id}/coupons", summary="A store's campaigns that have not expired",
+           response=CampaignOut, paginated=True)
+def list_campaigns(ctx, merchant_id):
+    return coupons.list_active_campaigns(merchant_id, ctx.page)
+
+
+@api.route("POST", "/coupons/{campaign_id}/redeem",
+           summary="Spend points on a coupon (409 InsufficientPoints, SoldOut, LimitReached or Expired)",
+           response=CouponOut, status=201, errors=(403, 404, 409, 503))
+def redeem_coupon(ctx, campaign_id):
+    return coupons.redeem(ctx.user, campaign_id)
+
+
+@api.route("GET", "/me/coupons", summary="The caller's coupons, newest first", response=CouponOut, paginated=True)
+def list_my_coupons(ctx):
+    return coupons.my_coupons(ctx.user.user_id, ctx.page)
+
+
+@api.route("POST", "/merchants/me/coupons/use", summary="Mark a coupon used at checkout (issuing store only, once)",
+           body=UseCoupon, response=CouponOut, errors=(400, 403, 404, 409))
+def use_coupon(ctx):
+    merchant = ctx.require_group("merchants")
+    return coupons.use_coupon(merchant, ctx.body.coupon_code, ctx.body.order_total_cents)

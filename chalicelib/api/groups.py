@@ -1,0 +1,59 @@
+"""Circles: interest groups around a shopping style."""
+
+from chalicelib.errors import BadRequest
+from chalicelib.http import Api
+from chalicelib.schemas.groups import CreateGroup, GroupOut, MembershipOut
+from chalicelib.schemas.posts import PostOut
+from chalicelib.services import groups, posts
+
+api = Api(__name__, tag="groups")
+blueprint = api.blueprint
+
+
+@api.route("POST", "/groups", summary="Create a circle (the creator is its owner and first member)",
+           body=CreateGroup, response=GroupOut, status=201)
+def create_group(ctx):
+    body = ctx.body
+    return groups.create_group(ctx.user, body.name, body.description, body.label)
+
+
+@api.route("GET", "/groups", summary="Circles of a label, newest first", response=GroupOut, paginated=True,
+           query={"label": "A label id from GET /labels (required)"})
+def list_groups(ctx):
+    from chalicelib.domain.labels import LABEL_IDS
+
+    label = ctx.query.get("label")
+    if not label:
+        raise BadRequest("label: required")
+    if label not in LABEL_IDS:
+        raise BadRequest(f"label: unknown label {label!r}; see GET /labels")
+    return groups.list_by_label(ctx.user, label, ctx.page)
+
+
+@api.route("GET", "/me/groups", summary="The circles the caller belongs to", response=GroupOut, paginated=True)
+def list_my_groups(ctx):
+    return groups.list_mine(ctx.user, ctx.page)
+
+
+@api.route("GET", "/groups/{group_id}", summary="A circle, with its member count", response=GroupOut,
+           errors=(404,))
+def get_group(ctx, group_id):
+    return groups.get_group(ctx.user, group_id)
+
+
+@api.route("PUT", "/groups/{group_id}/members/me", summary="Join a circle (idempotent)", response=MembershipOut,
+           errors=(404,))
+def join_group(ctx, group_id):
+    return groups.join(ctx.user, group_id)
+
+
+@api.route("DELETE", "/groups/{group_id}/members/me", summary="Leave a circle (idempotent; not its owner)",
+           response=MembershipOut, errors=(404, 409))
+def leave_group(ctx, group_id):
+    return groups.leave(ctx.user, group_id)
+
+
+@api.route("GET", "/groups/{group_id}/posts", summary="A circle's posts, newest first", response=PostOut,
+           paginated=True, errors=(404,))
+def list_group_posts(ctx, group_id):
+    return posts.list_group_posts(ctx.user.user_id, group_id, ctx.page)

@@ -1,0 +1,42 @@
+"""Merchant profiles, the judges' scores and Good Finds."""
+
+from chalicelib.http import Api
+from chalicelib.schemas.merchants import GoodFindOut, MerchantOut, RateMerchant, RatingOut, UpdateMerchant
+from chalicelib.services import good_finds, merchants, ratings
+
+api = Api(__name__, tag="merchants")
+blueprint = api.blueprint
+
+
+@api.route("PUT", "/merchants/me", summary="Create or update the caller's store (merchants only)",
+           body=UpdateMerchant, response=MerchantOut, errors=(403,))
+def put_my_store(ctx):
+    caller = ctx.require_group("merchants")
+    body = ctx.body
+    return merchants.put_my_store(caller, body.store_name, body.description, body.labels)
+
+
+@api.route("GET", "/merchants/me", summary="The caller's own store", response=MerchantOut, errors=(404,))
+def get_my_store(ctx):
+    return merchants.get_merchant(ctx.user.user_id)
+
+
+@api.route("GET", "/merchants/{merchant_id}", summary="A store with its tier, badge and judge count",
+           response=MerchantOut, errors=(404,))
+def get_merchant(ctx, merchant_id):
+    return merchants.get_merchant(merchant_id)
+
+
+@api.route("PUT", "/merchants/{merchant_id}/ratings/me",
+           summary="Score a store 0-100 (judges only; a later score replaces the earlier)",
+           body=RateMerchant, response=RatingOut, errors=(403, 404))
+def rate_merchant(ctx, merchant_id):
+    judge = ctx.require_group("judges")
+    return ratings.rate_merchant(judge, merchant_id, ctx.body.score, ctx.body.comment)
+
+
+@api.route("GET", "/good-finds",
+           summary="Rated stores' products matching the caller's labels: higher tier first, then newest",
+           response=GoodFindOut, paginated=True)
+def list_good_finds(ctx):
+    return good_finds.list_good_finds(ctx.user, ctx.page)

@@ -1,0 +1,60 @@
+"""Posts, polls and the home feed."""
+
+from chalicelib.errors import Forbidden, NotFound
+from chalicelib.http import Api
+from chalicelib.schemas.posts import CreatePost, FanoutOut, PostOut, VoteIn
+from chalicelib.services import feed, posts
+
+api = Api(__name__, tag="feed")
+blueprint = api.blueprint
+
+
+@api.route("POST", "/posts", summary="Publish a post (optionally in a circle, optionally with a poll)",
+           body=CreatePost, response=PostOut, status=201, errors=(403, 404))
+def create_post(ctx):
+    body = ctx.body
+    poll = body.poll.model_dump() if body.poll is not None else None
+    return posts.create_post(ctx.user, body.text, body.image_urls, body.product_ids, body.labels, body.group_id,
+                             poll)
+
+
+@api.route("GET", "/posts/{post_id}", summary="A post, with its poll's counts and the caller's vote",
+           response=PostOut, errors=(404,))
+def get_post(ctx, post_id):
+    return posts.get_post(ctx.user.user_id, post_id)
+
+
+@api.route("DELETE", "/posts/{post_id}", summary="Delete a post (author only); it leaves every feed",
+           status=204, errors=(403, 404))
+def delete_post(ctx, post_id):
+    posts.delete_post(ctx.user, post_id)
+
+
+@api.route("GET", "/posts/{post_id}/fanout", summary="How far a post's fan-out has got (author only)",
+           response=FanoutOut, errors=(403, 404))
+def get_fanout(ctx, post_id):
+    job = feed.fan_out_status(post_id)
+    if job is None:
+        raise NotFound(f"No fan-out for post {post_id}")
+    if job.author_id != ctx.user.user_id:
+        raise Forbidden("Only the author may see a post's fan-out")
+    return {"post_id": job.post_id, "mode": job.mode, "done": bool(job.done), "cancelled": bool(job.cancelled),
+            "written": int(job.written or 0), "steps": int(job.steps or 0), "created_at": job.created_at,
+            "finished_at": job.finished_at}
+
+
+@api.route("POST", "/posts/{post_id}/poll/votes", summary="Vote in a post's poll (once)", body=VoteIn,
+           response=PostOut, errors=(404, 409))
+def vote(ctx, post_id):
+    return posts.vote(ctx.user, post_id, ctx.body.option)
+
+
+@api.route("GET", "/users/{user_id}/posts", summary="A user's posts outside circles, newest first",
+           response=PostOut, paginated=True, errors=(404,))
+def list_user_posts(ctx, user_id):
+    return posts.list_author_posts(ctx.user.user_id, user_id, ctx.page)
+
+
+@api.route("GET", "/feed", summary="The caller's home feed, newest first", response=PostOut, paginated=True)
+def get_feed(ctx):
+    return feed.read_feed(ctx.user.user_id, ctx.page)

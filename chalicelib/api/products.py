@@ -1,0 +1,71 @@
+"""Products, reviews, helpful marks and wish lists."""
+
+from chalicelib.http import Api
+from chalicelib.schemas.advice import (
+    CreateProduct,
+    HelpfulOut,
+    MarkHelpful,
+    ProductOut,
+    ReviewOut,
+    WishlistEntryOut,
+    WriteReview,
+)
+from chalicelib.services import products, reviews, wishlists
+
+api = Api(__name__, tag="products")
+blueprint = api.blueprint
+
+
+@api.route("POST", "/products", summary="Create a product (merchants only)", body=CreateProduct,
+           response=ProductOut, status=201, errors=(403,))
+def create_product(ctx):
+    caller = ctx.require_group("merchants")
+    body = ctx.body
+    return products.create(caller, body.title, body.price_cents, body.image_url, body.labels)
+
+
+@api.route("GET", "/products/{product_id}", summary="A product", response=ProductOut, errors=(404,))
+def get_product(ctx, product_id):
+    return products.product(product_id)
+
+
+@api.route("GET", "/merchants/{merchant_id}/products", summary="A merchant's products, newest first",
+           response=ProductOut, paginated=True)
+def list_merchant_products(ctx, merchant_id):
+    return products.merchant_products(merchant_id, ctx.page)
+
+
+@api.route("POST", "/products/{product_id}/reviews", summary="Review a product (once per user; not your own)",
+           body=WriteReview, response=ReviewOut, status=201, errors=(403, 404, 409))
+def write_review(ctx, product_id):
+    return reviews.write(ctx.user, product_id, ctx.body.rating, ctx.body.body)
+
+
+@api.route("GET", "/products/{product_id}/reviews", summary="A product's reviews, newest first",
+           response=ReviewOut, paginated=True, errors=(404,))
+def list_reviews(ctx, product_id):
+    return reviews.list_reviews(ctx.user, product_id, ctx.page)
+
+
+@api.route("PUT", "/reviews/{review_id}/helpful", summary="Mark a review helpful (true) or take it back (false)",
+           body=MarkHelpful, response=HelpfulOut, errors=(403, 404))
+def mark_review_helpful(ctx, review_id):
+    return reviews.mark_helpful(ctx.user, review_id, ctx.body.value)
+
+
+@api.route("PUT", "/me/wishlist/{product_id}", summary="Add a product to the caller's wish list (idempotent)",
+           response=WishlistEntryOut, errors=(404,))
+def add_to_wishlist(ctx, product_id):
+    return wishlists.add(ctx.user, product_id)
+
+
+@api.route("DELETE", "/me/wishlist/{product_id}", summary="Remove a product from the caller's wish list "
+           "(idempotent)", status=204, errors=(404,))
+def remove_from_wishlist(ctx, product_id):
+    wishlists.remove(ctx.user, product_id)
+
+
+@api.route("GET", "/users/{user_id}/wishlist", summary="A user's public wish list, newest products first",
+           response=WishlistEntryOut, paginated=True)
+def get_wishlist(ctx, user_id):
+    return wishlists.wishlist(user_id, ctx.page)

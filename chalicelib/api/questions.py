@@ -1,0 +1,61 @@
+"""Purchase advice: questions, answers, acceptance and votes."""
+
+from chalicelib.http import Api
+from chalicelib.schemas.advice import (
+    AcceptanceOut,
+    AcceptAnswer,
+    AnswerOut,
+    AskQuestion,
+    CastVote,
+    PostAnswer,
+    QuestionOut,
+    VoteOut,
+)
+from chalicelib.services import questions
+
+api = Api(__name__, tag="questions")
+blueprint = api.blueprint
+
+
+@api.route("POST", "/questions", summary="Ask for purchase advice", body=AskQuestion, response=QuestionOut,
+           status=201)
+def ask_question(ctx):
+    body = ctx.body
+    return questions.ask(ctx.user, body.title, body.body, body.labels, body.product_ids)
+
+
+@api.route("GET", "/questions", summary="Questions, newest first, optionally of one label", response=QuestionOut,
+           paginated=True, query={"label": "Only questions with this label (see GET /labels)"})
+def list_questions(ctx):
+    return questions.list_questions(ctx.query.get("label"), ctx.page)
+
+
+@api.route("GET", "/questions/{question_id}", summary="A question with its answer count and accepted answer",
+           response=QuestionOut, errors=(404,))
+def get_question(ctx, question_id):
+    return questions.question(question_id)
+
+
+@api.route("POST", "/questions/{question_id}/answers", summary="Answer a question", body=PostAnswer,
+           response=AnswerOut, status=201, errors=(404,))
+def post_answer(ctx, question_id):
+    return questions.answer(ctx.user, question_id, ctx.body.body)
+
+
+@api.route("GET", "/questions/{question_id}/answers",
+           summary="A question's answers: accepted first, then by score, then oldest", response=AnswerOut,
+           paginated=True, errors=(404,))
+def list_answers(ctx, question_id):
+    return questions.list_answers(ctx.user, question_id, ctx.page)
+
+
+@api.route("POST", "/questions/{question_id}/accept", summary="Accept an answer (asker only); moves any earlier "
+           "acceptance", body=AcceptAnswer, response=AcceptanceOut, errors=(403, 404, 409))
+def accept_answer(ctx, question_id):
+    return questions.accept(ctx.user, question_id, ctx.body.answer_id)
+
+
+@api.route("PUT", "/answers/{answer_id}/vote", summary="Vote on an answer: 1 up, -1 down, 0 withdraws",
+           body=CastVote, response=VoteOut, errors=(403, 404))
+def vote_on_answer(ctx, answer_id):
+    return questions.vote(ctx.user, answer_id, ctx.body.value)

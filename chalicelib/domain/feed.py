@@ -1,0 +1,153 @@
+"""The rules of the home feed and of polls, in plain Python.
+
+Post ids are ULIDs, so every source a feed reads (the reader's fanned-out entries, each followed
+large account's own posts) is already ordered by post id, newest last. Merging them newest-first
+therefore needs only one boundary: the smallest post id shown so far. A cursor holding that id is
+exact across any number of sources: nothing older is skipped, nothing shown is repeated.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+BATCH_WRITE_LIMIT = 25  # DynamoDB's BatchWriteItem maximum
+BACKFILL_POSTS = 20  # following someone copies their newest 20 posts into the follower's feed
+POLL_MIN_OPTIONS, POLL_MAX_OPTIONS = 2, 4
+POLL_MIN_HOURS, POLL_MAX_HOURS, POLL_DEFAULT_HOURS = 1, 168, 24
+
+
+# -- fan-out ----------------------------------------------------------------------------------------
+def fans_out(follower_count: int, pull_threshold: int) -> bool:
+    """Push to followers' feeds unless the author has more followers than the threshold."""
+    return follower_count <= pull_threshold
+
+
+def chunks(items: Sequence[T], size: int = BATCH_WRITE_LIMIT) -> list[list[T]]:
+    if size < 1:
+        raise ValueError("size must be positive")
+    return [list(items[start:start + size]) for start in range(0, len(items), size)]
+
+
+def unique_by(items: Iterable[T], key) -> list[T]:
+    """First occurrence wins; DynamoDB refuses a batch naming the same key twice."""
+    seen: set = set()
+    kept = []
+    for item in items:
+        marker = key(item)
+        if marker in seen:
+            continue
+        seen.add(marker)
+        kept.append(item)
+    return kept
+
+
+def backoff_seconds(attempt: int, *, base: float = 0.05, cap: float = 2.0, jitter: float = 0.5) -> float:
+    """Exponential backoff for unprocessed batch items; `jitter` in [0, 1) scales the random part."""
+    delay = min(cap, base * (2 ** max(attempt - 1, 0)))
+    return delay * (0.5 + jitter / 2)
+
+
+def fanout_readers(follower_ids: Iterable[str], author_id: str, blockers: set[str]) -> list[str]:
+    """Who gets a post: followers, minus the author and anyone who has blocked the author."""
+    return unique_by((f for f in follower_ids if f != author_id and f not in blockers), key=lambda f: f)
+
+
+def reader_author(reader_id: str, author_id: str) -> str:
+    return f"{reader_id}#{author_id}"
+
+
+# -- trimming ---------------------------------------------------------------------------------------
+def samples_trim(reader_id: str, post_id: str, every: int) -> bool:
+    """Decide, the same way on every delivery, whether this insert also trims the reader's feed.
+
+    Trimming reads the reader's whole window, so it runs on about one insert in `every`: a feed
+    then holds at most a few dozen entries beyond its window, which reads never show.
+    """
+    if every <= 1:
+        return True
+    digest = hashlib.sha256(f"{reader_id}|{post_id}".encode()).digest()
+    return int.from_bytes(digest[:4], "big") % every == 0
+
+
+def beyond_window(post_ids_newest_first: Sequence[str], keep: int) -> list[str]:
+    return list(post_ids_newest_first[keep:])
+
+
+# -- reading ----------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class FeedPosition:
+    """Where `reader` is in their feed: below `before`, `served` entries shown, `pull` authors merged."""
+
+    reader: str
+    before: str | None
+    served: int
+    pull: tuple[str, ...]
+
+    def to_cursor(self) -> dict:
+        return {"r": self.reader, "b": self.before, "n": self.served, "p": list(self.pull)}
+
+    @classmethod
+    def from_cursor(cls, data: dict | None, reader: str) -> FeedPosition | None:
+        """A cursor is one reader's: another reader's (or another list's) is refused."""
+        if not data:
+            return None
+        owner, before, served, pull = data.get("r"), data.get("b"), data.get("n"), data.get("p")
+        if owner != reader:
+            raise ValueError("not this reader's feed cursor")
+        if not (isinstance(before, str) and isinstance(served, int) and isinstance(pull, list)):
+            raise ValueError("not a feed cursor")
+        if not all(isinstance(author, str) for author in pull):
+            raise ValueError("not a feed cursor")
+        return cls(reader=reader, before=before, served=served, pull=tuple(pull))
+
+
+def page_size(requested: int, served: int, window: int) -> int:
+    """A feed shows its newest `window` entries and no more."""
+    return max(0, min(requested, window - served))
+
+
+@dataclass(frozen=True)
+class MergedPage:
+    post_ids: list[str]
+    has_more: bool
+
+
+def merge_newest_first(sources: Iterable[Iterable[str]], limit: int) -> MergedPage:
+    """Merge post-id lists from several sources, newest first, each post once.
+
+    Each source must hold (at least) its `limit + 1` newest ids below the current boundary; then
+    `has_more` is exact: some source held more than this page shows.
+    """
+    merged = sorted({post_id for source in sources for post_id in source}, reverse=True)
+    return MergedPage(post_ids=merged[:limit], has_more=len(merged) > limit)
+
+
+def next_position(page: MergedPage, current: FeedPosition, window: int) -> FeedPosition | None:
+    if not page.has_more or not page.post_ids:
+        return None
+    served = current.served + len(page.post_ids)
+    if served >= window:
+        return None
+    return FeedPosition(reader=current.reader, before=page.post_ids[-1], served=served, pull=current.pull)
+
+
+# -- polls ------------------------------------------------------------------------------------------
+def poll_closes_at(created: datetime, hours: int) -> datetime:
+    if not POLL_MIN_HOURS <= hours <= POLL_MAX_HOURS:
+        raise ValueError(f"closes_in_hours must be from {POLL_MIN_HOURS} to {POLL_MAX_HOURS}")
+    return created + timedelta(hours=hours)
+
+
+def poll_is_closed(closes_at_iso: str, now_iso: str) -> bool:
+    """ISO 8601 UTC strings of one format compare in time order."""
+    return now_iso >= closes_at_iso
+
+
+def option_in_range(option: Any, option_count: int) -> bool:
+    return isinstance(option, int) and not isinstance(option, bool) and 0 <= option < option_count

@@ -1,0 +1,119 @@
+"""Expert scores per label, levels that are reached and never lost, and the leaderboards.
+
+A change moves (user, label) scores. The new scores and levels are written in ONE TransactWrite
+with the effect marker, each conditional on the score that was read (so two streams moving the same
+score never lose an update: the loser computes again). Whoever raises a level records itself in
+`level_raised_by`; the `expert_level` notice is written after the transaction and, on a redelivery
+that finds the marker, written again (same id) for any level this effect raised, so a crash between
+the two cannot lose it.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+
+from chalicelib.domain.ids import iso
+from chalicelib.domain.points import helpful_score_moves, raised_level, vote_score_moves
+from chalicelib.models.base import batch_get
+from chalicelib.models.points import ExpertScore
+from chalicelib.models.users import UserProfile
+from chalicelib.pagination import Page, PageRequest
+from chalicelib.services.effects import apply_once
+from chalicelib.services.notifications import notify
+from chalicelib.streams.events import Change
+
+MAX_ATTEMPTS = 20
+
+
+def on_answer_vote_change(change: Change) -> None:
+    """AnswerVotes stream: an upvote counts +1 and a downvote -1 in each of the question's labels."""
+    move_scores(vote_score_moves(change.old, change.new), change)
+
+
+def on_helpful_mark_change(change: Change) -> None:
+    """HelpfulMarks stream: a helpful mark counts +1 in each of the product's labels."""
+    move_scores(helpful_score_moves(change.old, change.new), change)
+
+
+def _read(user_id: str, label: str) -> ExpertScore | None:
+    try:
+        return ExpertScore.get(user_id, label, consistent_read=True)
+    except ExpertScore.DoesNotExist:
+        return None
+
+
+def move_scores(moves: dict[tuple[str, str], int], change: Change) -> None:
+    from pynamodb.exceptions import TransactWriteError
+
+    if not moves:
+        return
+    effect_id = change.effect_id("expert-score")
+    now = iso(change.created_at)
+    for attempt in range(MAX_ATTEMPTS):
+        current = {key: _read(*key) for key in moves}
+        raised: list[tuple[str, str, int]] = []
+
+        def write(transaction, current=current, raised=raised) -> None:
+            for (user_id, label), delta in moves.items():
+                item = current[(user_id, label)]
+                score = int(item.score or 0) if item else 0
+                level = int(item.level or 0) if item else 0
+                new_score = score + delta
+                new_level = raised_level(level, new_score)
+                actions = [
+                    ExpertScore.score.set(new_score),
+                    ExpertScore.level.set(new_level),
+                    ExpertScore.updated_at.set(now),
+                ]
+                if new_level > level:
+                    actions.append(ExpertScore.level_raised_by.set(effect_id))
+                    raised.append((user_id, label, new_level))
+                condition = ExpertScore.score == score if item else ExpertScore.user_id.does_not_exist()
+                transaction.update(ExpertScore(user_id, label), actions=actions, condition=condition)
+
+        try:
+            applied = apply_once(effect_id, write)
+        except TransactWriteError as exc:
+            codes = [reason.code if reason is not None else None for reason in exc.cancellation_reasons or []]
+            if "ConditionalCheckFailed" in codes[1:] or "TransactionConflict" in codes:
+                time.sleep(random.uniform(0, 0.01 * (attempt + 1)))
+                continue
+            raise
+        if not applied:
+            raised = [
+                (user_id, label, int(item.level))
+                for (user_id, label) in moves
+                if (item := _read(user_id, label)) is not None and item.level_raised_by == effect_id
+            ]
+        for user_id, label, level in raised:
+            notify(user_id, "expert_level", {"label": label, "level": level},
+                   cause=f"{effect_id}:{user_id}:{label}", at_ms=change.created_ms)
+        return
+    raise RuntimeError("expert scores kept changing; giving up for a retry of the record")
+
+
+def leaderboard(label: str, page: PageRequest) -> Page:
+    """One Query of the (label, score) index, highest first, then one batched read of names."""
+    from chalicelib.services.profiles import display_name_of
+
+    results = ExpertScore.leaderboard.query(
+        label,
+        ExpertScore.score > 0,
+        scan_index_forward=False,
+        limit=page.limit,
+        last_evaluated_key=page.position,
+    )
+    rows = list(results)
+    profiles = batch_get([(UserProfile, row.user_id, None) for row in rows])
+    items = [
+        {
+            "user_id": row.user_id,
+            "display_name": display_name_of(profile, row.user_id),
+            "label": row.label,
+            "score": int(row.score),
+            "level": int(row.level or 0),
+        }
+        for row, profile in zip(rows, profiles, strict=True)
+    ]
+    return Page(items=items, next_cursor=page.next_cursor(results.last_evaluated_key))

@@ -1,0 +1,203 @@
+"""Good Finds: rated merchants' products, by label, higher tier first and then newest.
+
+The index (GoodFinds table) holds one entry per product per label plus one under "*" (all
+products), keyed `rank_key` = tier rank, creation time, product id. Stream handlers keep it in step
+with its sources, and every one of them *converges* on what the sources say now (the store read
+consistently, the product read consistently) instead of replaying what a record says, so a
+redelivered or late record changes nothing:
+
+- `index_product` (Products stream): a product added, changed or removed;
+- `reindex_merchant` (Merchants stream): a store's tier changed, so all its entries move.
+
+The two can race (a product added while its store changes tier). Reads therefore check each
+entry's tier against the store's current one (the page's one BatchGetItem) and skip any mismatch,
+and the product handler re-reads the store after writing, so neither an old tier nor a lost
+entry survives a race.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from chalicelib.auth import Caller
+from chalicelib.domain.tiers import (
+    ALL_LABELS,
+    good_find_labels,
+    good_find_rank_key,
+    merge_ranked,
+    possible_rank_keys,
+)
+from chalicelib.models.advice import Product
+from chalicelib.models.merchants import GoodFind, Merchant
+from chalicelib.pagination import Page, PageRequest
+from chalicelib.streams.events import Change
+
+Key = tuple[str, str]  # (label, rank_key)
+
+
+def _get(model, hash_key: str):
+    try:
+        return model.get(hash_key, consistent_read=True)
+    except model.DoesNotExist:
+        return None
+
+
+def entries_for(product: Product, merchant: Merchant | None) -> list[GoodFind]:
+    """What the index should hold for one product: nothing unless its store has a tier."""
+    if merchant is None or not merchant.tier or not product.created_at:
+        return []
+    rank_key = good_find_rank_key(merchant.tier, product.created_at, product.product_id)
+    return [
+        GoodFind(
+            label,
+            rank_key,
+            merchant_id=product.merchant_id,
+            product_id=product.product_id,
+            tier=merchant.tier,
+            created_at=product.created_at,
+            title=product.title,
+            price_cents=int(product.price_cents),
+            image_url=product.image_url,
+            labels=list(product.labels or []),
+        )
+        for label in good_find_labels(product.labels or [])
+    ]
+
+
+def _write(desired: Iterable[GoodFind], stale: Iterable[Key]) -> None:
+    """Puts and deletes through BatchWriteItem (PynamoDB sends them 25 at a time)."""
+    desired = list(desired)
+    keep = {(entry.label, entry.rank_key) for entry in desired}
+    stale = [key for key in stale if key not in keep]
+    if not desired and not stale:
+        return
+    with GoodFind.batch_write() as batch:
+        for entry in desired:
+            batch.save(entry)
+        for label, rank_key in stale:
+            batch.delete(GoodFind(label, rank_key))
+
+
+def _possible_keys(product_id: str, images: Iterable[dict]) -> set[Key]:
+    """Every key any of these versions of a product could have been indexed under, at any tier."""
+    keys: set[Key] = set()
+    for image in images:
+        created_at = image.get("created_at")
+        if not created_at:
+            continue
+        for label in good_find_labels(image.get("labels") or []):
+            keys.update((label, rank_key) for rank_key in possible_rank_keys(created_at, product_id))
+    return keys
+
+
+def sync_product(product_id: str, images: list[dict], *, new: bool) -> None:
+    """Bring one product's entries in line with the product and its store as they are now.
+
+    A new product can only have entries we write here (or ones a store re-index wrote, which that
+    re-index keeps right), so nothing is deleted blindly for it; a changed or removed one has its
+    entries under every label and tier it may have had deleted (at most 6 labels x 4 tiers).
+    """
+    written: set[Key] = set()
+    stale = set() if new else _possible_keys(product_id, images)
+    for _ in range(3):
+        product = _get(Product, product_id)
+        merchant = _get(Merchant, product.merchant_id) if product is not None else None
+        desired = entries_for(product, merchant) if product is not None else []
+        if product is not None and not new:
+            stale |= _possible_keys(product_id, [product.attribute_values])
+        _write(desired, stale | written)
+        written = {(entry.label, entry.rank_key) for entry in desired}
+        if merchant is None:
+            return
+        # the store may have changed tier while we wrote; if so, its re-index may have missed this product
+        now = _get(Merchant, merchant.merchant_id)
+        if now is None or now.tier == merchant.tier:
+            return
+    raise RuntimeError(f"store of product {product_id} kept changing tier; retry the record")
+
+
+def index_product(change: Change) -> None:
+    """Products stream effect."""
+    product_id = change.keys.get("product_id") or change.item.get("product_id")
+    if not product_id:
+        return
+    images = [image for image in (change.old, change.new) if image]
+    sync_product(product_id, images, new=change.kind == "INSERT")
+
+
+def sync_merchant(merchant_id: str) -> None:
+    """Bring all of a store's entries in line with its current tier and products.
+
+    One Query of the store's entries (by_merchant GSI, keys only) and, if the store has a tier,
+    one paged Query of its products (Products' by_merchant GSI); then BatchWrites of 25.
+    """
+    merchant = _get(Merchant, merchant_id)
+    existing = {(entry.label, entry.rank_key) for entry in GoodFind.by_merchant.query(merchant_id)}
+    desired: list[GoodFind] = []
+    if merchant is not None and merchant.tier:
+        for product in Product.by_merchant.query(merchant_id):
+            desired.extend(entries_for(product, merchant))
+    _write(desired, existing)
+
+
+def reindex_merchant(change: Change) -> None:
+    """Merchants stream effect: a tier gained, changed or lost moves all that store's entries."""
+    if change.kind == "REMOVE" or change.changed("tier"):
+        sync_merchant(change.keys.get("merchant_id") or change.item["merchant_id"])
+
+
+def list_good_finds(caller: Caller, page: PageRequest) -> Page:
+    """The caller's Good Finds: one Query per profile label (one of "*" without labels), merged.
+
+    The cursor holds the last `rank_key` shown; rank keys are unique per product and the same in
+    every label, so each label's Query resumes just below it. A product under several of the
+    caller's labels is shown once.
+    """
+    from chalicelib.models.users import UserProfile
+    from chalicelib.services.merchants import standings
+
+    profile = _get_profile(caller.user_id, UserProfile)
+    labels = list(dict.fromkeys(profile.labels or [])) if profile is not None else []
+    after = (page.position or {}).get("after")
+    if page.position is not None and not isinstance(after, str):
+        from chalicelib.errors import BadRequest
+
+        raise BadRequest("cursor: not a cursor this service issued")
+    condition = GoodFind.rank_key < after if after else None
+    per_label = []
+    for label in labels or [ALL_LABELS]:
+        results = GoodFind.query(label, range_key_condition=condition, scan_index_forward=False,
+                                 limit=page.limit + 1)
+        per_label.append([_entry_dict(entry) for entry in results])
+    entries, more = merge_ranked(per_label, page.limit)
+    stores = standings([entry["merchant_id"] for entry in entries])
+    items, shown = [], set()
+    for entry in entries:
+        store = stores.get(entry["merchant_id"])
+        if store is None or not store.tier or store.tier != entry["tier"] or entry["product_id"] in shown:
+            continue  # the store's tier moved and the index has not caught up yet
+        shown.add(entry["product_id"])
+        items.append({**entry, "store_name": store.store_name or "", "tier": store.tier, "badge": store.badge})
+    next_cursor = page.next_cursor({"after": entries[-1]["rank_key"]}) if more and entries else None
+    return Page(items=items, next_cursor=next_cursor)
+
+
+def _get_profile(user_id: str, model):
+    try:
+        return model.get(user_id, attributes_to_get=["labels"])
+    except model.DoesNotExist:
+        return None
+
+
+def _entry_dict(entry: GoodFind) -> dict:
+    return {
+        "rank_key": entry.rank_key,
+        "product_id": entry.product_id,
+        "merchant_id": entry.merchant_id,
+        "tier": entry.tier,
+        "created_at": entry.created_at,
+        "title": entry.title or "",
+        "price_cents": int(entry.price_cents or 0),
+        "image_url": entry.image_url,
+        "labels": list(entry.labels or []),
+    }

@@ -1,0 +1,126 @@
+"""Circles: interest groups around a shopping style. Only members post in them."""
+
+from __future__ import annotations
+
+from chalicelib.auth import Caller
+from chalicelib.domain.ids import new_id, now_iso
+from chalicelib.errors import Conflict, NotFound
+from chalicelib.models.base import batch_get, connection
+from chalicelib.models.groups import Group, GroupMember
+from chalicelib.pagination import Page, PageRequest
+from chalicelib.services.effects import apply_once
+from chalicelib.streams.events import Change
+
+OWNER, MEMBER = "owner", "member"
+
+
+def group_view(group: Group, membership: GroupMember | None) -> dict:
+    return {
+        "group_id": group.group_id,
+        "name": group.name,
+        "description": group.description,
+        "label": group.label,
+        "owner_id": group.owner_id,
+        "member_count": int(group.member_count or 0),
+        "created_at": group.created_at,
+        "is_member": membership is not None,
+        "role": membership.role if membership is not None else None,
+    }
+
+
+def create_group(caller: Caller, name: str, description: str, label: str) -> dict:
+    """The circle and its owner's membership in one transaction; the owner is counted from the start.
+
+    The GroupMembers stream keeps `member_count` for everyone who joins later (see
+    `count_members`), so it skips the owner's own INSERT.
+    """
+    from pynamodb.transactions import TransactWrite
+
+    now = now_iso()
+    group = Group(new_id(), name=name, description=description, label=label, owner_id=caller.user_id,
+                  member_count=1, created_at=now)
+    owner = GroupMember(group.group_id, caller.user_id, role=OWNER, joined_at=now)
+    with TransactWrite(connection=connection()) as transaction:
+        transaction.save(group, condition=Group.group_id.does_not_exist())
+        transaction.save(owner, condition=GroupMember.user_id.does_not_exist())
+    return group_view(group, owner)
+
+
+def _group_and_membership(group_id: str, user_id: str) -> tuple[Group, GroupMember | None]:
+    group, membership = batch_get([(Group, group_id, None), (GroupMember, group_id, user_id)])
+    if group is None:
+        raise NotFound(f"No circle {group_id}")
+    return group, membership
+
+
+def get_group(caller: Caller, group_id: str) -> dict:
+    return group_view(*_group_and_membership(group_id, caller.user_id))
+
+
+def list_by_label(caller: Caller, label: str, page: PageRequest) -> Page:
+    """Newest circles of a label first: one Query, and one batched read for the caller's memberships."""
+    results = Group.by_label.query(label, scan_index_forward=False, limit=page.limit,
+                                   last_evaluated_key=page.position)
+    groups = list(results)
+    memberships = batch_get([(GroupMember, group.group_id, caller.user_id) for group in groups])
+    items = [group_view(group, membership) for group, membership in zip(groups, memberships, strict=True)]
+    return Page(items=items, next_cursor=page.next_cursor(results.last_evaluated_key))
+
+
+def list_mine(caller: Caller, page: PageRequest) -> Page:
+    results = GroupMember.by_user.query(caller.user_id, limit=page.limit, last_evaluated_key=page.position)
+    memberships = list(results)
+    groups = batch_get([(Group, membership.group_id, None) for membership in memberships])
+    items = [group_view(group, membership) for group, membership in zip(groups, memberships, strict=True)
+             if group is not None]
+    return Page(items=items, next_cursor=page.next_cursor(results.last_evaluated_key))
+
+
+def join(caller: Caller, group_id: str) -> dict:
+    """Idempotent: joining a circle one already belongs to changes nothing."""
+    from pynamodb.exceptions import PutError
+
+    group, membership = _group_and_membership(group_id, caller.user_id)
+    if membership is None:
+        membership = GroupMember(group_id, caller.user_id, role=MEMBER, joined_at=now_iso())
+        try:
+            membership.save(condition=GroupMember.user_id.does_not_exist())
+        except PutError as exc:
+            if exc.cause_response_code != "ConditionalCheckFailedException":
+                raise
+            membership = GroupMember.get(group_id, caller.user_id, consistent_read=True)
+    return {"group_id": group_id, "member": True, "role": membership.role}
+
+
+def leave(caller: Caller, group_id: str) -> dict:
+    """Idempotent; the owner cannot leave their own circle (409)."""
+    from pynamodb.exceptions import DeleteError
+
+    _, membership = _group_and_membership(group_id, caller.user_id)
+    if membership is not None:
+        if membership.role == OWNER:
+            raise Conflict("The owner cannot leave their own circle", code="OwnerCannotLeave")
+        try:
+            membership.delete(condition=GroupMember.role != OWNER)
+        except DeleteError as exc:
+            if exc.cause_response_code != "ConditionalCheckFailedException":
+                raise
+    return {"group_id": group_id, "member": False, "role": None}
+
+
+def count_members(change: Change) -> None:
+    """GroupMembers stream: member_count moves exactly once per join and leave."""
+    item = change.item
+    if change.kind == "INSERT":
+        if item.get("role") == OWNER:
+            return  # counted when the circle was created, in the same transaction
+        delta = 1
+    elif change.kind == "REMOVE":
+        delta = -1
+    else:
+        return
+
+    def write(transaction) -> None:
+        transaction.update(Group(item["group_id"]), actions=[Group.member_count.add(delta)])
+
+    apply_once(change.effect_id("group-member-count"), write)

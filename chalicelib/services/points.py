@@ -1,0 +1,78 @@
+"""Wallets and the ledger: reading them, and the ids and shapes every ledger writer shares."""
+
+from __future__ import annotations
+
+import hashlib
+
+from chalicelib.domain.ids import _encode, iso, utc_now
+from chalicelib.domain.points import DAILY_CAP, Purse, utc_day
+from chalicelib.models.points import LedgerEntry, Wallet
+from chalicelib.pagination import Page, PageRequest
+
+
+def ledger_entry_id(at_ms: int, cause: str, *, sequence: str | None = None, index: int = 0) -> str:
+    """Time-sortable like any ID, but derived from its cause: the same cause can be written only once.
+
+    Stream records carry their time in whole seconds, so entries from a stream also sort by the
+    record's sequence number (ordered within a shard) and by their position within the record.
+    """
+    digest = int.from_bytes(hashlib.sha256(cause.encode()).digest()[:10], "big")
+    if sequence is not None and sequence.isdigit():
+        return _encode(at_ms, 10) + _encode(int(sequence), 27) + _encode(index, 2) + _encode(digest, 16)
+    return _encode(at_ms, 10) + _encode(digest, 16)
+
+
+def read_wallet(user_id: str, consistent: bool = True) -> Wallet | None:
+    try:
+        return Wallet.get(user_id, consistent_read=consistent)
+    except Wallet.DoesNotExist:
+        return None
+
+
+def purse_of(wallet: Wallet | None) -> Purse:
+    if wallet is None:
+        return Purse()
+    tally = wallet.capped_today.as_dict() if wallet.capped_today is not None else {}
+    return Purse(int(wallet.balance or 0), int(wallet.lifetime_earned or 0), {d: int(n) for d, n in tally.items()})
+
+
+def get_points(user_id: str) -> dict:
+    purse = purse_of(read_wallet(user_id, consistent=False))
+    today = utc_day(utc_now())
+    return {
+        "balance": purse.balance,
+        "lifetime_earned": purse.lifetime_earned,
+        "capped_earned_today": purse.capped_on(today),
+        "daily_cap": DAILY_CAP,
+    }
+
+
+def entry_view(entry: LedgerEntry) -> dict:
+    return {
+        "entry_id": entry.entry_id,
+        "amount": int(entry.amount),
+        "reason": entry.reason,
+        "ref": entry.ref,
+        "created_at": entry.created_at,
+    }
+
+
+def list_ledger(user_id: str, page: PageRequest) -> Page:
+    """Newest first. The partition holds only this user's entries (standing awards live apart)."""
+    results = LedgerEntry.query(user_id, scan_index_forward=False, limit=page.limit, last_evaluated_key=page.position)
+    items = [entry_view(entry) for entry in results]
+    return Page(items=items, next_cursor=page.next_cursor(results.last_evaluated_key))
+
+
+def new_entry(user_id: str, *, at_ms: int, cause: str, amount: int, reason: str, ref: str,
+              sequence: str | None = None, index: int = 0) -> LedgerEntry:
+    from datetime import UTC, datetime
+
+    return LedgerEntry(
+        user_id,
+        ledger_entry_id(at_ms, cause, sequence=sequence, index=index),
+        amount=amount,
+        reason=reason,
+        ref=ref,
+        created_at=iso(datetime.fromtimestamp(at_ms / 1000, tz=UTC)),
+    )

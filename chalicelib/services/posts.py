@@ -1,0 +1,217 @@
+"""Posts and polls: create (one write), read, delete, list an author's posts, vote."""
+
+from __future__ import annotations
+
+import random
+import time
+from datetime import UTC, datetime
+
+from chalicelib.auth import Caller
+from chalicelib.domain import feed as rules
+from chalicelib.domain.ids import iso, new_id, now_iso
+from chalicelib.errors import BadRequest, Conflict, Forbidden, NotFound
+from chalicelib.models.advice import Product
+from chalicelib.models.base import batch_get, connection
+from chalicelib.models.groups import Group, GroupMember
+from chalicelib.models.posts import Poll, PollOption, PollVote, Post
+from chalicelib.models.users import UserProfile
+from chalicelib.pagination import Page, PageRequest
+from chalicelib.services.profiles import display_name_of
+
+
+# -- presentation -----------------------------------------------------------------------------------
+def post_view(post: Post, author: UserProfile | None, my_vote: PollVote | None, now: str) -> dict:
+    poll = None
+    if post.poll is not None:
+        poll = {
+            "options": [
+                {"text": option.text, "product_id": option.product_id, "votes": int(option.votes or 0)}
+                for option in post.poll.options
+            ],
+            "closes_at": post.poll.closes_at,
+            "closed": rules.poll_is_closed(post.poll.closes_at, now),
+            "my_vote": int(my_vote.option) if my_vote is not None else None,
+        }
+    return {
+        "post_id": post.post_id,
+        "author": {"user_id": post.author_id, "display_name": display_name_of(author, post.author_id)},
+        "text": post.text,
+        "image_urls": list(post.image_urls or []),
+        "product_ids": list(post.product_ids or []),
+        "labels": list(post.labels or []),
+        "group_id": post.group_id,
+        "poll": poll,
+        "created_at": post.created_at,
+    }
+
+
+def present_posts(posts: list[Post], viewer_id: str) -> list[dict]:
+    """Posts as the API shows them: authors' names and the viewer's poll votes in one batched read."""
+    from chalicelib.services.feed import _batch_read
+
+    if not posts:
+        return []
+    author_ids = sorted({post.author_id for post in posts})
+    poll_ids = [post.post_id for post in posts if post.poll is not None]
+    found = _batch_read(
+        [(UserProfile, author_id, None) for author_id in author_ids]
+        + [(PollVote, post_id, viewer_id) for post_id in poll_ids]
+    )
+    profiles = dict(zip(author_ids, found[: len(author_ids)], strict=True))
+    votes = dict(zip(poll_ids, found[len(author_ids):], strict=True))
+    now = now_iso()
+    return [post_view(post, profiles[post.author_id], votes.get(post.post_id), now) for post in posts]
+
+
+# -- posts ------------------------------------------------------------------------------------------
+def create_post(caller: Caller, text: str, image_urls: list[str], product_ids: list[str], labels: list[str],
+                group_id: str | None, poll: dict | None) -> dict:
+    """Checks in one batched read, then the post in ONE write; the Posts stream does the fan-out."""
+    poll_products = [option["product_id"] for option in (poll or {}).get("options", []) if option.get("product_id")]
+    wanted_products = list(dict.fromkeys(product_ids + poll_products))
+    keys: list[tuple] = [(UserProfile, caller.user_id, None)]
+    if group_id:
+        keys += [(Group, group_id, None), (GroupMember, group_id, caller.user_id)]
+    keys += [(Product, product_id, None) for product_id in wanted_products]
+    from chalicelib.services.feed import _batch_read
+
+    found = _batch_read(keys)
+    profile = found[0]
+    if group_id:
+        group, membership = found[1], found[2]
+        if group is None:
+            raise NotFound(f"No circle {group_id}")
+        if membership is None:
+            raise Forbidden("Only members of this circle may post in it")
+    products = dict(zip(wanted_products, found[len(found) - len(wanted_products):], strict=True))
+    for index, product_id in enumerate(product_ids):
+        if products[product_id] is None:
+            raise BadRequest(f"product_ids.{index}: unknown product {product_id}")
+    for index, option in enumerate((poll or {}).get("options", [])):
+        if option.get("product_id") and products[option["product_id"]] is None:
+            raise BadRequest(f"poll.options.{index}.product_id: unknown product {option['product_id']}")
+
+    at_ms = int(datetime.now(UTC).timestamp() * 1000)
+    created = datetime.fromtimestamp(at_ms / 1000, tz=UTC)
+    post = Post(
+        new_id(at_ms),
+        author_id=caller.user_id,
+        home_author_id=None if group_id else caller.user_id,
+        group_id=group_id,
+        text=text,
+        image_urls=image_urls,
+        product_ids=product_ids,
+        labels=labels,
+        created_at=iso(created),
+    )
+    if poll is not None:
+        post.poll = Poll(
+            options=[PollOption(text=o["text"], product_id=o.get("product_id"), votes=0) for o in poll["options"]],
+            closes_at=iso(rules.poll_closes_at(created, poll["closes_in_hours"])),
+        )
+    post.save(condition=Post.post_id.does_not_exist())
+    return post_view(post, profile, None, now_iso())
+
+
+def _get(post_id: str) -> Post:
+    try:
+        return Post.get(post_id)
+    except Post.DoesNotExist:
+        raise NotFound(f"No post {post_id}") from None
+
+
+def get_post(viewer_id: str, post_id: str, consistent: bool = False) -> dict:
+    try:
+        post = Post.get(post_id, consistent_read=consistent)
+    except Post.DoesNotExist:
+        raise NotFound(f"No post {post_id}") from None
+    return present_posts([post], viewer_id)[0]
+
+
+def delete_post(caller: Caller, post_id: str) -> None:
+    """Author only. The Posts stream removes it from every feed."""
+    from pynamodb.exceptions import DeleteError
+
+    post = _get(post_id)
+    if post.author_id != caller.user_id:
+        raise Forbidden("Only the author may delete a post")
+    try:
+        post.delete(condition=Post.author_id == caller.user_id)
+    except DeleteError as exc:
+        if exc.cause_response_code != "ConditionalCheckFailedException":
+            raise
+        raise NotFound(f"No post {post_id}") from None
+
+
+def list_author_posts(viewer_id: str, author_id: str, page: PageRequest) -> Page:
+    """The author's posts outside circles, newest first: one Query on the sparse by_author index."""
+    results = Post.by_author.query(author_id, scan_index_forward=False, limit=page.limit,
+                                   last_evaluated_key=page.position)
+    posts = list(results)
+    if not posts and page.position is None and batch_get([(UserProfile, author_id, None)])[0] is None:
+        raise NotFound(f"No user {author_id}")
+    return Page(items=present_posts(posts, viewer_id), next_cursor=page.next_cursor(results.last_evaluated_key))
+
+
+def list_group_posts(viewer_id: str, group_id: str, page: PageRequest) -> Page:
+    if page.position is None and batch_get([(Group, group_id, None)])[0] is None:
+        raise NotFound(f"No circle {group_id}")
+    results = Post.by_group.query(group_id, scan_index_forward=False, limit=page.limit,
+                                  last_evaluated_key=page.position)
+    posts = list(results)
+    return Page(items=present_posts(posts, viewer_id), next_cursor=page.next_cursor(results.last_evaluated_key))
+
+
+# -- polls ------------------------------------------------------------------------------------------
+def _transaction_conflict(exc) -> bool:
+    """Concurrent transactions on one item: DynamoDB cancels some with TransactionConflict; retry."""
+    reasons = getattr(exc, "cancellation_reasons", None) or []
+    return any(reason is not None and reason.code == "TransactionConflict" for reason in reasons)
+
+
+def vote(caller: Caller, post_id: str, option: int) -> dict:
+    """One TransactWrite: the voter's PollVote (put if absent) and +1 on the option's count.
+
+    Both conditions are checked by DynamoDB inside the transaction, so concurrent votes are
+    counted exactly and a vote racing the poll's close is refused.
+    """
+    from pynamodb.exceptions import TransactWriteError
+    from pynamodb.expressions.operand import Path
+    from pynamodb.transactions import TransactWrite
+
+    from chalicelib.services.effects import is_condition_failure
+
+    post = _get(post_id)
+    if post.poll is None:
+        raise NotFound(f"Post {post_id} has no poll")
+    count = len(post.poll.options)
+    if not rules.option_in_range(option, count):
+        raise BadRequest(f"option: must be from 0 to {count - 1}")
+    now = now_iso()
+    if rules.poll_is_closed(post.poll.closes_at, now):
+        raise Conflict("This poll has closed", code="PollClosed")
+    votes = Path(["poll", "options"])[option]["votes"]
+    for attempt in range(1, 6):
+        try:
+            with TransactWrite(connection=connection()) as transaction:
+                transaction.save(
+                    PollVote(post_id, caller.user_id, option=option, created_at=now),
+                    condition=PollVote.user_id.does_not_exist(),
+                )
+                transaction.update(
+                    Post(post_id),
+                    actions=[votes.set(votes + 1)],
+                    condition=Post.post_id.exists() & (Path(["poll", "closes_at"]) > now),
+                )
+            break
+        except TransactWriteError as exc:
+            if is_condition_failure(exc, index=0):
+                raise Conflict("You have already voted in this poll", code="AlreadyVoted") from None
+            if is_condition_failure(exc, index=1):
+                if batch_get([(Post, post_id, None)])[0] is None:
+                    raise NotFound(f"No post {post_id}") from None
+                raise Conflict("This poll has closed", code="PollClosed") from None
+            if not _transaction_conflict(exc) or attempt == 5:
+                raise
+            time.sleep(rules.backoff_seconds(attempt, jitter=random.random()))
+    return get_post(caller.user_id, post_id, consistent=True)

@@ -1,0 +1,74 @@
+"""Merchants' products: create, read, list a merchant's catalogue."""
+
+from __future__ import annotations
+
+from chalicelib.auth import Caller
+from chalicelib.domain.advice import MAX_ID_LENGTH, created_at_of, plausible_id
+from chalicelib.domain.ids import new_id
+from chalicelib.errors import NotFound
+from chalicelib.models.advice import Product
+from chalicelib.pagination import Page, PageRequest
+
+
+def product_view(product: Product, store=None) -> dict:
+    from chalicelib.services.profiles import merchant_block
+
+    return {
+        "product_id": product.product_id,
+        "merchant_id": product.merchant_id,
+        "title": product.title,
+        "price_cents": int(product.price_cents),
+        "image_url": product.image_url,
+        "labels": list(product.labels or []),
+        "created_at": product.created_at,
+        "merchant": merchant_block(store),  # the store's name, tier and badge (judges' panel)
+    }
+
+
+def with_stores(products: list[Product]) -> list[dict]:
+    """Product views with their stores' tier and badge, read in one BatchGetItem."""
+    from chalicelib.services.merchants import standings
+
+    stores = standings([p.merchant_id for p in products])
+    return [product_view(p, stores.get(p.merchant_id)) for p in products]
+
+
+def create(caller: Caller, title: str, price_cents: int, image_url: str | None, labels: list[str]) -> dict:
+    """One conditional put; Good Finds indexes the product from the Products stream."""
+    product_id = new_id()
+    created_at = created_at_of(product_id)
+    product = Product(
+        product_id,
+        merchant_id=caller.user_id,
+        title=title,
+        price_cents=price_cents,
+        image_url=image_url,
+        labels=list(labels),
+        created_at=created_at,
+    )
+    product.save(condition=Product.product_id.does_not_exist())
+    return with_stores([product])[0]
+
+
+def get_product(product_id: str) -> Product:
+    if not plausible_id(product_id):
+        raise NotFound(f"No product {product_id[:MAX_ID_LENGTH]}")
+    try:
+        return Product.get(product_id)
+    except Product.DoesNotExist:
+        raise NotFound(f"No product {product_id}") from None
+
+
+def product(product_id: str) -> dict:
+    return with_stores([get_product(product_id)])[0]
+
+
+def merchant_products(merchant_id: str, page: PageRequest) -> Page:
+    """Newest first: one Query on `by_merchant`."""
+    if not plausible_id(merchant_id):
+        return Page(items=[], next_cursor=None)
+    results = Product.by_merchant.query(
+        merchant_id, scan_index_forward=False, limit=page.limit, last_evaluated_key=page.position
+    )
+    items = with_stores(list(results))
+    return Page(items=items, next_cursor=page.next_cursor(results.last_evaluated_key))

@@ -1,0 +1,263 @@
+"""Questions, answers, acceptance and votes: the use cases behind the purchase-advice routes."""
+
+from __future__ import annotations
+
+from chalicelib.auth import Caller
+from chalicelib.domain.advice import (
+    MAX_ID_LENGTH,
+    acceptance_moves,
+    answer_rank,
+    created_at_of,
+    label_keys,
+    plausible_id,
+    question_label_key,
+)
+from chalicelib.domain.ids import new_id
+from chalicelib.errors import BadRequest, Conflict, Forbidden, NotFound
+from chalicelib.models.advice import Answer, AnswerVote, LabelIndexEntry, Product, Question
+from chalicelib.models.base import batch_get, connection
+from chalicelib.pagination import Page, PageRequest
+
+_MAX_ACCEPT_ATTEMPTS = 10
+
+
+def question_view(question: Question) -> dict:
+    return {
+        "question_id": question.question_id,
+        "asker_id": question.asker_id,
+        "title": question.title,
+        "body": question.body,
+        "labels": list(question.labels or []),
+        "product_ids": list(question.product_ids or []),
+        "answer_count": int(question.answer_count or 0),
+        "accepted_answer_id": question.accepted_answer_id,
+        "created_at": question.created_at,
+    }
+
+
+def answer_view(answer: Answer, my_vote: int = 0) -> dict:
+    return {
+        "answer_id": answer.answer_id,
+        "question_id": answer.question_id,
+        "author_id": answer.author_id,
+        "body": answer.body,
+        "score": int(answer.score or 0),
+        "upvotes": int(answer.upvotes or 0),
+        "downvotes": int(answer.downvotes or 0),
+        "accepted": bool(answer.accepted),
+        "created_at": answer.created_at,
+        "my_vote": my_vote,
+    }
+
+
+# --- Questions -----------------------------------------------------------------------------------
+
+
+def ask(caller: Caller, title: str, body: str, labels: list[str], product_ids: list[str]) -> dict:
+    """The question and its LabelIndex entries (one per label, plus "all") in one TransactWrite."""
+    from pynamodb.transactions import TransactWrite
+
+    product_ids = list(dict.fromkeys(product_ids))
+    if product_ids:
+        found = batch_get([(Product, product_id, None) for product_id in product_ids])
+        missing = [pid for pid, product in zip(product_ids, found, strict=True) if product is None]
+        if missing:
+            raise BadRequest(f"product_ids: unknown product {missing[0]}")
+    question_id = new_id()
+    created_at = created_at_of(question_id)
+    question = Question(
+        question_id,
+        asker_id=caller.user_id,
+        title=title,
+        body=body,
+        labels=list(labels),
+        product_ids=product_ids,
+        answer_count=0,
+        created_at=created_at,
+    )
+    with TransactWrite(connection=connection()) as transaction:
+        transaction.save(question, condition=Question.question_id.does_not_exist())
+        for key in label_keys(question_label_key, labels):
+            transaction.save(LabelIndexEntry(key, question_id, created_at=created_at))
+    return question_view(question)
+
+
+def get_question(question_id: str) -> Question:
+    if not plausible_id(question_id):
+        raise NotFound(f"No question {question_id[:MAX_ID_LENGTH]}")
+    try:
+        return Question.get(question_id)
+    except Question.DoesNotExist:
+        raise NotFound(f"No question {question_id}") from None
+
+
+def question(question_id: str) -> dict:
+    return question_view(get_question(question_id))
+
+
+def list_questions(label: str | None, page: PageRequest) -> Page:
+    """Newest first: one Query on the label's LabelIndex partition, then one BatchGetItem."""
+    from chalicelib.domain.labels import LABEL_IDS
+
+    if label is not None and label not in LABEL_IDS:
+        raise BadRequest(f"label: unknown label {label!r}; see GET /labels")
+    results = LabelIndexEntry.query(
+        question_label_key(label), scan_index_forward=False, limit=page.limit, last_evaluated_key=page.position
+    )
+    ids = [entry.item_id for entry in results]
+    questions = batch_get([(Question, question_id, None) for question_id in ids])
+    items = [question_view(q) for q in questions if q is not None]
+    return Page(items=items, next_cursor=page.next_cursor(results.last_evaluated_key))
+
+
+# --- Answers -------------------------------------------------------------------------------------
+
+
+def answer(caller: Caller, question_id: str, body: str) -> dict:
+    """The answer carries copies of the asker, the labels and the title of its question, so
+    stream effects (notices, rewards, expert scores) need no further read."""
+    question = get_question(question_id)
+    answer_id = new_id()
+    item = Answer(
+        answer_id,
+        question_id=question_id,
+        author_id=caller.user_id,
+        asker_id=question.asker_id,
+        labels=list(question.labels or []),
+        question_title=question.title,
+        body=body,
+        score=0,
+        upvotes=0,
+        downvotes=0,
+        accepted=False,
+        rank=answer_rank(accepted=False, score=0, answer_id=answer_id),
+        created_at=created_at_of(answer_id),
+    )
+    item.save(condition=Answer.answer_id.does_not_exist())
+    return answer_view(item)
+
+
+def list_answers(caller: Caller, question_id: str, page: PageRequest) -> Page:
+    """Accepted first, then higher score, then older: one Query on `by_question` (the `rank` sort
+    key encodes that order), then one BatchGetItem for the question and the caller's votes."""
+    if not plausible_id(question_id):
+        raise NotFound(f"No question {question_id[:MAX_ID_LENGTH]}")
+    results = Answer.by_question.query(question_id, limit=page.limit, last_evaluated_key=page.position)
+    answers = list(results)
+    found = batch_get(
+        [(Question, question_id, None)] + [(AnswerVote, a.answer_id, caller.user_id) for a in answers]
+    )
+    if found[0] is None:
+        raise NotFound(f"No question {question_id}")
+    votes = found[1:]
+    items = [
+        answer_view(a, int(vote.value) if vote is not None else 0) for a, vote in zip(answers, votes, strict=True)
+    ]
+    return Page(items=items, next_cursor=page.next_cursor(results.last_evaluated_key))
+
+
+def get_answer(answer_id: str) -> Answer:
+    if not plausible_id(answer_id):
+        raise NotFound(f"No answer {answer_id[:MAX_ID_LENGTH]}")
+    try:
+        return Answer.get(answer_id)
+    except Answer.DoesNotExist:
+        raise NotFound(f"No answer {answer_id}") from None
+
+
+def accept(caller: Caller, question_id: str, answer_id: str) -> dict:
+    """The asker accepts one answer; accepting another moves the acceptance.
+
+    One TransactWrite sets the question's `accepted_answer_id` and flips `accepted` (and `rank`)
+    on both answers, each on condition that what was read still holds, so two racing acceptances
+    leave exactly one accepted answer; a lost race reads again.
+    """
+    from pynamodb.exceptions import TransactWriteError
+    from pynamodb.transactions import TransactWrite
+
+    if not plausible_id(question_id):
+        raise NotFound(f"No question {question_id[:MAX_ID_LENGTH]}")
+    for _ in range(_MAX_ACCEPT_ATTEMPTS):
+        question, chosen = batch_get([(Question, question_id, None), (Answer, answer_id, None)])
+        if question is None:
+            raise NotFound(f"No question {question_id}")
+        if question.asker_id != caller.user_id:
+            raise Forbidden("Only the asker may accept an answer")
+        if chosen is None:
+            raise NotFound(f"No answer {answer_id}")
+        if chosen.question_id != question_id:
+            raise BadRequest("answer_id: not an answer to this question")
+        current_id = question.accepted_answer_id
+        previous_id, changes = acceptance_moves(current_id, answer_id)
+        if not changes:
+            return {"question_id": question_id, "accepted_answer_id": answer_id}
+        previous = batch_get([(Answer, previous_id, None)])[0] if previous_id else None
+        try:
+            with TransactWrite(connection=connection()) as transaction:
+                transaction.update(
+                    question,
+                    actions=[Question.accepted_answer_id.set(answer_id)],
+                    condition=(Question.accepted_answer_id == current_id)
+                    if current_id
+                    else Question.accepted_answer_id.does_not_exist(),
+                )
+                _set_accepted(transaction, chosen, True)
+                if previous is not None:
+                    _set_accepted(transaction, previous, False)
+        except TransactWriteError as exc:
+            from chalicelib.services.effects import is_condition_failure
+
+            if is_condition_failure(exc):
+                continue
+            raise
+        return {"question_id": question_id, "accepted_answer_id": answer_id}
+    raise Conflict("The question's acceptance kept changing; try again")
+
+
+def _set_accepted(transaction, answer: Answer, accepted: bool) -> None:
+    score = int(answer.score or 0)
+    transaction.update(
+        answer,
+        actions=[
+            Answer.accepted.set(accepted),
+            Answer.rank.set(answer_rank(accepted=accepted, score=score, answer_id=answer.answer_id)),
+        ],
+        condition=(Answer.score == score) & (Answer.accepted == bool(answer.accepted)),
+    )
+
+
+# --- Votes ---------------------------------------------------------------------------------------
+
+
+def vote(caller: Caller, answer_id: str, value: int) -> dict:
+    """Set the caller's vote to 1 or -1, or withdraw it with 0.
+
+    Each call is one conditional write of one vote item, so DynamoDB serialises racing calls and
+    the item's stream records carry the exact before and after the tally (and rewards) work from.
+    A call that would not change the vote writes nothing.
+    """
+    from pynamodb.exceptions import PutError
+
+    target = get_answer(answer_id)
+    if target.author_id == caller.user_id:
+        raise Forbidden("You cannot vote on your own answer")
+    if value == 0:
+        AnswerVote(answer_id, caller.user_id).delete()
+        return {"answer_id": answer_id, "value": 0}
+    from chalicelib.domain.ids import now_iso
+
+    item = AnswerVote(
+        answer_id,
+        caller.user_id,
+        value=value,
+        author_id=target.author_id,
+        question_id=target.question_id,
+        labels=list(target.labels or []),
+        updated_at=now_iso(),
+    )
+    try:
+        item.save(condition=AnswerVote.voter_id.does_not_exist() | (AnswerVote.value != value))
+    except PutError as exc:
+        if exc.cause_response_code != "ConditionalCheckFailedException":
+            raise
+    return {"answer_id": answer_id, "value": value}

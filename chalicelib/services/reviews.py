@@ -1,0 +1,119 @@
+"""Reviews of products and "helpful" marks on them."""
+
+from __future__ import annotations
+
+from chalicelib.auth import Caller
+from chalicelib.domain.advice import MAX_ID_LENGTH, created_at_of, plausible_id, review_guard_key
+from chalicelib.domain.ids import new_id, now_iso
+from chalicelib.errors import Conflict, Forbidden, NotFound
+from chalicelib.models.advice import HelpfulMark, Product, Review, ReviewGuard
+from chalicelib.models.base import batch_get, connection
+from chalicelib.pagination import Page, PageRequest
+from chalicelib.services.products import get_product
+
+
+def review_view(review: Review, marked_helpful: bool = False) -> dict:
+    return {
+        "review_id": review.review_id,
+        "product_id": review.product_id,
+        "author_id": review.author_id,
+        "rating": int(review.rating),
+        "body": review.body,
+        "helpful_count": int(review.helpful_count or 0),
+        "created_at": review.created_at,
+        "marked_helpful": marked_helpful,
+    }
+
+
+def write(caller: Caller, product_id: str, rating: int, body: str) -> dict:
+    """One review per user per product: the review and its guard item are put in one TransactWrite,
+    each on condition it does not exist, so of two racing reviews exactly one is stored."""
+    from pynamodb.exceptions import TransactWriteError
+    from pynamodb.transactions import TransactWrite
+
+    from chalicelib.services.effects import is_condition_failure
+
+    product = get_product(product_id)
+    if product.merchant_id == caller.user_id:
+        raise Forbidden("You cannot review your own product")
+    review_id = new_id()
+    review = Review(
+        review_id,
+        product_id=product_id,
+        author_id=caller.user_id,
+        merchant_id=product.merchant_id,
+        labels=list(product.labels or []),
+        rating=rating,
+        body=body,
+        helpful_count=0,
+        created_at=created_at_of(review_id),
+    )
+    guard = ReviewGuard(review_guard_key(product_id, caller.user_id), guarded_review_id=review_id)
+    try:
+        with TransactWrite(connection=connection()) as transaction:
+            transaction.save(review, condition=Review.review_id.does_not_exist())
+            transaction.save(guard, condition=ReviewGuard.review_id.does_not_exist())
+    except TransactWriteError as exc:
+        if is_condition_failure(exc):
+            raise Conflict("You have already reviewed this product", code="AlreadyReviewed") from None
+        raise
+    return review_view(review)
+
+
+def get_review(review_id: str) -> Review:
+    if not plausible_id(review_id):
+        raise NotFound(f"No review {review_id[:MAX_ID_LENGTH]}")
+    try:
+        review = Review.get(review_id)
+    except Review.DoesNotExist:
+        review = None
+    if review is None or not getattr(review, "product_id", None):  # a guard item is not a review
+        raise NotFound(f"No review {review_id}")
+    return review
+
+
+def list_reviews(caller: Caller, product_id: str, page: PageRequest) -> Page:
+    """Newest first: one Query on `by_product`, then one BatchGetItem for the product (404 when
+    unknown) and the caller's marks."""
+    if not plausible_id(product_id):
+        raise NotFound(f"No product {product_id[:MAX_ID_LENGTH]}")
+    results = Review.by_product.query(
+        product_id, scan_index_forward=False, limit=page.limit, last_evaluated_key=page.position
+    )
+    reviews = list(results)
+    found = batch_get(
+        [(Product, product_id, None)] + [(HelpfulMark, r.review_id, caller.user_id) for r in reviews]
+    )
+    if found[0] is None:
+        raise NotFound(f"No product {product_id}")
+    items = [review_view(r, mark is not None) for r, mark in zip(reviews, found[1:], strict=True)]
+    return Page(items=items, next_cursor=page.next_cursor(results.last_evaluated_key))
+
+
+def mark_helpful(caller: Caller, review_id: str, value: bool) -> dict:
+    """Mark (true) or take back (false) the caller's "helpful" on a review; repeating is a no-op.
+
+    The mark carries the reviewer and the product's labels, which rewards and expert scores read
+    from its stream record."""
+    from pynamodb.exceptions import PutError
+
+    review = get_review(review_id)
+    if review.author_id == caller.user_id:
+        raise Forbidden("You cannot mark your own review helpful")
+    if not value:
+        HelpfulMark(review_id, caller.user_id).delete()
+        return {"review_id": review_id, "helpful": False}
+    mark = HelpfulMark(
+        review_id,
+        caller.user_id,
+        reviewer_id=review.author_id,
+        product_id=review.product_id,
+        labels=list(review.labels or []),
+        created_at=now_iso(),
+    )
+    try:
+        mark.save(condition=HelpfulMark.user_id.does_not_exist())
+    except PutError as exc:
+        if exc.cause_response_code != "ConditionalCheckFailedException":
+            raise
+    return {"review_id": review_id, "helpful": True}

@@ -1,0 +1,60 @@
+"""Wish lists: a user's public list of products they want, each entry with title and price."""
+
+from __future__ import annotations
+
+from chalicelib.auth import Caller
+from chalicelib.domain.advice import MAX_ID_LENGTH, plausible_id
+from chalicelib.domain.ids import now_iso
+from chalicelib.errors import NotFound
+from chalicelib.models.advice import Product, WishlistEntry
+from chalicelib.models.base import batch_get
+from chalicelib.pagination import Page, PageRequest
+from chalicelib.services.products import get_product
+
+
+def entry_view(entry: WishlistEntry) -> dict:
+    return {
+        "product_id": entry.product_id,
+        "title": entry.title,
+        "price_cents": int(entry.price_cents),
+        "added_at": entry.added_at,
+    }
+
+
+def add(caller: Caller, product_id: str) -> dict:
+    """Idempotent: adding a product already on the list keeps the original entry."""
+    from pynamodb.exceptions import PutError
+
+    product = get_product(product_id)
+    entry = WishlistEntry(
+        caller.user_id, product_id, title=product.title, price_cents=product.price_cents, added_at=now_iso()
+    )
+    try:
+        entry.save(condition=WishlistEntry.product_id.does_not_exist())
+    except PutError as exc:
+        if exc.cause_response_code != "ConditionalCheckFailedException":
+            raise
+        entry = WishlistEntry.get(caller.user_id, product_id, consistent_read=True)
+    return entry_view(entry)
+
+
+def remove(caller: Caller, product_id: str) -> None:
+    """Idempotent: removing a product that is not on the list is a no-op; a product that neither
+    exists nor is on the list is a 404 (most likely a wrong id)."""
+    if not plausible_id(product_id):
+        raise NotFound(f"No product {product_id[:MAX_ID_LENGTH]}")
+    product, entry = batch_get([(Product, product_id, None), (WishlistEntry, caller.user_id, product_id)])
+    if product is None and entry is None:
+        raise NotFound(f"No product {product_id}")
+    WishlistEntry(caller.user_id, product_id).delete()
+
+
+def wishlist(user_id: str, page: PageRequest) -> Page:
+    """Newest products first (product ids sort by time): one Query on the user's partition."""
+    if not plausible_id(user_id):
+        return Page(items=[], next_cursor=None)
+    results = WishlistEntry.query(
+        user_id, scan_index_forward=False, limit=page.limit, last_evaluated_key=page.position
+    )
+    items = [entry_view(e) for e in results]
+    return Page(items=items, next_cursor=page.next_cursor(results.last_evaluated_key))

@@ -1,0 +1,1 @@
+"""Deployment tooling: the CloudFormation template, stage settings, IAM policies and the deploy script."""

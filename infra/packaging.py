@@ -1,0 +1,183 @@
+"""`chalice package` for a stage, completed with what Chalice's config cannot say, then linted.
+
+The packaged SAM template gets, for every DynamoDB event source, partial batch responses,
+bisection, bounded retries and the on-failure queue (`stages.stream_mapping_settings`); for the
+REST API, the stage's throttling as `MethodSettings`; and the cursor-signing key as a `NoEcho`
+parameter instead of a value in the file. Deployed through CloudFormation, it is then as
+complete as what `deploy.py` sets up with the APIs after `chalice deploy`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from infra.stages import (
+    ROOT,
+    StageSettings,
+    load_stage,
+    stage_environment,
+    stream_mapping_settings,
+    write_stage_config,
+)
+
+CURSOR_SECRET_PARAMETER = "CursorSecret"
+
+
+def chalice_executable() -> str:
+    beside_python = Path(sys.executable).with_name("chalice")
+    return str(beside_python) if beside_python.exists() else (shutil.which("chalice") or "chalice")
+
+
+def process_environment(env: dict[str, str], region: str) -> dict[str, str]:
+    """This process's environment plus the stage's: what Chalice imports the app under."""
+    merged = {key: value for key, value in os.environ.items() if not key.startswith("STREAM_ARN_")}
+    merged.update(env)
+    merged["AWS_DEFAULT_REGION"] = region
+    return merged
+
+
+def consumed_stream_tables(project_dir: Path, outputs: dict[str, str], *, stack_name: str) -> set[str]:
+    """The logical tables whose streams the app's `on_dynamodb_record` handlers read.
+
+    The app is imported in a child process with no `STREAM_ARN_*` set, so each handler's stream
+    ARN is `chalicelib.config.stream_arn`'s placeholder, which names the table.
+    """
+    probe = (
+        "import json\n"
+        "from app import app\n"
+        "arns = [s.stream_arn for s in app.event_sources if type(s).__name__ == 'DynamoDBEventConfig']\n"
+        "print(json.dumps(arns))\n"
+    )
+    env = process_environment({"TABLE_PREFIX": stack_name}, os.environ.get("AWS_DEFAULT_REGION", "us-east-1"))
+    env.pop("API_AUTHORIZER_POOL_ARN", None)
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=project_dir, env=env, capture_output=True, text=True, check=False
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"importing the app failed:\n{result.stderr[-4000:]}")
+    arns = json.loads(result.stdout.strip().splitlines()[-1])
+    logical_by_name = {value: key[: -len("TableName")] for key, value in outputs.items() if key.endswith("TableName")}
+    consumed = set()
+    for arn in arns:
+        table = arn.split(":table/", 1)[1].split("/", 1)[0]
+        if table not in logical_by_name:
+            raise RuntimeError(f"a stream handler reads {table!r}, which infra/template.yaml does not define")
+        consumed.add(logical_by_name[table])
+    return consumed
+
+
+def add_cursor_secret_parameter(template: dict) -> None:
+    template.setdefault("Parameters", {})[CURSOR_SECRET_PARAMETER] = {
+        "Type": "String",
+        "NoEcho": True,
+        "MinLength": 32,
+        "Description": "The key that signs pagination cursors (keep it in SSM Parameter Store; see README).",
+    }
+
+
+def postprocess(template: dict, settings: StageSettings, failure_destination_arn: str) -> dict:
+    """Add the stream, throttling and secret settings to a template `chalice package` produced."""
+    mapping = stream_mapping_settings(settings, failure_destination_arn)
+    method_settings = [
+        {
+            "ResourcePath": "/*",
+            "HttpMethod": "*",
+            "ThrottlingRateLimit": settings.throttle_rate_limit,
+            "ThrottlingBurstLimit": settings.throttle_burst_limit,
+        }
+    ]
+    add_cursor_secret_parameter(template)
+    for resource in template.get("Resources", {}).values():
+        kind, props = resource.get("Type"), resource.setdefault("Properties", {})
+        if kind in ("AWS::Serverless::Function", "AWS::Lambda::Function"):
+            variables = props.setdefault("Environment", {}).setdefault("Variables", {})
+            variables["CURSOR_SECRET"] = {"Ref": CURSOR_SECRET_PARAMETER}
+            for event in props.get("Events", {}).values():
+                if event.get("Type") == "DynamoDB":
+                    event["Properties"].update(json.loads(json.dumps(mapping)))
+        elif kind == "AWS::Lambda::EventSourceMapping" and ":dynamodb:" in json.dumps(props.get("EventSourceArn")):
+            props.update(json.loads(json.dumps(mapping)))
+        elif kind in ("AWS::Serverless::Api", "AWS::ApiGateway::Stage"):
+            props["MethodSettings"] = json.loads(json.dumps(method_settings))
+    return template
+
+
+def lint(path: Path, *, region: str = "us-east-1") -> list[str]:
+    """cfn-lint's errors for a template file (warnings and notes are not failures)."""
+    from cfnlint.api import lint as cfn_lint
+
+    matches = cfn_lint(path.read_text(encoding="utf-8"), regions=[region])
+    return [f"{m.rule.id} {m.message} ({path.name}:{m.linenumber})" for m in matches if m.rule.id.startswith("E")]
+
+
+def copy_project(source: Path, destination: Path, *, with_requirements: bool) -> Path:
+    """The files `chalice package` reads, copied so placeholder values never touch the real config.
+
+    Without requirements the deployment zip holds only the app's own code: enough to validate
+    the template offline (no pip download), not to deploy.
+    """
+    destination.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(source / "app.py", destination / "app.py")
+    shutil.copytree(source / "chalicelib", destination / "chalicelib",
+                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"), dirs_exist_ok=True)
+    (destination / ".chalice").mkdir(exist_ok=True)
+    for item in (source / ".chalice").glob("*.json"):
+        shutil.copy2(item, destination / ".chalice" / item.name)
+    requirements = (source / "requirements.txt").read_text(encoding="utf-8") if with_requirements else ""
+    (destination / "requirements.txt").write_text(requirements, encoding="utf-8")
+    return destination
+
+
+# The AWS SDK that every Lambda Python runtime provides. pynamodb depends on botocore, so Chalice
+# would bundle it: 16 of the zip's MB, never imported from the zip since the runtime has its own.
+RUNTIME_PROVIDED = frozenset({"boto3", "botocore", "s3transfer"})
+
+
+def strip_runtime_provided(zip_path: Path) -> list[str]:
+    """Rewrite the deployment zip without the packages the Lambda runtime provides; return what went."""
+    import re
+    import zipfile
+
+    def provided(name: str) -> bool:
+        top = name.split("/", 1)[0]
+        return top in RUNTIME_PROVIDED or re.sub(r"-[^-]+\.dist-info$", "", top) in RUNTIME_PROVIDED
+
+    if not zip_path.exists():
+        return []
+    slim = zip_path.with_suffix(".slim.zip")
+    removed: set[str] = set()
+    with zipfile.ZipFile(zip_path) as source, zipfile.ZipFile(slim, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            if provided(info.filename):
+                removed.add(info.filename.split("/", 1)[0])
+                continue
+            target.writestr(info, source.read(info), compress_type=zipfile.ZIP_DEFLATED)
+    slim.replace(zip_path)
+    return sorted(removed)
+
+
+def package(stage: str, outputs: dict[str, str], *, out_dir: Path, region: str,
+            project_dir: Path = ROOT) -> Path:
+    """Write the stage env into `project_dir`'s config, `chalice package`, post-process; return sam.json."""
+    settings = load_stage(stage)
+    consumed = consumed_stream_tables(project_dir, outputs, stack_name=settings.stack_name)
+    env = stage_environment(outputs, region=region, stack_name=settings.stack_name, consumed_tables=consumed)
+    write_stage_config(stage, env, project_dir / ".chalice" / "config.json")
+    if out_dir.exists():
+        shutil.rmtree(out_dir)
+    subprocess.run(
+        [chalice_executable(), "--project-dir", str(project_dir), "package", "--pkg-format", "cloudformation",
+         "--stage", stage, str(out_dir)],
+        env=process_environment(env, region), check=True,
+    )
+    strip_runtime_provided(out_dir / "deployment.zip")
+    sam_path = out_dir / "sam.json"
+    template = json.loads(sam_path.read_text(encoding="utf-8"))
+    postprocess(template, settings, outputs["StreamFailuresQueueArn"])
+    sam_path.write_text(json.dumps(template, indent=2) + "\n", encoding="utf-8")
+    return sam_path

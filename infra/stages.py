@@ -1,0 +1,160 @@
+"""Per-stage deploy settings (`infra/stages.json`) and the stage environment built from stack outputs.
+
+Chalice's config has no key for API Gateway throttling or for an event source mapping's retry
+policy, so those live here, next to the stack name; the deploy step and the packaged template
+both read them from this one place.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+STAGES_PATH = ROOT / "infra" / "stages.json"
+CHALICE_CONFIG_PATH = ROOT / ".chalice" / "config.json"
+LAMBDA_ENV_LIMIT = 4096  # bytes: Lambda refuses a function whose variables add up to more
+SECRET_KEYS = frozenset({"CURSOR_SECRET"})
+
+
+@dataclass(frozen=True)
+class StageSettings:
+    name: str
+    stack_name: str
+    throttle_rate_limit: float
+    throttle_burst_limit: int
+    maximum_retry_attempts: int
+    maximum_record_age_seconds: int
+    bisect_batch_on_function_error: bool
+
+    @property
+    def cursor_secret_parameter(self) -> str:
+        """Where the stage's cursor-signing key lives (SSM Parameter Store, SecureString)."""
+        return f"/{self.stack_name}/cursor-secret"
+
+
+def load_stage(stage: str, path: Path = STAGES_PATH) -> StageSettings:
+    stages = json.loads(path.read_text(encoding="utf-8"))
+    if stage not in stages:
+        raise SystemExit(f"unknown stage {stage!r}; {path.name} defines {', '.join(sorted(stages))}")
+    raw = stages[stage]
+    throttling, failures = raw["api_throttling"], raw["stream_failures"]
+    settings = StageSettings(
+        name=stage,
+        stack_name=raw["stack_name"],
+        throttle_rate_limit=float(throttling["rate_limit"]),
+        throttle_burst_limit=int(throttling["burst_limit"]),
+        maximum_retry_attempts=int(failures["maximum_retry_attempts"]),
+        maximum_record_age_seconds=int(failures["maximum_record_age_seconds"]),
+        bisect_batch_on_function_error=bool(failures["bisect_batch_on_function_error"]),
+    )
+    # The limits Lambda itself enforces, checked before anything is deployed.
+    if not 0 <= settings.maximum_retry_attempts <= 10_000:
+        raise ValueError("maximum_retry_attempts must be within 0..10000")
+    if not (settings.maximum_record_age_seconds == -1 or 60 <= settings.maximum_record_age_seconds <= 604_800):
+        raise ValueError("maximum_record_age_seconds must be -1 or within 60..604800")
+    return settings
+
+
+def stream_mapping_settings(settings: StageSettings, failure_destination_arn) -> dict:
+    """What Chalice's `on_dynamodb_record` leaves out of each event source mapping.
+
+    Partial batch responses (the handlers return `batchItemFailures`), bisection of a failing
+    batch, a bounded retry count and age, and the queue where a record that keeps failing is
+    described. `failure_destination_arn` may be a string or a CloudFormation intrinsic.
+    """
+    return {
+        "FunctionResponseTypes": ["ReportBatchItemFailures"],
+        "BisectBatchOnFunctionError": settings.bisect_batch_on_function_error,
+        "MaximumRetryAttempts": settings.maximum_retry_attempts,
+        "MaximumRecordAgeInSeconds": settings.maximum_record_age_seconds,
+        "DestinationConfig": {"OnFailure": {"Destination": failure_destination_arn}},
+    }
+
+
+def stream_env_key(logical_table: str) -> str:
+    """`FanoutJobs` -> `STREAM_ARN_FANOUT_JOBS`, the variable `chalicelib.config.stream_arn` reads."""
+    return "STREAM_ARN_" + re.sub(r"(?<!^)(?=[A-Z])", "_", logical_table).upper()
+
+
+def stage_environment(outputs: dict[str, str], *, region: str, stack_name: str,
+                      consumed_tables: set[str] | None = None) -> dict[str, str]:
+    """The stage's environment variables from the infra stack's outputs (no secrets).
+
+    Only the streams some handler consumes get a `STREAM_ARN_*` (`consumed_tables`, logical
+    names; None means all): Lambda caps a function's variables at 4 KB, and thirty stream ARNs
+    alone come close.
+    """
+    pool_id = outputs["UserPoolId"]
+    issuer = f"https://cognito-idp.{region}.amazonaws.com/{pool_id}"
+    env = {
+        "TABLE_PREFIX": stack_name,
+        "USER_POOL_ID": pool_id,
+        "USER_POOL_CLIENT_ID": outputs["UserPoolClientId"],
+        "TOKEN_ISSUER": issuer,
+        "JWKS_URL": f"{issuer}/.well-known/jwks.json",
+        "STREAM_FAILURES_QUEUE_URL": outputs["StreamFailuresQueueUrl"],
+        "API_AUTHORIZER_POOL_ARN": outputs["UserPoolArn"],
+    }
+    for key, value in sorted(outputs.items()):
+        if key.endswith("StreamArn"):
+            logical = key[: -len("StreamArn")]
+            if consumed_tables is None or logical in consumed_tables:
+                env[stream_env_key(logical)] = value
+    return env
+
+
+def placeholder_outputs(settings: StageSettings, template: dict, *, region: str = "us-east-1",
+                        account: str = "123456789012") -> dict[str, str]:
+    """Outputs shaped like a real stack's, for packaging without an AWS account (tests, CI)."""
+    from infra.policies import template_queues, template_tables
+
+    stack = settings.stack_name
+    queue = template_queues(template, stack)[0]
+    outputs = {
+        "Stage": settings.name,
+        "UserPoolId": f"{region}_Placeholdr",
+        "UserPoolArn": f"arn:aws:cognito-idp:{region}:{account}:userpool/{region}_Placeholdr",
+        "UserPoolClientId": "placeholderclientid0000000",
+        "StreamFailuresQueueUrl": f"https://sqs.{region}.amazonaws.com/{account}/{queue}",
+        "StreamFailuresQueueArn": f"arn:aws:sqs:{region}:{account}:{queue}",
+    }
+    for table in template_tables(template, stack):
+        logical = table.logical_id.removesuffix("Table")
+        outputs[f"{logical}TableName"] = table.name
+        arn = f"arn:aws:dynamodb:{region}:{account}:table/{table.name}/stream/2026-01-01T00:00:00.000"
+        outputs[f"{logical}StreamArn"] = arn
+    return outputs
+
+
+def environment_size(env: dict[str, str]) -> int:
+    return sum(len(key.encode()) + len(value.encode()) for key, value in env.items())
+
+
+def write_stage_config(stage: str, env: dict[str, str], path: Path = CHALICE_CONFIG_PATH) -> dict:
+    """Merge `env` into the stage's `environment_variables` in `.chalice/config.json`.
+
+    Other keys and stages are kept as they are; a secret is never written (see `deploy.py`).
+    Refuses a result Lambda would reject (over 4 KB of variables).
+    """
+    config = json.loads(path.read_text(encoding="utf-8"))
+    stage_config = config.setdefault("stages", {}).setdefault(stage, {})
+    variables = dict(stage_config.get("environment_variables", {}))
+    variables.update({key: value for key, value in env.items() if key not in SECRET_KEYS})
+    for key in SECRET_KEYS:
+        variables.pop(key, None)
+    merged = {**config.get("environment_variables", {}), **variables}
+    # Leave room for the secret added at deploy time (a 64-character key).
+    if environment_size(merged) + 128 > LAMBDA_ENV_LIMIT:
+        raise ValueError(f"stage {stage}: environment variables exceed Lambda's 4 KB limit")
+    stage_config["environment_variables"] = variables
+    path.write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+    return config
+
+
+def api_gateway_stage(stage: str, path: Path = CHALICE_CONFIG_PATH) -> str:
+    config = json.loads(path.read_text(encoding="utf-8"))
+    stage_config = config.get("stages", {}).get(stage, {})
+    return stage_config.get("api_gateway_stage") or config.get("api_gateway_stage") or "api"

@@ -1,0 +1,232 @@
+"""The local platform a person uses: the CLI, the demo data set, set-aside records, Ctrl-C, stream latency."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+
+import jwt
+import pytest
+
+from tests.support.stack import PROJECT_DIR, start_stack, stop_stack
+
+
+def cli(stack, *args: str, check: bool = False) -> subprocess.CompletedProcess:
+    """`python -m chalicelib.cli --stack-file <the stack's state file> ...`, as a person runs it."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("AWS_", "STREAM_ARN_", "JWKS", "TOKEN_", "TABLE_PREFIX", "STAGE", "USER_POOL"))}
+    result = subprocess.run(
+        [sys.executable, "-m", "chalicelib.cli", "--stack-file", str(stack.state_file), *args],
+        cwd=PROJECT_DIR, env=env, capture_output=True, text=True, timeout=120,
+    )
+    if check:
+        assert result.returncode == 0, result.stderr
+    return result
+
+
+FUNCTION_ARN = "arn:aws:lambda:us-east-1:123456789012:function:"
+
+
+def _email(name: str) -> str:
+    return f"{name}-{uuid.uuid4().hex[:8]}@example.com"
+
+
+# -- users and tokens ------------------------------------------------------------------------------
+def test_create_user_prints_the_user_id_and_token_prints_only_a_working_token(stack):
+    email = _email("cli")
+    # When a person creates a user and asks for a token
+    user_id = cli(stack, "create-user", email, check=True).stdout.strip()
+    token = cli(stack, "token", email, check=True).stdout
+    # Then the output is exactly a user id, and exactly one IdToken line that the API accepts
+    assert token.count("\n") == 1 and token.strip().count(".") == 2
+    claims = jwt.decode(token.strip(), options={"verify_signature": False})
+    assert claims["sub"] == user_id and claims["token_use"] == "id"
+    response = stack.call("GET", "/me", headers={"Authorization": token.strip()})
+    assert response.status_code == 200
+    assert response.json()["user_id"] == user_id
+
+
+def test_create_user_puts_the_user_in_the_groups_asked_for(stack):
+    email = _email("merchant")
+    cli(stack, "create-user", email, "--password", "Another-pass-7", "--group", "merchants", "--group", "judges",
+        check=True)
+    token = cli(stack, "token", email, "--password", "Another-pass-7", check=True).stdout.strip()
+    groups = jwt.decode(token, options={"verify_signature": False})["cognito:groups"]
+    assert sorted(groups) == ["judges", "merchants"]
+
+
+def test_the_cli_refuses_what_it_cannot_do_with_a_message(stack, tmp_path):
+    email = _email("twice")
+    cli(stack, "create-user", email, check=True)
+    again = cli(stack, "create-user", email)
+    assert again.returncode == 2 and "already exists" in again.stderr
+    wrong = cli(stack, "token", email, "--password", "Not-the-password-1")
+    assert wrong.returncode == 2 and "wrong email or password" in wrong.stderr and not wrong.stdout
+    unknown_group = cli(stack, "create-user", _email("x"), "--group", "wizards")
+    assert unknown_group.returncode == 2 and "invalid choice" in unknown_group.stderr
+    no_stack = subprocess.run([sys.executable, "-m", "chalicelib.cli", "--stack-file", str(tmp_path / "none.json"),
+                               "token", email], cwd=PROJECT_DIR, capture_output=True, text=True, timeout=60)
+    assert no_stack.returncode == 2 and "make dev" in no_stack.stderr
+
+
+# -- the demo data set -----------------------------------------------------------------------------
+def test_demo_loads_users_profiles_and_follows_through_the_api(stack):
+    # When the demo is loaded into the running stack
+    result = cli(stack, "demo", check=True)
+    lines = [line for line in result.stdout.splitlines() if "@demo.jianghu.test" in line]
+    users = {line.split()[0].split("@")[0]: line.split("user_id=")[1].strip() for line in lines}
+    assert {"mei", "judge-an", "judge-bo", "judge-cy", "lin", "kai", "yu"} <= set(users)
+    # Then a demo user can sign in with the printed password and sees the demo world
+    token = cli(stack, "token", "lin@demo.jianghu.test", "--password", "Jianghu-demo-1", check=True).stdout.strip()
+    headers = {"Authorization": token}
+    kai = stack.call("GET", f"/users/{users['kai']}", headers=headers).json()
+    assert kai["display_name"] == "Kai"
+    assert "camera" in kai["labels"]
+    # and the follows went through the streams into the counters (yu and lin follow kai)
+    stack.eventually(
+        lambda: stack.call("GET", f"/users/{users['kai']}", headers=headers).json()["follower_count"] == 2)
+    mei_token = cli(stack, "token", "mei@demo.jianghu.test", "--password", "Jianghu-demo-1", check=True).stdout
+    assert "merchants" in jwt.decode(mei_token.strip(), options={"verify_signature": False})["cognito:groups"]
+    # And loading it again changes nothing and says so
+    again = cli(stack, "demo", check=True)
+    assert "already exist" in again.stderr
+    assert sorted(again.stdout.splitlines()) == sorted(lines)
+
+
+# -- set-aside records, end to end -----------------------------------------------------------------
+def _follows_table(stack) -> str:
+    return stack.state["tables"]["Follows"]
+
+
+def _failures(stack) -> list[dict]:
+    return json.loads(cli(stack, "failures", "list", "--json", check=True).stdout)
+
+
+def test_a_real_poison_record_is_set_aside_listed_and_kept_when_its_replay_fails_again(stack):
+    # Given a follow of oneself written straight into the table (the API refuses it): its counter
+    # transaction touches one profile twice, which DynamoDB rejects, every time
+    me = f"self-{uuid.uuid4().hex[:8]}"
+    stack.client("dynamodb").put_item(TableName=_follows_table(stack),
+                                      Item={"follower_id": {"S": me}, "followee_id": {"S": me}})
+    # When the stream runner has given up on it
+    row = stack.eventually(lambda: next((r for r in _failures(stack) if (r["keys"] or {}).get("follower_id") == me),
+                                        None), timeout=20)
+    # Then the operator sees the handler, table, sequence, keys and error
+    assert row["handler"] == "update_follow_graph"
+    assert row["table"] == _follows_table(stack)
+    assert row["sequence"].isdigit() and row["event"] == "INSERT"
+    assert row["keys"] == {"follower_id": me, "followee_id": me}
+    assert "multiple operations on one item" in row["error"] and row["attempts"] == 3
+    # And a replay that fails again says so and keeps the record on the queue
+    replayed = cli(stack, "failures", "replay", row["id"])
+    assert replayed.returncode == 1, replayed.stdout + replayed.stderr
+    assert "failed again, kept on the queue" in replayed.stdout
+    assert "multiple operations on one item" in replayed.stdout
+    assert row["id"] in [r["id"] for r in _failures(stack)]
+    # (leave the shared stack's queue clean)
+    sqs = stack.client("sqs")
+    queue_url = stack.state["stream_failures_queue_url"]
+    from chalicelib.local.failures import receive_all
+
+    for message in receive_all(sqs, queue_url):
+        if message.message_id == row["id"]:
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message.receipt_handle)
+
+
+def test_replaying_a_lambda_failure_message_reads_the_stream_and_changes_nothing_twice(stack):
+    # Given alice follows bob (bob's count moved once), and a Lambda-style failure message for that record
+    alice, bob = stack.sign_up("alice"), stack.sign_up("bob")
+    stack.call("GET", "/me", bob)
+    assert stack.call("PUT", f"/users/{bob.user_id}/follow", alice).status_code == 200
+    stack.eventually(lambda: stack.call("GET", f"/users/{bob.user_id}", alice).json()["follower_count"] == 1)
+    streams = stack.client("dynamodbstreams")
+    stream_arn = stack.client("dynamodb").describe_table(TableName=_follows_table(stack))["Table"]["LatestStreamArn"]
+    shard = streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"][0]["ShardId"]
+    iterator = streams.get_shard_iterator(StreamArn=stream_arn, ShardId=shard,
+                                          ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+    records = streams.get_records(ShardIterator=iterator, Limit=1000)["Records"]
+    [record] = [r for r in records if r["dynamodb"]["Keys"]["follower_id"]["S"] == alice.user_id]
+    sequence = record["dynamodb"]["SequenceNumber"]
+    message = {
+        "requestContext": {"requestId": str(uuid.uuid4()), "condition": "RetryAttemptsExhausted",
+                           "functionArn": FUNCTION_ARN + "jianghu-dev-update_follow_graph",
+                           "approximateInvokeCount": 3},
+        "version": "1.0", "timestamp": "2030-01-01T00:00:00.000Z",
+        "DDBStreamBatchInfo": {"shardId": shard, "startSequenceNumber": sequence, "endSequenceNumber": sequence,
+                               "batchSize": 1, "streamArn": stream_arn},
+    }
+    message_id = stack.client("sqs").send_message(QueueUrl=stack.state["stream_failures_queue_url"],
+                                                  MessageBody=json.dumps(message))["MessageId"]
+    [row] = [r for r in _failures(stack) if r["id"] == message_id]
+    assert row["handler"] == "jianghu-dev-update_follow_graph" and row["sequence"] == sequence
+    # When the operator replays it
+    replayed = cli(stack, "failures", "replay", message_id)
+    # Then the handler ran on the record read back from the stream, the message is gone, and the
+    # effect it had already applied was not applied twice
+    assert replayed.returncode == 0, replayed.stdout + replayed.stderr
+    assert "replayed, removed from the queue" in replayed.stdout
+    assert message_id not in [r["id"] for r in _failures(stack)]
+    time.sleep(0.5)
+    assert stack.call("GET", f"/users/{bob.user_id}", alice).json()["follower_count"] == 1
+
+
+# -- streams within 2 s ---------------------------------------------------------------------------
+def test_a_write_reaches_its_stream_handler_within_two_seconds(stack, record_property):
+    # Given a user to be followed
+    star = stack.sign_up("star")
+    stack.call("GET", "/me", star)
+    delays = []
+    for n in range(8):
+        fan = stack.sign_up(f"fan{n}")
+        # When a follow is written
+        assert stack.call("PUT", f"/users/{star.user_id}/follow", fan).status_code == 200
+        written = time.monotonic()
+        # Then the stream handler's counter update is visible within 2 s
+        while stack.call("GET", f"/users/{star.user_id}", fan).json()["follower_count"] < n + 1:
+            assert time.monotonic() - written < 2.0, f"follow {n} not delivered within 2 s"
+            time.sleep(0.02)
+        delays.append(time.monotonic() - written)
+    record_property("stream_delay_median_s", round(statistics.median(delays), 3))
+    record_property("stream_delay_max_s", round(max(delays), 3))
+    print(f"stream delivery: median {statistics.median(delays):.3f} s, max {max(delays):.3f} s over {len(delays)}")
+    assert max(delays) < 2.0
+
+
+# -- Ctrl-C ---------------------------------------------------------------------------------------
+@pytest.mark.slow
+def test_ctrl_c_stops_the_stack_cleanly_and_the_next_start_is_fresh(tmp_path):
+    # Given a running stack with a user and a profile in it
+    first = start_stack(tmp_path / "first")
+    try:
+        user = first.sign_up("gone")
+        assert first.call("GET", "/me", user).status_code == 200
+        ports = {"PORT": first.api_url.rsplit(":", 1)[1],
+                 "MOTO_PORT": first.state["aws_endpoint_url"].rsplit(":", 1)[1]}
+        # When the person presses Ctrl-C
+        first.process.send_signal(signal.SIGINT)
+        code = first.process.wait(timeout=20)
+    finally:
+        if first.process.poll() is None:
+            stop_stack(first)
+    # Then every part stopped, the process ended well, and the state file is gone
+    assert code == 0, first.log_path.read_text()[-3000:]
+    assert not first.state_file.exists()
+    log = first.log_path.read_text()
+    assert "Stopped." in log and "Traceback" not in log, log[-3000:]
+    # And a second start, on the same ports, is a fresh, empty world
+    second = start_stack(tmp_path / "second", extra_env=ports)
+    try:
+        assert second.api_url == first.api_url
+        with pytest.raises(second.cognito.exceptions.UserNotFoundException):
+            second.cognito.admin_get_user(UserPoolId=second.state["user_pool_id"], Username=user.email)
+        users_table = second.state["tables"]["Users"]
+        assert second.client("dynamodb").scan(TableName=users_table, Select="COUNT")["Count"] == 0
+        assert second.call("GET", "/health").status_code == 200
+    finally:
+        stop_stack(second)

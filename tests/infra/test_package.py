@@ -1,0 +1,136 @@
+"""`chalice package` output, completed by infra/packaging.py and validated with cfn-lint.
+
+The package is built once for the module from a copy of the project with placeholder ARNs for the
+infra outputs and an empty requirements.txt (so Chalice downloads nothing: the template is what
+is under test, not the zip).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from chalicelib.local.template import load_template
+from infra import packaging
+from infra.stages import load_stage, placeholder_outputs
+
+ROOT = Path(__file__).resolve().parents[2]
+PUBLIC_PATHS = {"/health", "/openapi.json"}
+
+
+@pytest.fixture(scope="module")
+def packaged(tmp_path_factory) -> dict:
+    settings = load_stage("dev")
+    outputs = placeholder_outputs(settings, load_template())
+    project = packaging.copy_project(ROOT, tmp_path_factory.mktemp("project"), with_requirements=False)
+    sam = packaging.package("dev", outputs, out_dir=tmp_path_factory.mktemp("out") / "dev",
+                            region="us-east-1", project_dir=project)
+    return {"path": sam, "template": json.loads(sam.read_text(encoding="utf-8")), "outputs": outputs,
+            "settings": settings, "project": project}
+
+
+def functions(template: dict) -> dict[str, dict]:
+    return {k: r for k, r in template["Resources"].items() if r["Type"] == "AWS::Serverless::Function"}
+
+
+def dynamodb_events(template: dict) -> list[dict]:
+    return [event["Properties"] for function in functions(template).values()
+            for event in function["Properties"].get("Events", {}).values() if event["Type"] == "DynamoDB"]
+
+
+@pytest.mark.slow
+def test_packaged_template_passes_cfn_lint(packaged):
+    assert packaging.lint(packaged["path"]) == []
+
+
+@pytest.mark.slow
+def test_every_stream_event_source_carries_the_poison_record_settings(packaged):
+    settings, queue_arn = packaged["settings"], packaged["outputs"]["StreamFailuresQueueArn"]
+    events = dynamodb_events(packaged["template"])
+    assert events, "the app registers stream handlers"
+    for event in events:
+        assert event["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+        assert event["BisectBatchOnFunctionError"] is True
+        assert event["MaximumRetryAttempts"] == settings.maximum_retry_attempts
+        assert event["MaximumRecordAgeInSeconds"] == settings.maximum_record_age_seconds
+        assert event["DestinationConfig"] == {"OnFailure": {"Destination": queue_arn}}
+
+
+@pytest.mark.slow
+def test_each_handler_reads_a_real_stream_of_the_template_and_no_stream_has_more_than_two(packaged):
+    streams = [event["Stream"] for event in dynamodb_events(packaged["template"])]
+    known = {v for k, v in packaged["outputs"].items() if k.endswith("StreamArn")}
+    assert set(streams) <= known
+    assert all(streams.count(stream) <= 2 for stream in streams)
+
+
+@pytest.mark.slow
+def test_the_api_stage_is_throttled_as_the_stage_settings_say(packaged):
+    settings = packaged["settings"]
+    api = packaged["template"]["Resources"]["RestAPI"]["Properties"]
+    assert api["MethodSettings"] == [{
+        "ResourcePath": "/*", "HttpMethod": "*",
+        "ThrottlingRateLimit": settings.throttle_rate_limit, "ThrottlingBurstLimit": settings.throttle_burst_limit,
+    }]
+
+
+@pytest.mark.slow
+def test_every_route_but_the_public_two_carries_the_cognito_authorizer(packaged):
+    swagger = packaged["template"]["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]
+    authorizer = swagger["securityDefinitions"]["jianghu-users"]
+    assert authorizer["x-amazon-apigateway-authorizer"]["providerARNs"] == [packaged["outputs"]["UserPoolArn"]]
+    for path, methods in swagger["paths"].items():
+        for method, operation in methods.items():
+            if method == "options":
+                continue
+            secured = operation.get("security") == [{"jianghu-users": []}]
+            assert secured is (path not in PUBLIC_PATHS), f"{method.upper()} {path}"
+
+
+@pytest.mark.slow
+def test_functions_get_the_stage_environment_and_the_secret_only_as_a_noecho_parameter(packaged):
+    template, outputs = packaged["template"], packaged["outputs"]
+    assert template["Parameters"]["CursorSecret"]["NoEcho"] is True
+    for name, function in functions(template).items():
+        variables = function["Properties"]["Environment"]["Variables"]
+        assert variables["CURSOR_SECRET"] == {"Ref": "CursorSecret"}, name
+        assert variables["USER_POOL_ID"] == outputs["UserPoolId"]
+        assert variables["TABLE_PREFIX"] == "jianghu-dev" and variables["STAGE"] == "dev"
+    config = json.loads((packaged["project"] / ".chalice" / "config.json").read_text(encoding="utf-8"))
+    assert "CURSOR_SECRET" not in json.dumps(config)
+
+
+@pytest.mark.slow
+def test_every_function_role_holds_exactly_the_stages_least_privilege_policy(packaged):
+    expected = json.loads((ROOT / ".chalice" / "policy-dev.json").read_text(encoding="utf-8"))
+    roles = {k: r for k, r in packaged["template"]["Resources"].items() if r["Type"] == "AWS::IAM::Role"}
+    assert roles
+    for name, role in roles.items():
+        documents = [p["PolicyDocument"] for p in role["Properties"]["Policies"]]
+        assert documents == [expected], name
+        assert not role["Properties"].get("ManagedPolicyArns"), name
+
+
+def test_postprocess_also_completes_plain_cloudformation_mappings_and_stages():
+    # Given a template with a plain event source mapping, a function and an API Gateway stage
+    template = {"Resources": {
+        "Fn": {"Type": "AWS::Lambda::Function", "Properties": {}},
+        "Mapping": {"Type": "AWS::Lambda::EventSourceMapping", "Properties": {
+            "EventSourceArn": "arn:aws:dynamodb:eu-west-1:1:table/t/stream/x", "FunctionName": {"Ref": "Fn"}}},
+        "QueueMapping": {"Type": "AWS::Lambda::EventSourceMapping", "Properties": {
+            "EventSourceArn": "arn:aws:sqs:eu-west-1:1:q", "FunctionName": {"Ref": "Fn"}}},
+        "Stage": {"Type": "AWS::ApiGateway::Stage", "Properties": {"StageName": "api"}},
+    }}
+
+    # When it is post-processed for prod
+    packaging.postprocess(template, load_stage("prod"), "arn:aws:sqs:eu-west-1:1:failures")
+
+    # Then the stream mapping (not the queue's) gets the failure handling, the stage its throttling
+    resources = template["Resources"]
+    assert resources["Mapping"]["Properties"]["MaximumRetryAttempts"] == 10
+    assert resources["Mapping"]["Properties"]["DestinationConfig"]["OnFailure"]["Destination"].endswith(":failures")
+    assert "MaximumRetryAttempts" not in resources["QueueMapping"]["Properties"]
+    assert resources["Stage"]["Properties"]["MethodSettings"][0]["ThrottlingRateLimit"] == 500
+    assert resources["Fn"]["Properties"]["Environment"]["Variables"]["CURSOR_SECRET"] == {"Ref": "CursorSecret"}

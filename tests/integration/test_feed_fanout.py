@@ -1,0 +1,148 @@
+"""Fan-out at scale: BatchWriteItem accounting for 3,000 followers, and resuming after a crash."""
+
+import math
+import time
+
+import pytest
+
+from chalicelib.domain.ids import now_iso
+from chalicelib.models.graph import Follow
+from chalicelib.models.posts import FanoutJob, FeedEntry
+from chalicelib.models.users import UserProfile
+from tests.support.posts import publish, stored_feed, with_profiles
+
+
+@pytest.fixture
+def fresh_streams(tables):
+    """A stream runner that starts from now: the graph written before it is not replayed."""
+    from app import app
+    from chalicelib.local.stream_runner import StreamRunner
+
+    def start():
+        return StreamRunner(app, tables.session, start_at_latest=True,
+                            failures_queue_url=tables.outputs["StreamFailuresQueueUrl"])
+
+    return start
+
+
+def given_followers(author_id: str, count: int) -> list[str]:
+    """Follow items written directly in bulk (the graph's own stream effects are not under test)."""
+    follower_ids = [f"fan-{index:05d}" for index in range(count)]
+    with Follow.batch_write() as batch:
+        for follower_id in follower_ids:
+            batch.save(Follow(follower_id, author_id, created_at=now_iso()))
+    UserProfile(author_id).update(actions=[UserProfile.follower_count.set(count)])
+    return follower_ids
+
+
+@pytest.mark.slow
+def test_3000_followers_are_written_in_ceil_n_over_25_batch_calls_plus_retries(client, users, fresh_streams):
+    # Given an author with 3,000 followers
+    author = users("popular")
+    with_profiles(client, author)
+    follower_ids = given_followers(author.user_id, 3000)
+    streams = fresh_streams()
+    # And a DynamoDB that leaves the last 3 items of every 10th BatchWriteItem unprocessed
+    events = FeedEntry._get_connection().connection.client.meta.events
+    calls, retried_items, sizes = [], [], []
+
+    def before(params, **kwargs):
+        calls.append(params)
+        sizes.append(sum(len(requests) for requests in params["RequestItems"].values()))
+
+    def after(parsed, **kwargs):
+        if len(calls) % 10 == 0:
+            table, requests = next(iter(calls[-1]["RequestItems"].items()))
+            parsed["UnprocessedItems"] = {table: requests[-3:]}
+            retried_items.append(3)
+
+    events.register("before-parameter-build.dynamodb.BatchWriteItem", before, unique_id="count-bwi")
+    events.register("after-call.dynamodb.BatchWriteItem", after, unique_id="throttle-bwi")
+    try:
+        # When the author posts and the streams carry it
+        started, cpu = time.monotonic(), time.process_time()
+        post_id = publish(client, author, "to all my fans")
+        streams.drain()
+        elapsed, cpu = time.monotonic() - started, time.process_time() - cpu
+    finally:
+        events.unregister("before-parameter-build.dynamodb.BatchWriteItem", unique_id="count-bwi")
+        events.unregister("after-call.dynamodb.BatchWriteItem", unique_id="throttle-bwi")
+    # Then the fan-out made ceil(3000/25) calls plus one per retried chunk, none above 25 items
+    retries = len(retried_items)
+    assert retries > 0
+    assert len(calls) == math.ceil(3000 / 25) + retries
+    assert max(sizes) == 25
+    # And every follower (and the author) got the entry exactly once
+    readers = {entry.user_id for entry in FeedEntry.by_post.query(post_id)}
+    assert readers == set(follower_ids) | {author.user_id}
+    job = FanoutJob.get(post_id)
+    assert job.done and job.written == 3000 and job.steps == 3 and job.finished_at
+    print(f"3,000-follower fan-out: {len(calls)} BatchWriteItem calls ({retries} retries)",
+          f"in {elapsed:.1f} s ({cpu:.1f} s CPU)")
+
+
+def test_a_crash_mid_fan_out_resumes_from_the_last_recorded_step(client, users, fresh_streams, monkeypatch):
+    from chalicelib.services import feed
+
+    # Given steps of 10 followers, 35 followers, and a step 2 that crashes once after writing its entries
+    monkeypatch.setattr(feed, "FANOUT_PAGE_SIZE", 10)
+    author = users("author")
+    with_profiles(client, author)
+    follower_ids = given_followers(author.user_id, 35)
+    streams = fresh_streams()
+    original, seen = feed._insert_entries, []
+
+    def crash_once_on_step_two(post, reader_ids):
+        result = original(post, reader_ids)
+        seen.append(len(reader_ids))
+        if len(seen) == 2:
+            raise RuntimeError("the Lambda died here")
+        return result
+
+    monkeypatch.setattr(feed, "_insert_entries", crash_once_on_step_two)
+    # When the author posts and the streams carry it (redelivering the failed record)
+    post_id = publish(client, author)
+    streams.drain()
+    # Then step 2 ran twice, and the job finished with every follower counted once
+    assert seen == [10, 10, 10, 10, 5]
+    job = FanoutJob.get(post_id)
+    assert job.done and job.written == 35 and job.steps == 4 and job.cursor is None
+    assert {entry.user_id for entry in FeedEntry.by_post.query(post_id)} == set(follower_ids) | {author.user_id}
+    assert streams.set_aside == []
+
+
+def test_a_fan_out_that_keeps_crashing_stops_visibly_and_can_be_resumed(client, users, fresh_streams, monkeypatch):
+    from chalicelib.services import feed
+
+    monkeypatch.setattr(feed, "FANOUT_PAGE_SIZE", 10)
+    author = users("author")
+    with_profiles(client, author)
+    follower_ids = given_followers(author.user_id, 35)
+    streams = fresh_streams()
+    original, state = feed._insert_entries, {"steps": 0, "broken": True}
+
+    def broken_after_first_step(post, reader_ids):
+        state["steps"] += 1
+        if state["broken"] and state["steps"] > 1:
+            raise RuntimeError("a bug in step 2")
+        return original(post, reader_ids)
+
+    monkeypatch.setattr(feed, "_insert_entries", broken_after_first_step)
+    # When the author posts and step 2 fails on every attempt
+    post_id = publish(client, author)
+    streams.drain()
+    # Then the record is set aside and the job shows how far it got
+    assert [m["handler"] for m in streams.set_aside] == ["continue_fan_out"]
+    job = FanoutJob.get(post_id)
+    assert not job.done and job.steps == 1 and job.written == 10 and job.cursor
+    assert len(list(FeedEntry.by_post.query(post_id))) == 11
+    # When the bug is fixed and an operator resumes the job
+    state["broken"] = False
+    assert feed.resume_fan_out(post_id)
+    streams.drain()
+    # Then it carries on from step 2 and finishes
+    job = FanoutJob.get(post_id)
+    assert job.done and job.written == 35 and job.steps == 4
+    assert {entry.user_id for entry in FeedEntry.by_post.query(post_id)} == set(follower_ids) | {author.user_id}
+    assert not feed.resume_fan_out(post_id)  # a finished job is not resumed
+    assert stored_feed(follower_ids[-1]) == [post_id]

@@ -1,0 +1,49 @@
+"""Helpers for post and feed scenarios through the routes."""
+
+from __future__ import annotations
+
+from tests.support.api import call
+
+
+def with_profiles(client, *users) -> None:
+    """The `users` factory creates Cognito users only; a profile is what others can follow."""
+    for user in users:
+        assert call(client, "GET", "/me", user).status_code == 200
+
+
+def follow(client, follower, followee) -> None:
+    response = call(client, "PUT", f"/users/{followee.user_id}/follow", follower)
+    assert response.status_code == 200, response.data
+
+
+def publish(client, author, text: str = "hello", **fields) -> str:
+    response = call(client, "POST", "/posts", author, {"text": text, **fields})
+    assert response.status_code == 201, response.data
+    return response.data["post_id"]
+
+
+def read_all(client, user, path: str = "/feed", limit: int = 100) -> tuple[list[str], int]:
+    """Every page of a list, in order; returns (post ids, number of pages)."""
+    ids: list[str] = []
+    cursor, pages = None, 0
+    while True:
+        separator = "&" if "?" in path else "?"
+        url = f"{path}{separator}limit={limit}" + (f"&cursor={cursor}" if cursor else "")
+        response = call(client, "GET", url, user)
+        assert response.status_code == 200, response.data
+        pages += 1
+        ids += [item["post_id"] for item in response.data["items"]]
+        cursor = response.data["next_cursor"]
+        if not cursor:
+            return ids, pages
+
+
+def feed_of(client, user) -> list[str]:
+    return read_all(client, user)[0]
+
+
+def stored_feed(user_id: str) -> list[str]:
+    """The reader's FeedEntry items as stored, newest first (what fan-out wrote, before any read filter)."""
+    from chalicelib.models.posts import FeedEntry
+
+    return [entry.post_id for entry in FeedEntry.query(user_id, scan_index_forward=False)]

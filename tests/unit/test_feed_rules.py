@@ -1,0 +1,104 @@
+"""The feed's and polls' rules, without AWS."""
+
+from datetime import UTC, datetime
+
+import pytest
+
+from chalicelib.domain import feed as rules
+
+
+def test_authors_at_or_below_the_threshold_are_fanned_out():
+    assert rules.fans_out(10_000, 10_000)
+    assert not rules.fans_out(10_001, 10_000)
+
+
+def test_chunks_are_at_most_25_long():
+    sizes = [len(chunk) for chunk in rules.chunks(list(range(3000)))]
+    assert sizes == [25] * 120
+    assert [len(c) for c in rules.chunks(list(range(51)))] == [25, 25, 1]
+    assert rules.chunks([]) == []
+    with pytest.raises(ValueError):
+        rules.chunks([1], 0)
+
+
+def test_fanout_readers_skip_the_author_blockers_and_repeats():
+    assert rules.fanout_readers(["a", "b", "author", "c", "b"], "author", {"c"}) == ["a", "b"]
+
+
+def test_backoff_grows_and_is_capped():
+    delays = [rules.backoff_seconds(attempt, jitter=1.0) for attempt in range(1, 10)]
+    assert delays == sorted(delays)
+    assert delays[0] == pytest.approx(0.05)
+    assert max(delays) == 2.0
+    assert rules.backoff_seconds(3, jitter=0.0) == pytest.approx(0.1)
+
+
+def test_trim_sampling_is_deterministic_and_about_one_in_every():
+    picks = [rules.samples_trim(f"reader-{i}", "post-1", 32) for i in range(3200)]
+    assert picks == [rules.samples_trim(f"reader-{i}", "post-1", 32) for i in range(3200)]
+    assert 50 < sum(picks) < 150
+    assert rules.samples_trim("anyone", "any-post", 1)
+
+
+def test_beyond_window_keeps_the_newest():
+    assert rules.beyond_window(["9", "8", "7", "6"], 2) == ["7", "6"]
+    assert rules.beyond_window(["9"], 800) == []
+
+
+def test_merge_is_newest_first_without_duplicates():
+    page = rules.merge_newest_first([["07", "05", "03"], ["06", "05", "01"]], 4)
+    assert page.post_ids == ["07", "06", "05", "03"]
+    assert page.has_more
+    last = rules.merge_newest_first([["02"], []], 4)
+    assert last.post_ids == ["02"] and not last.has_more
+
+
+def test_merged_pages_cover_every_source_exactly_once():
+    # Given two sources, and reading them the way read_feed does (limit + 1 below the boundary)
+    feed = sorted((f"{i:03d}" for i in range(0, 40, 3)), reverse=True)
+    pulled = sorted((f"{i:03d}" for i in range(1, 40, 4)), reverse=True)
+    position = rules.FeedPosition(reader="me", before=None, served=0, pull=("star",))
+    shown: list[str] = []
+    pages = 0
+    while position is not None:
+        below = [p for p in feed if position.before is None or p < position.before]
+        pulled_below = [p for p in pulled if position.before is None or p < position.before]
+        page = rules.merge_newest_first([below[:5], pulled_below[:5]], 4)
+        shown += page.post_ids
+        pages += 1
+        position = rules.next_position(page, position, window=800)
+    # Then every post appears once, newest first
+    assert shown == sorted(set(feed) | set(pulled), reverse=True)
+    assert pages == -(-len(shown) // 4)
+
+
+def test_a_feed_shows_no_more_than_its_window():
+    assert rules.page_size(20, 790, 800) == 10
+    assert rules.page_size(20, 800, 800) == 0
+    page = rules.MergedPage(post_ids=["5", "4"], has_more=True)
+    assert rules.next_position(page, rules.FeedPosition("me", None, 798, ()), 800) is None
+    assert rules.next_position(page, rules.FeedPosition("me", None, 0, ()), 800) == rules.FeedPosition("me", "4", 2, ())
+
+
+def test_feed_cursor_round_trips_and_rejects_other_shapes_and_readers():
+    position = rules.FeedPosition(reader="me", before="01ABC", served=40, pull=("a", "b"))
+    assert rules.FeedPosition.from_cursor(position.to_cursor(), "me") == position
+    assert rules.FeedPosition.from_cursor(None, "me") is None
+    with pytest.raises(ValueError):
+        rules.FeedPosition.from_cursor(position.to_cursor(), "someone-else")
+    for bad in ({"r": "me", "b": 1, "n": 0, "p": []}, {"r": "me", "b": "x", "n": "0", "p": []},
+                {"r": "me", "b": "x", "n": 0, "p": [1]}, {"follower_id": {"S": "x"}}):
+        with pytest.raises(ValueError):
+            rules.FeedPosition.from_cursor(bad, "me")
+
+
+def test_poll_closing_and_option_range():
+    created = datetime(2024, 5, 1, 12, tzinfo=UTC)
+    assert rules.poll_closes_at(created, 24) == datetime(2024, 5, 2, 12, tzinfo=UTC)
+    for hours in (0, 169):
+        with pytest.raises(ValueError):
+            rules.poll_closes_at(created, hours)
+    assert rules.poll_is_closed("2024-05-02T12:00:00.000Z", "2024-05-02T12:00:00.000Z")
+    assert not rules.poll_is_closed("2024-05-02T12:00:00.000Z", "2024-05-02T11:59:59.999Z")
+    assert rules.option_in_range(0, 2) and rules.option_in_range(1, 2)
+    assert not any(rules.option_in_range(value, 2) for value in (2, -1, True, "1", 1.0))
