@@ -42,31 +42,50 @@ def connection():
     return _connection
 
 
+BATCH_GET_LIMIT = 100  # keys DynamoDB accepts in one BatchGetItem
+
+
 def batch_get(keys: list[tuple[type[Model], object, object | None]]) -> list[Model | None]:
-    """Read items of several tables in one BatchGetItem; answers follow the order asked.
+    """Read items of several tables with BatchGetItem; answers follow the order asked.
 
     `keys` holds `(model class, hash key, range key or None)`; a missing item is None. Keys are
-    de-duplicated (DynamoDB refuses repeats) and unprocessed keys are asked for again.
+    de-duplicated (DynamoDB refuses repeats), sent 100 to a call, and unprocessed keys are asked
+    for again with backoff.
     """
-    if not keys:
-        return []
-    request: dict[str, dict] = {}
+    found: dict[tuple[str, tuple], dict] = {}
     wanted: list[tuple[str, tuple]] = []
+    requests: list[dict[str, dict]] = [{}]
+    in_request = 0
     for model, hash_key, range_key in keys:
         table = model.Meta.table_name
-        key = {model._hash_keyname: model.get_attributes()[model._hash_keyname].serialize(hash_key)}
-        key = {name: {_type_of(model, name): value} for name, value in key.items()}
+        hash_attr = model.get_attributes()[model._hash_keyname]
+        key = {model._hash_keyname: {hash_attr.attr_type: hash_attr.serialize(hash_key)}}
         if range_key is not None:
             range_attr = model.get_attributes()[model._range_keyname]
             key[model._range_keyname] = {range_attr.attr_type: range_attr.serialize(range_key)}
         signature = tuple(sorted((k, str(v)) for k, v in key.items()))
+        if (table, signature) not in wanted:
+            if in_request == BATCH_GET_LIMIT:
+                requests.append({})
+                in_request = 0
+            requests[-1].setdefault(table, {"Keys": [], "ConsistentRead": False})["Keys"].append(key)
+            in_request += 1
         wanted.append((table, signature))
-        entry = request.setdefault(table, {"Keys": [], "ConsistentRead": False})
-        if key not in entry["Keys"]:
-            entry["Keys"].append(key)
-    client = connection().client
-    found: dict[tuple[str, tuple], dict] = {}
     models_by_table = {model.Meta.table_name: model for model, _, _ in keys}
+    for request in requests:
+        if request:
+            _read_all(request, models_by_table, found)
+    results: list[Model | None] = []
+    for (table, signature), (model, _, _) in zip(wanted, keys, strict=True):
+        item = found.get((table, signature))
+        results.append(model.from_raw_data(item) if item is not None else None)
+    return results
+
+
+def _read_all(request: dict, models_by_table: dict, found: dict) -> None:
+    import time
+
+    client = connection().client
     attempts = 0
     while request:
         response = client.batch_get_item(RequestItems=request)
@@ -81,15 +100,4 @@ def batch_get(keys: list[tuple[type[Model], object, object | None]]) -> list[Mod
         if request and attempts > 8:
             raise RuntimeError("BatchGetItem kept returning unprocessed keys")
         if request:
-            import time
-
             time.sleep(min(0.05 * 2**attempts, 1.0))
-    results: list[Model | None] = []
-    for (table, signature), (model, _, _) in zip(wanted, keys, strict=True):
-        item = found.get((table, signature))
-        results.append(model.from_raw_data(item) if item is not None else None)
-    return results
-
-
-def _type_of(model: type[Model], name: str) -> str:
-    return model.get_attributes()[name].attr_type

@@ -6,6 +6,7 @@ from pydantic import AfterValidator, Field, StringConstraints
 
 from chalicelib.domain import feed as rules
 from chalicelib.schemas.base import HttpsUrl, Id, Labels, PostText, RequestModel, ResponseModel
+from chalicelib.schemas.profiles import MerchantBlock
 
 MAX_IMAGES = 9
 MAX_PRODUCTS = 20
@@ -52,6 +53,7 @@ class VoteIn(RequestModel):
 class AuthorOut(ResponseModel):
     user_id: str
     display_name: str
+    merchant: MerchantBlock | None = None
 
 
 class PollOptionOut(ResponseModel):

@@ -27,6 +27,7 @@ from chalicelib.domain.ids import epoch_seconds, now_iso
 from chalicelib.errors import BadRequest
 from chalicelib.models.base import batch_get
 from chalicelib.models.graph import Block, Follow
+from chalicelib.models.merchants import Merchant
 from chalicelib.models.posts import FanoutJob, FeedEntry, PollVote, Post
 from chalicelib.models.users import UserProfile
 from chalicelib.pagination import Page, PageRequest
@@ -34,7 +35,6 @@ from chalicelib.pagination import Page, PageRequest
 FANOUT_PAGE_SIZE = 1000  # followers per fan-out step: 40 BatchWriteItem calls
 TRIM_EVERY = 32  # about one insert in this many also trims that reader's feed to its window
 JOB_TTL_SECONDS = 7 * 24 * 3600  # a finished job stays visible for a week
-BATCH_GET_LIMIT = 100
 MAX_BATCH_ATTEMPTS = 8
 
 
@@ -82,14 +82,6 @@ def write_batches(model, puts: Iterable = (), deletes: Iterable = ()) -> int:
             calls += 1
             pending = (response.get("UnprocessedItems") or {}).get(table) or []
     return calls
-
-
-def _batch_read(keys: list[tuple]) -> list:
-    """`batch_get` in calls of at most 100 keys (DynamoDB's limit), answers in the order asked."""
-    found: list = []
-    for chunk in rules.chunks(keys, BATCH_GET_LIMIT):
-        found += batch_get(chunk)
-    return found
 
 
 # -- entries ----------------------------------------------------------------------------------------
@@ -298,7 +290,7 @@ def pull_authors_followed(reader_id: str) -> list[str]:
     """The reader's followees with more followers than the threshold: one Query and batched reads."""
     threshold = get_settings().fanout_pull_threshold
     followees = [follow.followee_id for follow in Follow.query(reader_id)]
-    profiles = _batch_read([(UserProfile, user_id, None) for user_id in followees])
+    profiles = batch_get([(UserProfile, user_id, None) for user_id in followees])
     return sorted(
         profile.user_id for profile in profiles
         if profile is not None and not rules.fans_out(int(profile.follower_count or 0), threshold)
@@ -340,21 +332,24 @@ def read_feed(reader_id: str, page: PageRequest) -> Page:
     to_fetch = [post_id for post_id in merged.post_ids if post_id not in pulled]
     authors = sorted({pulled[p].author_id if p in pulled else entries[p].author_id for p in merged.post_ids})
     polls = [p for p in merged.post_ids if (pulled[p].poll is not None if p in pulled else entries[p].has_poll)]
-    found = _batch_read(
+    found = batch_get(
         [(Post, post_id, None) for post_id in to_fetch]
         + [(UserProfile, author_id, None) for author_id in authors]
+        + [(Merchant, author_id, None) for author_id in authors]
         + [(PollVote, post_id, reader_id) for post_id in polls]
     )
-    fetched = dict(zip(to_fetch, found[: len(to_fetch)], strict=True))
-    profiles = dict(zip(authors, found[len(to_fetch): len(to_fetch) + len(authors)], strict=True))
-    votes = dict(zip(polls, found[len(to_fetch) + len(authors):], strict=True))
+    found = iter(found)
+    fetched = {post_id: next(found) for post_id in to_fetch}
+    profiles = {author_id: next(found) for author_id in authors}
+    stores = {author_id: next(found) for author_id in authors}
+    votes = {post_id: next(found) for post_id in polls}
     now = now_iso()
     items = []
     for post_id in merged.post_ids:
         post = pulled.get(post_id) or fetched.get(post_id)
         if post is None:  # deleted; the Posts stream is removing its entries
             continue
-        items.append(post_view(post, profiles.get(post.author_id), votes.get(post_id), now))
+        items.append(post_view(post, profiles.get(post.author_id), votes.get(post_id), now, stores.get(post.author_id)))
     following = rules.next_position(merged, position, window)
     return Page(items=items, next_cursor=page.next_cursor(following.to_cursor() if following else None))
 

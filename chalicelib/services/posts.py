@@ -13,14 +13,16 @@ from chalicelib.errors import BadRequest, Conflict, Forbidden, NotFound
 from chalicelib.models.advice import Product
 from chalicelib.models.base import batch_get, connection
 from chalicelib.models.groups import Group, GroupMember
+from chalicelib.models.merchants import Merchant
 from chalicelib.models.posts import Poll, PollOption, PollVote, Post
 from chalicelib.models.users import UserProfile
 from chalicelib.pagination import Page, PageRequest
-from chalicelib.services.profiles import display_name_of
+from chalicelib.services.profiles import display_name_of, merchant_block
 
 
 # -- presentation -----------------------------------------------------------------------------------
-def post_view(post: Post, author: UserProfile | None, my_vote: PollVote | None, now: str) -> dict:
+def post_view(post: Post, author: UserProfile | None, my_vote: PollVote | None, now: str,
+              store: Merchant | None = None) -> dict:
     poll = None
     if post.poll is not None:
         poll = {
@@ -34,7 +36,11 @@ def post_view(post: Post, author: UserProfile | None, my_vote: PollVote | None, 
         }
     return {
         "post_id": post.post_id,
-        "author": {"user_id": post.author_id, "display_name": display_name_of(author, post.author_id)},
+        "author": {
+            "user_id": post.author_id,
+            "display_name": display_name_of(author, post.author_id),
+            "merchant": merchant_block(store),
+        },
         "text": post.text,
         "image_urls": list(post.image_urls or []),
         "product_ids": list(post.product_ids or []),
@@ -46,21 +52,25 @@ def post_view(post: Post, author: UserProfile | None, my_vote: PollVote | None, 
 
 
 def present_posts(posts: list[Post], viewer_id: str) -> list[dict]:
-    """Posts as the API shows them: authors' names and the viewer's poll votes in one batched read."""
-    from chalicelib.services.feed import _batch_read
-
+    """Posts as the API shows them: authors' names and stores, and the viewer's poll votes, in one batched read."""
     if not posts:
         return []
     author_ids = sorted({post.author_id for post in posts})
     poll_ids = [post.post_id for post in posts if post.poll is not None]
-    found = _batch_read(
+    found = batch_get(
         [(UserProfile, author_id, None) for author_id in author_ids]
+        + [(Merchant, author_id, None) for author_id in author_ids]
         + [(PollVote, post_id, viewer_id) for post_id in poll_ids]
     )
-    profiles = dict(zip(author_ids, found[: len(author_ids)], strict=True))
-    votes = dict(zip(poll_ids, found[len(author_ids):], strict=True))
+    count = len(author_ids)
+    profiles = dict(zip(author_ids, found[:count], strict=True))
+    stores = dict(zip(author_ids, found[count: 2 * count], strict=True))
+    votes = dict(zip(poll_ids, found[2 * count:], strict=True))
     now = now_iso()
-    return [post_view(post, profiles[post.author_id], votes.get(post.post_id), now) for post in posts]
+    return [
+        post_view(post, profiles[post.author_id], votes.get(post.post_id), now, stores[post.author_id])
+        for post in posts
+    ]
 
 
 # -- posts ------------------------------------------------------------------------------------------
@@ -73,9 +83,7 @@ def create_post(caller: Caller, text: str, image_urls: list[str], product_ids: l
     if group_id:
         keys += [(Group, group_id, None), (GroupMember, group_id, caller.user_id)]
     keys += [(Product, product_id, None) for product_id in wanted_products]
-    from chalicelib.services.feed import _batch_read
-
-    found = _batch_read(keys)
+    found = batch_get(keys)
     profile = found[0]
     if group_id:
         group, membership = found[1], found[2]

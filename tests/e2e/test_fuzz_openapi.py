@@ -6,6 +6,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.fuzz
+
 MAX_EXAMPLES = os.environ.get("FUZZ_MAX_EXAMPLES", "10")
 
 

@@ -272,3 +272,22 @@ def test_the_tier_shows_on_the_stores_products(client, store, judges, streams, u
     assert call(client, "GET", f"/products/{created.data['product_id']}", shopper).data["merchant"] == expected
     listed = call(client, "GET", f"/merchants/{store.user_id}/products", shopper).data["items"]
     assert [item["merchant"] for item in listed] == [expected]
+
+
+def test_a_merchants_tier_shows_in_their_posts_author_block(client, users, streams):
+    # Given a merchant with a store rated Gold by three judges
+    merchant = users("store", groups=("merchants",))
+    call(client, "GET", "/me", merchant)
+    assert call(client, "PUT", "/merchants/me", merchant,
+                {"store_name": "Sea Shop", "description": "fish", "labels": ["seafood"]}).status_code == 200
+    for score in (80, 85, 90):
+        judge = users("judge", groups=("judges",))
+        rating = call(client, "PUT", f"/merchants/{merchant.user_id}/ratings/me", judge, {"score": score})
+        assert rating.status_code == 200
+    streams.drain()
+    # When the merchant posts and a shopper reads it
+    post = call(client, "POST", "/posts", merchant, {"text": "Fresh crabs today"}).data
+    shopper = users()
+    shown = call(client, "GET", f"/posts/{post['post_id']}", shopper).data
+    # Then the author block carries the store's tier and badge
+    assert shown["author"]["merchant"] == {"store_name": "Sea Shop", "tier": "gold", "badge": "tier-gold"}

@@ -153,3 +153,17 @@ def test_a_cursor_handed_to_another_user_is_refused(client, users):
     path = f"/users/{star.user_id}/followers?limit=1&cursor={page['next_cursor']}"
     assert call(client, "GET", path, fan).status_code == 200
     assert call(client, "GET", path, stranger).status_code == 400
+
+
+def test_batch_get_reads_more_than_a_hundred_keys_in_order(tables):
+    from chalicelib.models.base import batch_get
+    from chalicelib.models.users import UserProfile
+
+    with UserProfile.batch_write() as batch:
+        for i in range(0, 150, 2):
+            batch.save(UserProfile(f"user-{i:03d}", display_name=f"U{i}"))
+    keys = [(UserProfile, f"user-{i:03d}", None) for i in range(150)] + [(UserProfile, "user-000", None)]
+    found = batch_get(keys)
+    assert [p.display_name if p else None for p in found[:4]] == ["U0", None, "U2", None]
+    assert len(found) == 151 and found[-1].display_name == "U0"
+    assert sum(1 for p in found if p) == 76

@@ -1,0 +1,202 @@
+"""DynamoDB calls per request, measured through the real routes with real Cognito tokens.
+
+Each scenario builds what its request needs (users, profiles, posts, streams delivered) and
+returns the one request to measure; only that request runs inside the recording. The counts
+are what AWS bills per request: every API call is one request unit, a Scan never appears.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from bench.harness import recording
+from tests.support.api import call
+
+# Ceilings from the benchmark issue; the committed numbers in bench/results.json may be lower.
+TARGETS = {
+    "create_post": 2,
+    "read_feed_page": 2,
+    "read_question_answers": 2,
+    "follow": 3,
+    "vote_answer": 3,
+    "redeem_coupon": 3,
+    "good_finds_page": 3,
+}
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    user: object
+    body: dict | None = None
+    status: int = 200
+
+
+def _ok(response, status: int = 200):
+    assert response.status_code == status, (response.status_code, response.data)
+    return response.data
+
+
+def _profile(world, name: str = "shopper", groups: tuple[str, ...] = (), labels: tuple[str, ...] = ()):
+    user = world.users(name, groups=groups)
+    _ok(call(world.client, "PUT", "/me", user, {"display_name": name.title(), "labels": list(labels)}))
+    return user
+
+
+def _post(world, author, text: str) -> str:
+    return _ok(call(world.client, "POST", "/posts", author, {"text": text}), 201)["post_id"]
+
+
+# -- scenarios -------------------------------------------------------------------------------------
+def create_post(world) -> Request:
+    author = _profile(world, "author")
+    return Request("POST", "/posts", author, {"text": "Which lens for street photos?", "labels": ["camera"]}, 201)
+
+
+def read_feed_page(world) -> Request:
+    """A reader following three authors with posts in the feed (and a poll among them)."""
+    reader = _profile(world, "reader")
+    authors = [_profile(world, f"author{i}") for i in range(3)]
+    for author in authors:
+        _ok(call(world.client, "PUT", f"/users/{author.user_id}/follow", reader))
+    world.streams.drain()
+    for index, author in enumerate(authors):
+        for n in range(3):
+            _post(world, author, f"post {n} by {index}")
+    poll = {"options": [{"text": "red"}, {"text": "blue"}]}
+    _ok(call(world.client, "POST", "/posts", authors[0], {"text": "which colour?", "poll": poll}), 201)
+    world.streams.drain()
+    return Request("GET", "/feed?limit=20", reader)
+
+
+def get_post(world) -> Request:
+    author, reader = _profile(world, "author"), _profile(world, "reader")
+    poll = {"options": [{"text": "red"}, {"text": "blue"}]}
+    post_id = _ok(call(world.client, "POST", "/posts", author, {"text": "which?", "poll": poll}), 201)["post_id"]
+    return Request("GET", f"/posts/{post_id}", reader)
+
+
+def poll_vote(world) -> Request:
+    author, voter = _profile(world, "author"), _profile(world, "voter")
+    poll = {"options": [{"text": "red"}, {"text": "blue"}]}
+    post_id = _ok(call(world.client, "POST", "/posts", author, {"text": "which?", "poll": poll}), 201)["post_id"]
+    return Request("POST", f"/posts/{post_id}/poll/votes", voter, {"option": 1})
+
+
+def follow(world) -> Request:
+    follower, followee = _profile(world, "follower"), _profile(world, "followee")
+    return Request("PUT", f"/users/{followee.user_id}/follow", follower)
+
+
+def get_profile(world) -> Request:
+    viewer, other = _profile(world, "viewer"), _profile(world, "other")
+    return Request("GET", f"/users/{other.user_id}", viewer)
+
+
+def _question_with_answers(world, answers: int = 3):
+    asker = _profile(world, "asker")
+    question = _ok(call(world.client, "POST", "/questions", asker,
+                        {"title": "Which camera for travel?", "body": "Light, under 500", "labels": ["camera"]}), 201)
+    answerers = [_profile(world, f"answerer{i}") for i in range(answers)]
+    answer_ids = [
+        _ok(call(world.client, "POST", f"/questions/{question['question_id']}/answers", answerer,
+                 {"body": f"Take model {i}"}), 201)["answer_id"]
+        for i, answerer in enumerate(answerers)
+    ]
+    return asker, question["question_id"], answer_ids
+
+
+def create_question(world) -> Request:
+    asker = _profile(world, "asker")
+    body = {"title": "Which phone for photos?", "body": "Under 400", "labels": ["phone", "camera"]}
+    return Request("POST", "/questions", asker, body, 201)
+
+
+def list_questions(world) -> Request:
+    _question_with_answers(world, answers=0)
+    return Request("GET", "/questions?label=camera", _profile(world, "reader"))
+
+
+def vote_answer(world) -> Request:
+    _, _, answer_ids = _question_with_answers(world)
+    return Request("PUT", f"/answers/{answer_ids[0]}/vote", _profile(world, "voter"), {"value": 1})
+
+
+def read_question_answers(world) -> Request:
+    asker, question_id, answer_ids = _question_with_answers(world)
+    voter = _profile(world, "voter")
+    _ok(call(world.client, "PUT", f"/answers/{answer_ids[1]}/vote", voter, {"value": 1}))
+    _ok(call(world.client, "POST", f"/questions/{question_id}/accept", asker, {"answer_id": answer_ids[2]}))
+    world.streams.drain()
+    return Request("GET", f"/questions/{question_id}/answers", voter)
+
+
+def redeem_coupon(world) -> Request:
+    """A shopper with points redeeming a campaign that costs points (wallet debit and ledger entry)."""
+    from chalicelib.domain.ids import iso, utc_now
+    from chalicelib.domain.points import Award
+    from chalicelib.services.rewards import settle_cause
+
+    store = world.users("store", groups=("merchants",))
+    _ok(call(world.client, "PUT", "/merchants/me", store, {"store_name": "Lens Corner"}))
+    body = {"title": "10 off camera bags", "discount_cents": 1000, "min_spend_cents": 5000, "points_cost": 30,
+            "total_quantity": 5, "per_user_limit": 2, "expires_at": iso(utc_now() + timedelta(days=30))}
+    campaign = _ok(call(world.client, "POST", "/merchants/me/coupons", store, body), 201)
+    shopper = _profile(world, "shopper")
+    settle_cause(shopper.user_id, f"bench#{uuid.uuid4().hex}", Award(100, "answer_accepted", capped=False),
+                 effect_id=f"bench:{uuid.uuid4().hex}", at=utc_now(), ref="bench")
+    world.streams.drain()
+    return Request("POST", f"/coupons/{campaign['campaign_id']}/redeem", shopper, status=201)
+
+
+def _rated_store_with_products(world, labels=("camera",)):
+    judges = [world.users(f"judge{i}", groups=("judges",)) for i in range(3)]
+    store = world.users("store", groups=("merchants",))
+    _ok(call(world.client, "PUT", "/merchants/me", store, {"store_name": "Good Lens"}))
+    for index in range(3):
+        _ok(call(world.client, "POST", "/products", store,
+                 {"title": f"Lens {index}", "price_cents": 19_900, "labels": list(labels)}), 201)
+    for judge in judges:
+        _ok(call(world.client, "PUT", f"/merchants/{store.user_id}/ratings/me", judge, {"score": 88}))
+    world.streams.drain()
+
+
+def good_finds_page(world) -> Request:
+    """A shopper with one label: one Good Finds Query for it."""
+    _rated_store_with_products(world)
+    return Request("GET", "/good-finds", _profile(world, "shopper", labels=("camera",)))
+
+
+SCENARIOS: dict[str, Callable] = {
+    "create_post": create_post,
+    "read_feed_page": read_feed_page,
+    "get_post": get_post,
+    "poll_vote": poll_vote,
+    "follow": follow,
+    "get_profile": get_profile,
+    "create_question": create_question,
+    "list_questions": list_questions,
+    "vote_answer": vote_answer,
+    "read_question_answers": read_question_answers,
+    "redeem_coupon": redeem_coupon,
+    "good_finds_page": good_finds_page,
+}
+
+
+def measure(world, name: str) -> dict:
+    """Run scenario `name`'s set-up, then count the DynamoDB calls of its one request."""
+    request = SCENARIOS[name](world)
+    with recording() as log:
+        response = call(world.client, request.method, request.path, request.user, request.body)
+    _ok(response, request.status)
+    if log.calls == 0:
+        raise RuntimeError(f"{name}: no DynamoDB call was counted; was bench.harness imported before the clients?")
+    return {**log.summary(), "calls_by_operation": log.by_operation()}
+
+
+def measure_all(world, names=None) -> dict[str, dict]:
+    return {name: measure(world, name) for name in (names or SCENARIOS)}
