@@ -22,6 +22,9 @@ class Caller:
     user_id: str
     username: str
     groups: frozenset[str]
+    # The token's standard `name` claim: the display name as it was when the token was issued
+    # (PUT /me sets it in Cognito too), so a write can name its author without reading the profile.
+    display_name: str | None = None
 
     def in_group(self, group: str) -> bool:
         return group in self.groups
@@ -90,4 +93,6 @@ def verify_token(token: str) -> Caller:
     if isinstance(groups, str):
         groups = [groups]
     username = claims.get("cognito:username") or claims.get("username") or claims["sub"]
-    return Caller(user_id=claims["sub"], username=str(username), groups=frozenset(groups))
+    name = claims.get("name")
+    display_name = name.strip() if isinstance(name, str) and name.strip() else None
+    return Caller(user_id=claims["sub"], username=str(username), groups=frozenset(groups), display_name=display_name)

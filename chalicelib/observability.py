@@ -47,17 +47,30 @@ def trace(event, get_response):
     return _tracing_middleware()(event, get_response)
 
 
+def correlate(request, get_response):
+    """Chalice middleware: one correlation id per request, on every log line and on the response.
+
+    A client's `X-Correlation-Id` is kept (so a trace spans client and service); otherwise API
+    Gateway's request id, or a fresh one where there is none (`chalice local`).
+    """
+    import uuid
+
+    context = request.context or {}
+    correlation_id = (
+        request.headers.get("x-correlation-id") or context.get("requestId") or str(uuid.uuid4())
+    )[:128]
+    logger.set_correlation_id(correlation_id)
+    response = get_response(request)
+    response.headers["X-Correlation-Id"] = correlation_id
+    return response
+
+
 def register(app) -> None:
     """Inject Lambda context and a correlation id into every log line, flush metrics, trace."""
-    from aws_lambda_powertools.logging import correlation_paths
     from chalice import ConvertToMiddleware
 
-    app.register_middleware(
-        ConvertToMiddleware(
-            logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-        ),
-        "http",
-    )
+    app.register_middleware(ConvertToMiddleware(logger.inject_lambda_context), "http")
+    app.register_middleware(correlate, "http")
     app.register_middleware(ConvertToMiddleware(logger.inject_lambda_context), "dynamodb")
     app.register_middleware(
         ConvertToMiddleware(metrics.log_metrics(raise_on_empty_metrics=False)), "all"

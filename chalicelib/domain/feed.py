@@ -8,7 +8,6 @@ exact across any number of sources: nothing older is skipped, nothing shown is r
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -62,21 +61,38 @@ def reader_author(reader_id: str, author_id: str) -> str:
     return f"{reader_id}#{author_id}"
 
 
-# -- trimming ---------------------------------------------------------------------------------------
-def samples_trim(reader_id: str, post_id: str, every: int) -> bool:
-    """Decide, the same way on every delivery, whether this insert also trims the reader's feed.
+# -- upkeep: expiry and the pull list ----------------------------------------------------------------
+FEED_ENTRY_TTL_SECONDS = 30 * 24 * 3600  # an entry expires (DynamoDB TTL) 30 days after it was written
+PULL_LIST_PREFIX = "~pull#"  # "~" sorts above every ULID character (0-9, A-Z)
 
-    Trimming reads the reader's whole window, so it runs on about one insert in `every`: a feed
-    then holds at most a few dozen entries beyond its window, which reads never show.
+
+def entry_expires_at(now_epoch: int, ttl_seconds: int = FEED_ENTRY_TTL_SECONDS) -> int:
+    """Epoch second after which a feed entry is gone: DynamoDB's TTL deletes it, reads skip it first."""
+    return now_epoch + ttl_seconds
+
+
+def is_expired(expires_at: int | float | None, now_epoch: int) -> bool:
+    """TTL deletion lags (up to days), so a read treats an entry past its time as already gone."""
+    return expires_at is not None and int(expires_at) <= now_epoch
+
+
+def pull_list_key(reader_id: str) -> str:
+    """Sort key of the reader's list of followed large accounts, in the reader's own feed partition.
+
+    It sorts above every post id, so the first page's newest-first Query returns it first, in the
+    same call. The reader id in it keeps each list in its own partition of the by_post index
+    instead of every reader's list sharing one.
     """
-    if every <= 1:
-        return True
-    digest = hashlib.sha256(f"{reader_id}|{post_id}".encode()).digest()
-    return int.from_bytes(digest[:4], "big") % every == 0
+    return f"{PULL_LIST_PREFIX}{reader_id}"
 
 
-def beyond_window(post_ids_newest_first: Sequence[str], keep: int) -> list[str]:
-    return list(post_ids_newest_first[keep:])
+def is_pull_list_key(post_id: str) -> bool:
+    return post_id.startswith(PULL_LIST_PREFIX)
+
+
+def entries_upper_bound() -> str:
+    """Every feed entry's post id sorts below this; the pull list does not."""
+    return "~"
 
 
 # -- reading ----------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from pynamodb.attributes import (
     MapAttribute,
     NumberAttribute,
     UnicodeAttribute,
+    UnicodeSetAttribute,
 )
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 
@@ -97,9 +98,23 @@ class FeedEntry(BaseModel):
     reader_author = UnicodeAttribute()
     created_at = UnicodeAttribute()
     has_poll = BooleanAttribute(default=False)  # a page asks for the reader's vote only on polls
-    expires_at = NumberAttribute(null=True)
+    expires_at = NumberAttribute(null=True)  # DynamoDB TTL: entries expire instead of being trimmed
     by_post = FeedByPostIndex()
     by_reader_author = FeedByReaderAuthorIndex()
+
+
+class FeedPullList(BaseModel):
+    """The large accounts (served by pull) a reader follows: ONE item in the reader's own feed partition.
+
+    Its sort key (`chalicelib.domain.feed.pull_list_key`, "~pull#<reader>") sorts above every post
+    id, so the newest-first Query of a first feed page returns it first, in the same call. It has
+    no `reader_author` and no `expires_at`: no feed upkeep finds or expires it.
+    """
+
+    Meta = table_meta("Feeds")
+    user_id = UnicodeAttribute(hash_key=True)
+    post_id = UnicodeAttribute(range_key=True)
+    pull_authors = UnicodeSetAttribute(null=True)
 
 
 class FanoutJob(BaseModel):

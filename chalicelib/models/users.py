@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from pynamodb.attributes import ListAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.attributes import BooleanAttribute, ListAttribute, NumberAttribute, UnicodeAttribute
 
 from chalicelib.models.base import BaseModel, table_meta
 
@@ -15,5 +15,7 @@ class UserProfile(BaseModel):
     labels = ListAttribute(of=UnicodeAttribute, default=list)
     follower_count = NumberAttribute(default=0)
     following_count = NumberAttribute(default=0)
+    # set by the feed once every follower's pull list names this (large) account; see services/feed.py
+    pull_mode = BooleanAttribute(null=True)
     created_at = UnicodeAttribute(null=True)
     updated_at = UnicodeAttribute(null=True)

@@ -9,9 +9,18 @@ on the FanoutJobs stream, drives the next step, and the last step marks the job 
 redoes that one page, and since an entry's key is (reader, post) a redone page rewrites the same
 items.
 
-Read path. Authors with more followers than `FANOUT_PULL_THRESHOLD` are not fanned out; a reader's
-first feed page finds which of their followees are such authors and keeps them in the cursor, and
-every page merges their newest posts (by_author index) with the reader's own entries.
+Read path. Authors with more followers than `FANOUT_PULL_THRESHOLD` are not fanned out. Each reader
+keeps the large accounts they follow in ONE item of their own feed partition (`FeedPullList`, sort
+key "~pull#<reader>", above every post id): the first page's newest-first Query of the feed returns
+it first, in the same call, and the cursor carries the list on. Every page merges those authors'
+newest posts (by_author index) with the reader's own entries. The list is kept by the Follows
+stream (a follow of a large account adds it, an unfollow or a block removes it) and, when an author
+crosses the threshold, by a one-time job over their followers (`FanoutJob` mode "pull-list", one
+UpdateItem per follower) that ends by marking the author's profile `pull_mode`.
+
+Upkeep. Entries are never trimmed on write: each carries `expires_at` (DynamoDB TTL, 30 days), a
+read skips an expired entry TTL has not yet deleted, and reads stop at the newest
+`FEED_MAX_ENTRIES`, so older entries are never shown.
 """
 
 from __future__ import annotations
@@ -28,12 +37,13 @@ from chalicelib.errors import BadRequest
 from chalicelib.models.base import batch_get
 from chalicelib.models.graph import Block, Follow
 from chalicelib.models.merchants import Merchant
-from chalicelib.models.posts import FanoutJob, FeedEntry, PollVote, Post
+from chalicelib.models.posts import FanoutJob, FeedEntry, FeedPullList, PollVote, Post
 from chalicelib.models.users import UserProfile
 from chalicelib.pagination import Page, PageRequest
 
 FANOUT_PAGE_SIZE = 1000  # followers per fan-out step: 40 BatchWriteItem calls
-TRIM_EVERY = 32  # about one insert in this many also trims that reader's feed to its window
+PULL_LIST_PAGE_SIZE = 200  # followers per step of a threshold crossing: one UpdateItem each
+PUSH, PULL, PULL_LIST = "push", "pull", "pull-list"  # FanoutJob modes
 JOB_TTL_SECONDS = 7 * 24 * 3600  # a finished job stays visible for a week
 MAX_BATCH_ATTEMPTS = 8
 
@@ -93,6 +103,7 @@ def _entry(reader_id: str, post: dict) -> FeedEntry:
         reader_author=rules.reader_author(reader_id, post["author_id"]),
         created_at=post["created_at"],
         has_poll=bool(post.get("poll")),
+        expires_at=rules.entry_expires_at(epoch_seconds()),
     )
 
 
@@ -106,27 +117,60 @@ def follower_count(user_id: str) -> int:
     return int(profile.follower_count or 0) if profile is not None else 0
 
 
+def _audience(user_id: str) -> tuple[int, bool]:
+    """(follower count, whether the author is already marked as served by pull): one read."""
+    profile = batch_get([(UserProfile, user_id, None)])[0]
+    if profile is None:
+        return 0, False
+    return int(profile.follower_count or 0), bool(profile.pull_mode)
+
+
 def blockers_of(user_id: str) -> set[str]:
-    return {block.blocker_id for block in Block.blocked_by.query(user_id)}
+    return {block.blocker_id for block in Block.blocked_by.query(user_id, attributes_to_get=["blocker_id"])}
 
 
-def trim_feed(reader_id: str) -> int:
-    """Delete the reader's entries beyond the newest `FEED_MAX_ENTRIES`; return how many went."""
-    post_ids = [
-        entry.post_id
-        for entry in FeedEntry.query(reader_id, scan_index_forward=False, attributes_to_get=["user_id", "post_id"])
-    ]
-    extra = rules.beyond_window(post_ids, get_settings().feed_max_entries)
-    write_batches(FeedEntry, deletes=[FeedEntry(reader_id, post_id) for post_id in extra])
-    return len(extra)
+def _follower_page(author_id: str, limit: int, position: dict | None) -> tuple[list[str], dict | None]:
+    """One Query of a page of the author's follower ids; only the id is read back (a page is 1,000 items)."""
+    results = Follow.followers.query(author_id, limit=limit, last_evaluated_key=position,
+                                     attributes_to_get=["follower_id"])
+    ids = [follow.follower_id for follow in results]
+    return ids, results.last_evaluated_key
 
 
 def _insert_entries(post: dict, reader_ids: Sequence[str]) -> int:
-    calls = write_batches(FeedEntry, puts=[_entry(reader_id, post) for reader_id in reader_ids])
-    for reader_id in reader_ids:
-        if rules.samples_trim(reader_id, post["post_id"], TRIM_EVERY):
-            trim_feed(reader_id)
-    return calls
+    return write_batches(FeedEntry, puts=[_entry(reader_id, post) for reader_id in reader_ids])
+
+
+# -- the pull list ----------------------------------------------------------------------------------
+def add_pull_author(reader_id: str, author_id: str) -> None:
+    """The reader's feed merges `author_id`'s posts at read time (a set ADD: idempotent)."""
+    FeedPullList(reader_id, rules.pull_list_key(reader_id)).update(
+        actions=[FeedPullList.pull_authors.add({author_id})]
+    )
+
+
+def remove_pull_author(reader_id: str, author_id: str) -> bool:
+    """Unfollow or block: `author_id` leaves the reader's pull list, if it is there (no item is created)."""
+    from pynamodb.exceptions import UpdateError
+
+    try:
+        FeedPullList(reader_id, rules.pull_list_key(reader_id)).update(
+            actions=[FeedPullList.pull_authors.delete({author_id})],
+            condition=FeedPullList.pull_authors.contains(author_id),
+        )
+    except UpdateError as exc:
+        if exc.cause_response_code != "ConditionalCheckFailedException":
+            raise
+        return False
+    return True
+
+
+def pull_authors_of(reader_id: str) -> list[str]:
+    try:
+        item = FeedPullList.get(reader_id, rules.pull_list_key(reader_id))
+    except FeedPullList.DoesNotExist:
+        return []
+    return sorted(item.pull_authors or ())
 
 
 # -- fan-out ----------------------------------------------------------------------------------------
@@ -136,16 +180,20 @@ def start_fan_out(post: dict) -> None:
 
     author_id = post["author_id"]
     _entry(author_id, post).save()  # the author's own feed: one PutItem, not part of the fan-out's batches
-    if rules.samples_trim(author_id, post["post_id"], TRIM_EVERY):
-        trim_feed(author_id)
-    push = rules.fans_out(follower_count(author_id), get_settings().fanout_pull_threshold)
+    count, pull_mode = _audience(author_id)
+    push = rules.fans_out(count, get_settings().fanout_pull_threshold)
+    if not push and not pull_mode:
+        _start_pull_list_job(post)  # the author has just crossed the threshold
+    elif push and pull_mode:
+        # back under the threshold: fanned out again; a later crossing must list the followers again
+        UserProfile(author_id).update(actions=[UserProfile.pull_mode.remove()])
     now = now_iso()
     job = FanoutJob(
         post["post_id"],
         post_id=post["post_id"],
         author_id=author_id,
         created_at=now,
-        mode="push" if push else "pull",
+        mode=PUSH if push else PULL,
         written=0,
         steps=0,
         done=not push,
@@ -164,6 +212,29 @@ def start_fan_out(post: dict) -> None:
         run_fan_out_step(post["post_id"], 0, job=job, post=post)
 
 
+def pull_list_job_id(post_id: str) -> str:
+    return f"{post_id}#{PULL_LIST}"
+
+
+def _start_pull_list_job(post: dict) -> None:
+    """An author's first post above the threshold: a job puts them in every follower's pull list.
+
+    Once per crossing (the job's last step sets the profile's `pull_mode`); the job id comes from
+    the post, so a redelivered post record finds the job already there. Its steps run from the
+    FanoutJobs stream, starting with this INSERT.
+    """
+    from pynamodb.exceptions import PutError
+
+    try:
+        FanoutJob(
+            pull_list_job_id(post["post_id"]), post_id=post["post_id"], author_id=post["author_id"],
+            created_at=now_iso(), mode=PULL_LIST, written=0, steps=0, done=False,
+        ).save(condition=FanoutJob.job_id.does_not_exist())
+    except PutError as exc:
+        if exc.cause_response_code != "ConditionalCheckFailedException":
+            raise
+
+
 def run_fan_out_step(job_id: str, expected_step: int, job: FanoutJob | None = None, post: dict | None = None) -> bool:
     """Write one page of followers' entries and record it; False if the step was not (or no longer) due.
 
@@ -179,17 +250,21 @@ def run_fan_out_step(job_id: str, expected_step: int, job: FanoutJob | None = No
             return False
     if job.done or int(job.steps) != expected_step:
         return False
-    if post is None:
+    listing = job.mode == PULL_LIST
+    if post is None and not listing:
         try:
             post = _post_dict(Post.get(job.post_id, consistent_read=True))
         except Post.DoesNotExist:
             return _finish(job, expected_step, cancelled=True)
     position = json.loads(job.cursor) if job.cursor else None
-    from chalicelib.services.graph import follower_ids_page
-
-    follower_ids, last_key = follower_ids_page(job.author_id, FANOUT_PAGE_SIZE, position)
+    follower_ids, last_key = _follower_page(job.author_id, PULL_LIST_PAGE_SIZE if listing else FANOUT_PAGE_SIZE,
+                                            position)
     readers = rules.fanout_readers(follower_ids, job.author_id, blockers_of(job.author_id) if follower_ids else set())
-    _insert_entries(post, readers)
+    if listing:
+        for reader_id in readers:
+            add_pull_author(reader_id, job.author_id)
+    else:
+        _insert_entries(post, readers)
     done = last_key is None
     actions = [
         FanoutJob.written.add(len(readers)),
@@ -206,6 +281,8 @@ def run_fan_out_step(job_id: str, expected_step: int, job: FanoutJob | None = No
         if exc.cause_response_code != "ConditionalCheckFailedException":
             raise
         return False  # another delivery recorded this step first; it wrote the same entries
+    if done and listing:
+        UserProfile(job.author_id).update(actions=[UserProfile.pull_mode.set(True)])
     return True
 
 
@@ -258,48 +335,59 @@ def remove_post_everywhere(post_id: str) -> int:
 
 
 def remove_author_from_feed(reader_id: str, author_id: str) -> int:
-    """Unfollow or block: every entry of `author_id` leaves `reader_id`'s feed."""
+    """Unfollow or block: every entry of `author_id` leaves `reader_id`'s feed, and their pull list."""
     entries = list(FeedEntry.by_reader_author.query(rules.reader_author(reader_id, author_id)))
     write_batches(FeedEntry, deletes=[FeedEntry(reader_id, entry.post_id) for entry in entries])
+    remove_pull_author(reader_id, author_id)
     return len(entries)
 
 
 def backfill(follower_id: str, followee_id: str) -> int:
     """Follows INSERT: the followee's newest posts join the follower's feed.
 
-    Skipped when the follow is already gone again (a late redelivery) and for large accounts,
-    whose posts every feed merges at read time.
+    Skipped when the follow is already gone again (a late redelivery). A large account's posts are
+    not copied: it joins the follower's pull list instead, and every feed page merges its posts.
     """
     follow, profile = batch_get([(Follow, follower_id, followee_id), (UserProfile, followee_id, None)])
     if follow is None:
         return 0
     count = int(profile.follower_count or 0) if profile is not None else 0
     if not rules.fans_out(count, get_settings().fanout_pull_threshold):
+        add_pull_author(follower_id, followee_id)
         return 0
     if follower_id in blockers_of(followee_id):
         return 0
     posts = list(Post.by_author.query(followee_id, scan_index_forward=False, limit=rules.BACKFILL_POSTS))
     write_batches(FeedEntry, puts=[_entry(follower_id, _post_dict(post)) for post in posts])
-    if posts and rules.samples_trim(follower_id, posts[0].post_id, max(1, TRIM_EVERY // rules.BACKFILL_POSTS)):
-        trim_feed(follower_id)
     return len(posts)
 
 
 # -- reading ----------------------------------------------------------------------------------------
-def pull_authors_followed(reader_id: str) -> list[str]:
-    """The reader's followees with more followers than the threshold: one Query and batched reads."""
-    threshold = get_settings().fanout_pull_threshold
-    followees = [follow.followee_id for follow in Follow.query(reader_id)]
-    profiles = batch_get([(UserProfile, user_id, None) for user_id in followees])
-    return sorted(
-        profile.user_id for profile in profiles
-        if profile is not None and not rules.fans_out(int(profile.follower_count or 0), threshold)
+def _feed_query(reader_id: str, before: str | None, limit: int) -> tuple[list[FeedEntry], list[str] | None]:
+    """ONE newest-first Query of the reader's feed partition: (entries, pull list or None).
+
+    Without `before` (a first page) the pull list item, which sorts above every post id, comes
+    first and takes one of the `limit` items; with `before` the key condition leaves it out.
+    """
+    from pynamodb.constants import ITEMS
+
+    condition = FeedEntry.post_id < before if before else None
+    data = FeedEntry._get_connection().query(
+        reader_id, range_key_condition=condition, scan_index_forward=False, limit=limit,
     )
+    entries, pull = [], None
+    for raw in data.get(ITEMS) or []:
+        if rules.is_pull_list_key(raw["post_id"]["S"]):
+            pull = sorted(FeedPullList.from_raw_data(raw).pull_authors or ())
+        else:
+            entries.append(FeedEntry.from_raw_data(raw))
+    return entries, pull
 
 
 def read_feed(reader_id: str, page: PageRequest) -> Page:
-    """One Query on the reader's feed, one on each followed large account, then ONE batched read
-    (posts of the page's entries, their authors' names, the reader's votes on polls)."""
+    """One Query on the reader's feed (its first page also brings the pull list), one on each
+    followed large account, then ONE batched read (posts of the page's entries, their authors'
+    names, the reader's votes on polls)."""
     from chalicelib.services.posts import post_view
 
     window = get_settings().feed_max_entries
@@ -307,20 +395,19 @@ def read_feed(reader_id: str, page: PageRequest) -> Page:
         position = rules.FeedPosition.from_cursor(page.position, reader_id)
     except ValueError:
         raise BadRequest("cursor: not a cursor this service issued for your feed") from None
-    if position is None:
-        position = rules.FeedPosition(reader=reader_id, before=None, served=0,
-                                      pull=tuple(pull_authors_followed(reader_id)))
+    first = position is None
+    if first:
+        position = rules.FeedPosition(reader=reader_id, before=None, served=0, pull=())
     size = rules.page_size(page.limit, position.served, window)
     if size == 0:
         return Page(items=[], next_cursor=None)
     before = position.before
 
-    entries = {
-        entry.post_id: entry
-        for entry in FeedEntry.query(
-            reader_id, FeedEntry.post_id < before if before else None, scan_index_forward=False, limit=size + 1,
-        )
-    }
+    # limit + 1 entries tell whether more follow; a first page reads one more for the pull list
+    found_entries, pull = _feed_query(reader_id, before, size + 2 if first else size + 1)
+    if first:
+        position = rules.FeedPosition(reader=reader_id, before=None, served=0, pull=tuple(pull or ()))
+    entries = {entry.post_id: entry for entry in found_entries[:size + 1]}
     pulled: dict[str, Post] = {}
     for author_id in position.pull:
         for post in Post.by_author.query(
@@ -343,12 +430,14 @@ def read_feed(reader_id: str, page: PageRequest) -> Page:
     profiles = {author_id: next(found) for author_id in authors}
     stores = {author_id: next(found) for author_id in authors}
     votes = {post_id: next(found) for post_id in polls}
-    now = now_iso()
+    now, now_epoch = now_iso(), epoch_seconds()
     items = []
     for post_id in merged.post_ids:
         post = pulled.get(post_id) or fetched.get(post_id)
         if post is None:  # deleted; the Posts stream is removing its entries
             continue
+        if post_id in entries and rules.is_expired(entries[post_id].expires_at, now_epoch):
+            continue  # past its TTL; DynamoDB deletes it later
         items.append(post_view(post, profiles.get(post.author_id), votes.get(post_id), now, stores.get(post.author_id)))
     following = rules.next_position(merged, position, window)
     return Page(items=items, next_cursor=page.next_cursor(following.to_cursor() if following else None))

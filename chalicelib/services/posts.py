@@ -76,22 +76,32 @@ def present_posts(posts: list[Post], viewer_id: str) -> list[dict]:
 # -- posts ------------------------------------------------------------------------------------------
 def create_post(caller: Caller, text: str, image_urls: list[str], product_ids: list[str], labels: list[str],
                 group_id: str | None, poll: dict | None) -> dict:
-    """Checks in one batched read, then the post in ONE write; the Posts stream does the fan-out."""
+    """At most one batched read (checks, and the author block when the token cannot give it), then ONE write.
+
+    The author's display name comes from the token's `name` claim; the profile is read only when the
+    token has none (issued before the name was set). A merchant's store block needs their Merchant
+    item, so it is read for callers in the merchants group only. The Posts stream does the fan-out.
+    """
     poll_products = [option["product_id"] for option in (poll or {}).get("options", []) if option.get("product_id")]
     wanted_products = list(dict.fromkeys(product_ids + poll_products))
-    keys: list[tuple] = [(UserProfile, caller.user_id, None)]
+    keys: list[tuple] = []
+    if not caller.display_name:
+        keys.append((UserProfile, caller.user_id, None))
+    if caller.in_group("merchants"):
+        keys.append((Merchant, caller.user_id, None))
     if group_id:
         keys += [(Group, group_id, None), (GroupMember, group_id, caller.user_id)]
     keys += [(Product, product_id, None) for product_id in wanted_products]
-    found = batch_get(keys)
-    profile = found[0]
+    found = iter(batch_get(keys) if keys else [])
+    profile = next(found) if not caller.display_name else UserProfile(caller.user_id, display_name=caller.display_name)
+    store = next(found) if caller.in_group("merchants") else None
     if group_id:
-        group, membership = found[1], found[2]
+        group, membership = next(found), next(found)
         if group is None:
             raise NotFound(f"No circle {group_id}")
         if membership is None:
             raise Forbidden("Only members of this circle may post in it")
-    products = dict(zip(wanted_products, found[len(found) - len(wanted_products):], strict=True))
+    products = dict(zip(wanted_products, found, strict=True))
     for index, product_id in enumerate(product_ids):
         if products[product_id] is None:
             raise BadRequest(f"product_ids.{index}: unknown product {product_id}")
@@ -118,7 +128,7 @@ def create_post(caller: Caller, text: str, image_urls: list[str], product_ids: l
             closes_at=iso(rules.poll_closes_at(created, poll["closes_in_hours"])),
         )
     post.save(condition=Post.post_id.does_not_exist())
-    return post_view(post, profile, None, now_iso())
+    return post_view(post, profile, None, now_iso(), store)
 
 
 def _get(post_id: str) -> Post:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import functools
+
 from chalicelib.auth import Caller
+from chalicelib.config import get_settings
 from chalicelib.domain.ids import now_iso
 from chalicelib.errors import NotFound
 from chalicelib.models.base import batch_get
@@ -15,6 +18,41 @@ def display_name_of(profile: UserProfile | None, user_id: str) -> str:
     if profile is not None and profile.display_name:
         return profile.display_name
     return f"shopper-{user_id[:8]}"
+
+
+def default_display_name(caller: Caller) -> str:
+    """The name a first-use profile gets: the token's `name`, else its username, else `shopper-<id>`."""
+    if caller.display_name:
+        return caller.display_name
+    return caller.username if caller.username != caller.user_id else display_name_of(None, caller.user_id)
+
+
+@functools.lru_cache(maxsize=1)
+def _cognito():
+    import boto3
+
+    return boto3.client("cognito-idp", region_name=get_settings().region)
+
+
+def sync_token_name(caller: Caller, display_name: str) -> None:
+    """Set the Cognito attribute `name`, so the caller's next tokens carry the display name.
+
+    The profile stays the source of truth: a failure is logged and the request goes on (the
+    token's name only spares reads, and writes without it read the profile instead).
+    """
+    settings = get_settings()
+    if not settings.user_pool_id:
+        return
+    try:
+        _cognito().admin_update_user_attributes(
+            UserPoolId=settings.user_pool_id,
+            Username=caller.username,
+            UserAttributes=[{"Name": "name", "Value": display_name}],
+        )
+    except Exception:  # noqa: BLE001 - any failure (throttling, IAM, network) must not fail the profile update
+        from chalicelib.observability import logger
+
+        logger.warning("could not set the Cognito name attribute", exc_info=True, extra={"user_id": caller.user_id})
 
 
 def _ensure(caller: Caller, **updates) -> UserProfile:
@@ -30,7 +68,7 @@ def _ensure(caller: Caller, **updates) -> UserProfile:
         actions.append(UserProfile.display_name.set(updates["display_name"]))
         actions.append(UserProfile.updated_at.set(now))
     else:
-        default_name = caller.username if caller.username != caller.user_id else display_name_of(None, caller.user_id)
+        default_name = default_display_name(caller)
         actions.append(UserProfile.display_name.set(UserProfile.display_name | default_name))
     if "bio" in updates:
         actions.append(UserProfile.bio.set(updates["bio"]))
@@ -44,6 +82,9 @@ def get_me(caller: Caller) -> dict:
     profile, wallet, merchant = _read(caller.user_id)
     if profile is None or not (profile.display_name and profile.created_at):
         profile = _ensure(caller)
+        if not caller.display_name:
+            # so the caller's next tokens name them and their posts need no profile read
+            sync_token_name(caller, display_name_of(profile, caller.user_id))
     return public_view(profile, wallet, merchant, _expertise(caller.user_id))
 
 
@@ -54,6 +95,7 @@ def update_me(caller: Caller, display_name: str, bio: str | None, labels: list[s
     if labels is not None:
         updates["labels"] = labels
     profile = _ensure(caller, **updates)
+    sync_token_name(caller, display_name)
     _, wallet, merchant = _read(caller.user_id, with_profile=False)
     return public_view(profile, wallet, merchant, _expertise(caller.user_id))
 

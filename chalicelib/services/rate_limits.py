@@ -26,6 +26,11 @@ def consume_write(user_id: str, now: float | None = None) -> None:
         )
     except UpdateError as exc:
         if exc.cause_response_code == "ConditionalCheckFailedException":
+            from aws_lambda_powertools.metrics import MetricUnit
+
+            from chalicelib.observability import metrics
+
+            metrics.add_metric(name="WritesThrottled", unit=MetricUnit.Count, value=1)
             retry_after = max(1, 60 - int(now % 60))
             raise TooManyRequests(
                 f"At most {limit} writes a minute; try again in {retry_after} s",

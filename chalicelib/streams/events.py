@@ -85,6 +85,18 @@ class Change:
         )
 
 
+def _count_batch(handler: str, records: int, failed: int) -> None:
+    """EMF metrics per handler: records seen and records reported back as failed."""
+    from aws_lambda_powertools.metrics import MetricUnit, single_metric
+
+    from chalicelib.observability import metrics
+
+    for metric, value in (("StreamRecords", records), ("StreamRecordFailures", failed)):
+        with single_metric(name=metric, unit=MetricUnit.Count, value=value, namespace=metrics.namespace) as metric_doc:
+            metric_doc.add_dimension(name="service", value="jianghu")
+            metric_doc.add_dimension(name="handler", value=handler)
+
+
 def dynamodb_stream(blueprint, logical_table: str, apply: Callable[[Change], None], *, name: str):
     """Register `apply` as the handler of one table's stream, under the Lambda name `name`.
 
@@ -118,9 +130,12 @@ def dynamodb_stream(blueprint, logical_table: str, apply: Callable[[Change], Non
                 raise
 
         processor = BatchProcessor(event_type=EventType.DynamoDBStreams, raise_on_entire_batch_failure=False)
-        return process_partial_response(
-            event=event.to_dict(), record_handler=record_handler, processor=processor, context=event.context
+        raw = event.to_dict()
+        response = process_partial_response(
+            event=raw, record_handler=record_handler, processor=processor, context=event.context
         )
+        _count_batch(name, len(raw.get("Records", [])), len(response.get("batchItemFailures", [])))
+        return response
 
     handle.__name__ = name
     handle.__qualname__ = name

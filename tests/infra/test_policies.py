@@ -133,3 +133,13 @@ def test_checked_in_config_holds_no_cursor_secret():
     assert "CURSOR_SECRET" not in config.get("environment_variables", {})
     for stage, settings in config["stages"].items():
         assert "CURSOR_SECRET" not in settings.get("environment_variables", {}), stage
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_cognito_is_limited_to_setting_user_attributes_on_a_user_pool(stage):
+    # PUT /me copies the display name into Cognito; the pool id is generated at deploy time, so only
+    # the resource type (userpool) narrows it, with the single admin action the code calls.
+    cognito = [s for s in statements(stage) if any(a.startswith("cognito-idp:") for a in s["Action"])]
+    assert [(s["Action"], s["Resource"]) for s in cognito] == [
+        (["cognito-idp:AdminUpdateUserAttributes"], ["arn:aws:cognito-idp:*:*:userpool/*"])
+    ]

@@ -66,3 +66,67 @@ def test_a_good_token_is_accepted_with_or_without_bearer(client, users, prefix):
     someone = users()
     response = call(client, "GET", "/me", headers={"Authorization": prefix + someone.token})
     assert response.status_code == 200
+
+
+def test_nobody_acts_for_another_and_groups_guard_their_routes(client, users, streams):
+    """Identity comes only from the token: each refusal below is another user's resource, or a
+    route of a group the caller is not in."""
+    from datetime import timedelta
+
+    from chalicelib.domain.ids import iso, utc_now
+    from tests.integration.test_coupons import give_points
+    from tests.support.advice import answer, ask, product, review
+
+    shopper, other = users("shopper"), users("other")
+    merchant, rival = users("merchant", groups=("merchants",)), users("rival", groups=("merchants",))
+    judge = users("judge", groups=("judges",))
+    for user in (shopper, other, merchant, rival, judge):
+        assert call(client, "GET", "/me", user).status_code == 200
+    store = {"store_name": "Lens Lane", "description": "cameras", "labels": ["camera"]}
+    assert call(client, "PUT", "/merchants/me", merchant, store).status_code == 200
+    assert call(client, "PUT", "/merchants/me", rival, dict(store, store_name="Rival")).status_code == 200
+
+    # Group-only routes refuse a token without the group
+    campaign = {"title": "5 off", "discount_cents": 500, "min_spend_cents": 1000, "points_cost": 10,
+                "total_quantity": 3, "per_user_limit": 1, "expires_at": iso(utc_now() + timedelta(days=7))}
+    for method, path, body in [
+        ("POST", "/products", {"title": "Lens", "price_cents": 100, "labels": ["camera"]}),
+        ("PUT", "/merchants/me", store),
+        ("POST", "/merchants/me/coupons", campaign),
+        ("POST", "/merchants/me/coupons/use", {"coupon_code": "ABCDEFGHJKMNPQRS"}),
+        ("PUT", f"/merchants/{merchant.user_id}/ratings/me", {"score": 90}),
+    ]:
+        response = call(client, method, path, shopper, body)
+        assert response.status_code == 403, (method, path, response.data)
+
+    # Posts: only the author deletes
+    post = call(client, "POST", "/posts", shopper, {"text": "new bag"}).data
+    assert call(client, "DELETE", f"/posts/{post['post_id']}", other).status_code == 403
+    # Circles: only members post
+    group = call(client, "POST", "/groups", shopper, {"name": "Bags", "description": "bags", "label": "lolita"}).data
+    assert call(client, "POST", "/posts", other, {"text": "hi", "group_id": group["group_id"]}).status_code == 403
+    # Advice: only the asker accepts; nobody votes on their own answer
+    question = ask(client, shopper)
+    reply = answer(client, other, question["question_id"])
+    accept = {"answer_id": reply["answer_id"]}
+    assert call(client, "POST", f"/questions/{question['question_id']}/accept", other, accept).status_code == 403
+    assert call(client, "PUT", f"/answers/{reply['answer_id']}/vote", other, {"value": 1}).status_code == 403
+    # Reviews: not of your own product, and no helpful mark on your own review
+    lens = product(client, merchant)
+    assert call(client, "POST", f"/products/{lens['product_id']}/reviews", merchant,
+                {"rating": 5, "body": "mine"}).status_code == 403
+    mine = review(client, shopper, lens["product_id"])
+    assert call(client, "PUT", f"/reviews/{mine['review_id']}/helpful", shopper, {"value": True}).status_code == 403
+    # Judges: not their own store
+    judge_store = users("judge-store", groups=("judges", "merchants"))
+    call(client, "GET", "/me", judge_store)
+    assert call(client, "PUT", "/merchants/me", judge_store, dict(store, store_name="Judge's")).status_code == 200
+    assert call(client, "PUT", f"/merchants/{judge_store.user_id}/ratings/me", judge_store,
+                {"score": 99}).status_code == 403
+    # Coupons: only the issuing merchant marks a coupon used
+    offer = call(client, "POST", "/merchants/me/coupons", merchant, campaign).data
+    give_points(shopper, 10)
+    coupon = call(client, "POST", f"/coupons/{offer['campaign_id']}/redeem", shopper).data
+    use = {"coupon_code": coupon["coupon_code"]}
+    assert call(client, "POST", "/merchants/me/coupons/use", rival, use).status_code == 403
+    assert call(client, "POST", "/merchants/me/coupons/use", merchant, use).status_code == 200

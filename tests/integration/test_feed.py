@@ -256,22 +256,39 @@ def test_feed_pages_have_no_duplicates_and_no_gaps(client, users, streams):
     assert call(client, "GET", f"/feed?cursor={cursor}", authors[0]).status_code == 400  # another reader's
 
 
-def test_a_feed_shows_only_its_newest_window_and_trims_the_rest(client, users, streams, settings_env, monkeypatch):
-    # Given feeds of 5 entries, trimmed on every insert
+def test_a_feed_shows_only_its_newest_window_and_entries_expire(client, users, streams, settings_env):
+    # Given feeds that show 5 entries
     settings_env(FEED_MAX_ENTRIES=5)
-    from chalicelib.services import feed
-
-    monkeypatch.setattr(feed, "TRIM_EVERY", 1)
     alice, bob = users("alice"), users("bob")
     with_profiles(client, alice, bob)
     follow(client, bob, alice)
     streams.drain()
     posts = [publish(client, alice, f"post {i}") for i in range(8)]
     streams.drain()
-    # Then the feed shows the 5 newest, across pages, and holds no more
+    # Then the feed shows the 5 newest, across pages and in one page, and never more
     ids, _ = read_all(client, bob, limit=2)
     assert ids == list(reversed(posts))[:5]
-    assert stored_feed(bob.user_id) == list(reversed(posts))[:5]
+    assert feed_of(client, bob) == list(reversed(posts))[:5]
+    # And nothing is trimmed on write: every entry is stored, and carries a 30-day TTL instead
+    assert stored_feed(bob.user_id) == list(reversed(posts))
+    from chalicelib.domain.ids import epoch_seconds
+
+    for entry in FeedEntry.query(bob.user_id):
+        assert 29 * 86400 < int(entry.expires_at) - epoch_seconds() <= 30 * 86400
+
+
+def test_an_entry_past_its_ttl_is_not_shown_before_dynamodb_deletes_it(client, users, streams):
+    alice, bob = users("alice"), users("bob")
+    with_profiles(client, alice, bob)
+    follow(client, bob, alice)
+    streams.drain()
+    old, new = publish(client, alice, "old"), publish(client, alice, "new")
+    streams.drain()
+    # When the older entry's TTL has passed (DynamoDB's deletion lags)
+    FeedEntry(bob.user_id, old).update(actions=[FeedEntry.expires_at.set(1)])
+    # Then bob's feed leaves it out; alice's own entry is still live
+    assert feed_of(client, bob) == [new]
+    assert feed_of(client, alice) == [new, old]
 
 
 def test_chaotic_delivery_leaves_feeds_exactly_as_intended(client, users, chaos_streams):

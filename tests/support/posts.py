@@ -43,7 +43,12 @@ def feed_of(client, user) -> list[str]:
 
 
 def stored_feed(user_id: str) -> list[str]:
-    """The reader's FeedEntry items as stored, newest first (what fan-out wrote, before any read filter)."""
+    """The reader's FeedEntry items as stored, newest first (what fan-out wrote, before any read filter).
+
+    The reader's pull list, in the same partition above every post id, is not an entry.
+    """
+    from chalicelib.domain.feed import entries_upper_bound
     from chalicelib.models.posts import FeedEntry
 
-    return [entry.post_id for entry in FeedEntry.query(user_id, scan_index_forward=False)]
+    return [entry.post_id for entry in FeedEntry.query(
+        user_id, FeedEntry.post_id < entries_upper_bound(), scan_index_forward=False)]

@@ -33,16 +33,20 @@ def test_backoff_grows_and_is_capped():
     assert rules.backoff_seconds(3, jitter=0.0) == pytest.approx(0.1)
 
 
-def test_trim_sampling_is_deterministic_and_about_one_in_every():
-    picks = [rules.samples_trim(f"reader-{i}", "post-1", 32) for i in range(3200)]
-    assert picks == [rules.samples_trim(f"reader-{i}", "post-1", 32) for i in range(3200)]
-    assert 50 < sum(picks) < 150
-    assert rules.samples_trim("anyone", "any-post", 1)
+def test_entries_expire_after_30_days_and_count_as_gone_once_past_it():
+    assert rules.entry_expires_at(1_000) == 1_000 + 30 * 24 * 3600
+    assert rules.is_expired(1_000, 1_000) and rules.is_expired(999, 1_000)
+    assert not rules.is_expired(1_001, 1_000)
+    assert not rules.is_expired(None, 1_000)  # entries written before expiry existed never expire
 
 
-def test_beyond_window_keeps_the_newest():
-    assert rules.beyond_window(["9", "8", "7", "6"], 2) == ["7", "6"]
-    assert rules.beyond_window(["9"], 800) == []
+def test_the_pull_list_sorts_above_every_post_id_and_is_told_apart():
+    key = rules.pull_list_key("reader-1")
+    newest_ulid = "7ZZZZZZZZZZZZZZZZZZZZZZZZZ"
+    assert key > newest_ulid and rules.entries_upper_bound() > newest_ulid
+    assert key >= rules.entries_upper_bound()  # a "post_id < bound" condition leaves the pull list out
+    assert key != rules.pull_list_key("reader-2")
+    assert rules.is_pull_list_key(key) and not rules.is_pull_list_key(newest_ulid)
 
 
 def test_merge_is_newest_first_without_duplicates():
