@@ -16,6 +16,7 @@ import time
 
 from bench.harness import recording
 from tests.support.api import call
+from tests.support.posts import given_followers
 
 FOLLOWERS = 2000
 
@@ -24,18 +25,6 @@ def target_calls(followers: int) -> float:
     return math.ceil(followers / 25) * 1.1 + 5
 
 
-def given_followers(author_id: str, count: int) -> list[str]:
-    """Follow items written in bulk (the graph's own stream effects are not what is measured)."""
-    from chalicelib.domain.ids import now_iso
-    from chalicelib.models.graph import Follow
-    from chalicelib.models.users import UserProfile
-
-    follower_ids = [f"fan-{index:05d}" for index in range(count)]
-    with Follow.batch_write() as batch:
-        for follower_id in follower_ids:
-            batch.save(Follow(follower_id, author_id, created_at=now_iso()))
-    UserProfile(author_id).update(actions=[UserProfile.follower_count.set(count)])
-    return follower_ids
 
 
 def baseline(session, count: int, template: dict) -> float:

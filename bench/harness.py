@@ -131,34 +131,11 @@ def prepare_environment() -> None:
         os.environ.pop(name, None)
 
 
-@contextlib.contextmanager
 def moto_world(stack_name: str = "jianghu-bench"):
     """mock_aws with infra/template.yaml deployed and the app configured for it; yields an AwsEnv."""
-    import gzip
-    import pathlib
+    from tests.support.aws import moto_world as world
 
-    import boto3
-    import moto
-    from moto import mock_aws
-
-    from chalicelib.auth import reset_jwks_cache
-    from chalicelib.config import reset_settings
-    from chalicelib.local.moto_patches import apply_all
-    from chalicelib.local.template import deploy, stage_environment
-    from tests.support.aws import AwsEnv, serve_bytes
-
-    apply_all()
-    with mock_aws():
-        session = boto3.Session(region_name="us-east-1")
-        outputs = deploy(session, stack_name=stack_name)
-        env = stage_environment(outputs, region="us-east-1", stack_name=stack_name)
-        jwks = pathlib.Path(moto.__file__).parent / "cognitoidp" / "resources" / "jwks-public.json.gz"
-        with serve_bytes(gzip.decompress(jwks.read_bytes())) as jwks_url:
-            env["JWKS_URL"] = jwks_url
-            os.environ.update(env)
-            reset_settings()
-            reset_jwks_cache()
-            yield AwsEnv(session=session, outputs=outputs, env=env)
+    return world(stack_name)
 
 
 @dataclass

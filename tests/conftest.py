@@ -4,9 +4,7 @@ and tokens, Chalice's test client, and the real stream runner to carry writes to
 
 from __future__ import annotations
 
-import gzip
 import os
-import pathlib
 
 # The environment must be in place before the app is imported.
 os.environ.update(
@@ -27,39 +25,19 @@ os.environ.update(
 os.environ.pop("AWS_ENDPOINT_URL", None)
 os.environ.pop("AWS_PROFILE", None)
 
-import boto3  # noqa: E402
 import pytest  # noqa: E402
-from moto import mock_aws  # noqa: E402
 
-from tests.support.aws import AwsEnv, recreate_tables, serve_bytes  # noqa: E402
+from tests.support.aws import AwsEnv, moto_world, recreate_tables  # noqa: E402
 from tests.support.users import UserFactory  # noqa: E402
 
 STACK_NAME = "jianghu-test"
 
 
 @pytest.fixture(scope="session")
-def aws(tmp_path_factory) -> AwsEnv:
+def aws() -> AwsEnv:
     """One moto world per test session: the template deployed, Cognito pool and all."""
-    import moto
-
-    from chalicelib.auth import reset_jwks_cache
-    from chalicelib.config import reset_settings
-    from chalicelib.local.moto_patches import apply_all
-    from chalicelib.local.template import deploy, stage_environment
-
-    apply_all()
-    with mock_aws():
-        session = boto3.Session(region_name="us-east-1")
-        outputs = deploy(session, stack_name=STACK_NAME)
-        env = stage_environment(outputs, region="us-east-1", stack_name=STACK_NAME)
-        # moto signs every token with one fixed key; serve its public half over HTTP, as Cognito does
-        jwks_source = pathlib.Path(moto.__file__).parent / "cognitoidp" / "resources" / "jwks-public.json.gz"
-        with serve_bytes(gzip.decompress(jwks_source.read_bytes())) as jwks_url:
-            env["JWKS_URL"] = jwks_url
-            os.environ.update(env)
-            reset_settings()
-            reset_jwks_cache()
-            yield AwsEnv(session=session, outputs=outputs, env=env)
+    with moto_world(STACK_NAME) as world:
+        yield world
 
 
 @pytest.fixture

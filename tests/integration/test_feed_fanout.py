@@ -5,11 +5,8 @@ import time
 
 import pytest
 
-from chalicelib.domain.ids import now_iso
-from chalicelib.models.graph import Follow
 from chalicelib.models.posts import FanoutJob, FeedEntry
-from chalicelib.models.users import UserProfile
-from tests.support.posts import publish, stored_feed, with_profiles
+from tests.support.posts import given_followers, publish, stored_feed, with_profiles
 
 
 @pytest.fixture
@@ -25,14 +22,6 @@ def fresh_streams(tables):
     return start
 
 
-def given_followers(author_id: str, count: int) -> list[str]:
-    """Follow items written directly in bulk (the graph's own stream effects are not under test)."""
-    follower_ids = [f"fan-{index:05d}" for index in range(count)]
-    with Follow.batch_write() as batch:
-        for follower_id in follower_ids:
-            batch.save(Follow(follower_id, author_id, created_at=now_iso()))
-    UserProfile(author_id).update(actions=[UserProfile.follower_count.set(count)])
-    return follower_ids
 
 
 @pytest.mark.slow

@@ -61,3 +61,37 @@ def serve_bytes(payload: bytes):
     finally:
         server.shutdown()
         server.server_close()
+
+
+@contextlib.contextmanager
+def moto_world(stack_name: str):
+    """mock_aws with infra/template.yaml deployed and the app configured for it; yields an AwsEnv.
+
+    moto signs every token with one fixed key; its public half is served over HTTP as the JWKS,
+    the way Cognito serves a pool's keys.
+    """
+    import gzip
+    import os
+    import pathlib
+
+    import boto3
+    import moto
+    from moto import mock_aws
+
+    from chalicelib.auth import reset_jwks_cache
+    from chalicelib.config import reset_settings
+    from chalicelib.local.moto_patches import apply_all
+    from chalicelib.local.template import deploy, stage_environment
+
+    apply_all()
+    with mock_aws():
+        session = boto3.Session(region_name="us-east-1")
+        outputs = deploy(session, stack_name=stack_name)
+        env = stage_environment(outputs, region="us-east-1", stack_name=stack_name)
+        jwks = pathlib.Path(moto.__file__).parent / "cognitoidp" / "resources" / "jwks-public.json.gz"
+        with serve_bytes(gzip.decompress(jwks.read_bytes())) as jwks_url:
+            env["JWKS_URL"] = jwks_url
+            os.environ.update(env)
+            reset_settings()
+            reset_jwks_cache()
+            yield AwsEnv(session=session, outputs=outputs, env=env)

@@ -52,3 +52,17 @@ def stored_feed(user_id: str) -> list[str]:
 
     return [entry.post_id for entry in FeedEntry.query(
         user_id, FeedEntry.post_id < entries_upper_bound(), scan_index_forward=False)]
+
+
+def given_followers(author_id: str, count: int) -> list[str]:
+    """Follow items written directly in bulk (the graph's own stream effects are not under test)."""
+    from chalicelib.domain.ids import now_iso
+    from chalicelib.models.graph import Follow
+    from chalicelib.models.users import UserProfile
+
+    follower_ids = [f"fan-{index:05d}" for index in range(count)]
+    with Follow.batch_write() as batch:
+        for follower_id in follower_ids:
+            batch.save(Follow(follower_id, author_id, created_at=now_iso()))
+    UserProfile(author_id).update(actions=[UserProfile.follower_count.set(count)])
+    return follower_ids
