@@ -87,7 +87,12 @@ class Change:
 
 def _count_batch(handler: str, records: int, failed: int) -> None:
     """EMF metrics per handler: records seen and records reported back as failed."""
+    import os
+
     from aws_lambda_powertools.metrics import MetricUnit, single_metric
+
+    if os.environ.get("POWERTOOLS_METRICS_DISABLED", "false").lower() in ("1", "true"):
+        return  # single_metric prints regardless of the switch
 
     from chalicelib.observability import metrics
 
