@@ -17,7 +17,7 @@ from typing import Any
 from chalice import Blueprint, Response
 
 from chalicelib.auth import Caller, bearer_token, verify_token
-from chalicelib.errors import BadRequest, DomainError, Forbidden, to_response
+from chalicelib.errors import BadRequest, DomainError, Forbidden, NotFound, to_response
 from chalicelib.pagination import Page, PageRequest, page_request
 
 WRITE_METHODS = frozenset({"POST", "PUT", "DELETE", "PATCH"})
@@ -192,8 +192,20 @@ class Api:
         return decorator
 
 
+MAX_PATH_ID_LENGTH = 128
+
+
+def _check_path_ids(path_params: dict) -> None:
+    """IDs this service mints are short: a longer one names nothing (404), and never reaches
+    DynamoDB, where a key over 2 KB would be an error rather than a miss."""
+    for name, value in path_params.items():
+        if not 0 < len(value) <= MAX_PATH_ID_LENGTH:
+            raise NotFound(f"No such {name.removesuffix('_id').replace('_', ' ')}")
+
+
 def _run(spec: RouteSpec, view: Callable, request, path_params: dict) -> Any:
     caller = None if spec.public else _authenticate(request)
+    _check_path_ids(path_params)
     query = dict(request.query_params or {})
     if caller is not None and spec.method in WRITE_METHODS:
         from chalicelib.services.rate_limits import consume_write

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import re
 
-from chalicelib.http import ROUTES, RouteSpec
+from chalicelib.http import MAX_PATH_ID_LENGTH, ROUTES, RouteSpec
 from chalicelib.schemas.base import ErrorOut, page_of
 
 _STATUS_TEXT = {
@@ -33,7 +33,8 @@ def _request_schema(model, components: dict) -> dict:
 
 def _operation(spec: RouteSpec, components: dict) -> dict:
     parameters = [
-        {"name": name, "in": "path", "required": True, "schema": {"type": "string", "minLength": 1}}
+        {"name": name, "in": "path", "required": True,
+         "schema": {"type": "string", "minLength": 1, "maxLength": MAX_PATH_ID_LENGTH}}
         for name in re.findall(r"\{([^}]+)\}", spec.path)
     ]
     for name, description in spec.query.items():
@@ -73,6 +74,8 @@ def _operation(spec: RouteSpec, components: dict) -> dict:
     codes = set(spec.errors)
     if spec.body is not None or spec.paginated or spec.query or "{" in spec.path:
         codes.add(400)
+    if "{" in spec.path:
+        codes.add(404)  # an id that names nothing
     if not spec.public:
         codes.update({401, 503})
     if spec.method in ("POST", "PUT", "DELETE") and not spec.public:

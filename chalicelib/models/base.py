@@ -101,3 +101,13 @@ def _read_all(request: dict, models_by_table: dict, found: dict) -> None:
             raise RuntimeError("BatchGetItem kept returning unprocessed keys")
         if request:
             time.sleep(min(0.05 * 2**attempts, 1.0))
+
+
+def get_or_404(model: type[Model], hash_key, range_key=None, *, what: str) -> Model:
+    """The item, or NotFound naming what was asked for (`what`: "product", "question", ...)."""
+    from chalicelib.errors import NotFound
+
+    try:
+        return model.get(hash_key, range_key) if range_key is not None else model.get(hash_key)
+    except model.DoesNotExist:
+        raise NotFound(f"No {what} {hash_key}") from None

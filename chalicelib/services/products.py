@@ -7,6 +7,7 @@ from chalicelib.domain.advice import MAX_ID_LENGTH, created_at_of, plausible_id
 from chalicelib.domain.ids import new_id
 from chalicelib.errors import NotFound
 from chalicelib.models.advice import Product
+from chalicelib.models.base import get_or_404
 from chalicelib.pagination import Page, PageRequest
 
 
@@ -53,10 +54,7 @@ def create(caller: Caller, title: str, price_cents: int, image_url: str | None, 
 def get_product(product_id: str) -> Product:
     if not plausible_id(product_id):
         raise NotFound(f"No product {product_id[:MAX_ID_LENGTH]}")
-    try:
-        return Product.get(product_id)
-    except Product.DoesNotExist:
-        raise NotFound(f"No product {product_id}") from None
+    return get_or_404(Product, product_id, what="product")
 
 
 def product(product_id: str) -> dict:

@@ -15,7 +15,7 @@ from chalicelib.domain.advice import (
 from chalicelib.domain.ids import new_id
 from chalicelib.errors import BadRequest, Conflict, Forbidden, NotFound
 from chalicelib.models.advice import Answer, AnswerVote, LabelIndexEntry, Product, Question
-from chalicelib.models.base import batch_get, connection
+from chalicelib.models.base import batch_get, connection, get_or_404
 from chalicelib.pagination import Page, PageRequest
 
 _MAX_ACCEPT_ATTEMPTS = 10
@@ -85,10 +85,7 @@ def ask(caller: Caller, title: str, body: str, labels: list[str], product_ids: l
 def get_question(question_id: str) -> Question:
     if not plausible_id(question_id):
         raise NotFound(f"No question {question_id[:MAX_ID_LENGTH]}")
-    try:
-        return Question.get(question_id)
-    except Question.DoesNotExist:
-        raise NotFound(f"No question {question_id}") from None
+    return get_or_404(Question, question_id, what="question")
 
 
 def question(question_id: str) -> dict:
@@ -159,10 +156,7 @@ def list_answers(caller: Caller, question_id: str, page: PageRequest) -> Page:
 def get_answer(answer_id: str) -> Answer:
     if not plausible_id(answer_id):
         raise NotFound(f"No answer {answer_id[:MAX_ID_LENGTH]}")
-    try:
-        return Answer.get(answer_id)
-    except Answer.DoesNotExist:
-        raise NotFound(f"No answer {answer_id}") from None
+    return get_or_404(Answer, answer_id, what="answer")
 
 
 def accept(caller: Caller, question_id: str, answer_id: str) -> dict:

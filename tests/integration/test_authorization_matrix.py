@@ -130,3 +130,14 @@ def test_nobody_acts_for_another_and_groups_guard_their_routes(client, users, st
     use = {"coupon_code": coupon["coupon_code"]}
     assert call(client, "POST", "/merchants/me/coupons/use", rival, use).status_code == 403
     assert call(client, "POST", "/merchants/me/coupons/use", merchant, use).status_code == 200
+
+
+def test_an_overlong_id_in_any_path_is_a_404_not_an_error(client, users):
+    someone = users()
+    long_id = "x" * 3000
+    for spec in _protected_routes():
+        if "{" not in spec.path:
+            continue
+        path = re.sub(r"\{[^}]+\}", long_id, spec.path)
+        response = client.http.request(spec.method, path, headers=someone.headers, body="{}")
+        assert response.status_code == 404, f"{spec.method} {spec.path}: {response.status_code}"
