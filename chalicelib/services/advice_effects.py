@@ -8,32 +8,11 @@ from __future__ import annotations
 
 from chalicelib.domain.advice import answer_rank, vote_delta
 from chalicelib.models.advice import Answer, Question, Review
-from chalicelib.services.effects import apply_once, is_condition_failure
+from chalicelib.services.effects import apply_once, is_condition_failure, move_counter
 from chalicelib.services.notifications import notify
 from chalicelib.streams.events import Change
 
 _MAX_TALLY_ATTEMPTS = 25
-
-
-def _move_counter(effect_id: str, model, key, attribute, delta: int) -> bool:
-    """`attribute += delta` on an existing item, exactly once per `effect_id`.
-
-    The item must exist (a counter on a deleted question is dropped rather than re-creating a
-    stub item holding only the counter).
-    """
-    from pynamodb.exceptions import TransactWriteError
-
-    hash_attribute = getattr(model, model._hash_keyname)
-
-    def write(transaction) -> None:
-        transaction.update(model(key), actions=[attribute.add(delta)], condition=hash_attribute.exists())
-
-    try:
-        return apply_once(effect_id, write)
-    except TransactWriteError as exc:
-        if is_condition_failure(exc, index=1):
-            return False
-        raise
 
 
 # --- Answers -------------------------------------------------------------------------------------
@@ -44,7 +23,7 @@ def count_answers(change: Change) -> None:
     if change.kind not in ("INSERT", "REMOVE"):
         return
     delta = 1 if change.kind == "INSERT" else -1
-    _move_counter(
+    move_counter(
         change.effect_id("answer-count"), Question, change.item["question_id"], Question.answer_count, delta
     )
 
@@ -128,6 +107,6 @@ def tally_helpful_mark(change: Change) -> None:
     if change.kind not in ("INSERT", "REMOVE"):
         return
     delta = 1 if change.kind == "INSERT" else -1
-    _move_counter(
+    move_counter(
         change.effect_id("helpful-count"), Review, change.item["review_id"], Review.helpful_count, delta
     )

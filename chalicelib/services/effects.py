@@ -44,3 +44,24 @@ def is_condition_failure(exc, index: int | None = None) -> bool:
     if index is None:
         return any(reason is not None and reason.code == "ConditionalCheckFailed" for reason in reasons)
     return len(reasons) > index and reasons[index] is not None and reasons[index].code == "ConditionalCheckFailed"
+
+
+def move_counter(effect_id: str, model, key, attribute, delta: int) -> bool:
+    """`attribute += delta` on an existing item, exactly once per `effect_id`.
+
+    The item must exist: a counter on a deleted item is dropped rather than re-creating a stub
+    item holding only the counter. False if already applied or the item is gone.
+    """
+    from pynamodb.exceptions import TransactWriteError
+
+    hash_attribute = getattr(model, model._hash_keyname)
+
+    def write(transaction) -> None:
+        transaction.update(model(key), actions=[attribute.add(delta)], condition=hash_attribute.exists())
+
+    try:
+        return apply_once(effect_id, write)
+    except TransactWriteError as exc:
+        if is_condition_failure(exc, index=1):  # the marker is put first, the update follows
+            return False
+        raise

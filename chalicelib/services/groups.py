@@ -8,7 +8,7 @@ from chalicelib.errors import Conflict, NotFound
 from chalicelib.models.base import batch_get, connection
 from chalicelib.models.groups import Group, GroupMember
 from chalicelib.pagination import Page, PageRequest
-from chalicelib.services.effects import apply_once
+from chalicelib.services.effects import move_counter
 from chalicelib.streams.events import Change
 
 OWNER, MEMBER = "owner", "member"
@@ -120,7 +120,4 @@ def count_members(change: Change) -> None:
     else:
         return
 
-    def write(transaction) -> None:
-        transaction.update(Group(item["group_id"]), actions=[Group.member_count.add(delta)])
-
-    apply_once(change.effect_id("group-member-count"), write)
+    move_counter(change.effect_id("group-member-count"), Group, item["group_id"], Group.member_count, delta)
