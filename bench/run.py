@@ -51,6 +51,7 @@ def run_world_parts(parts: set[str]) -> tuple[dict, dict, dict]:
             details["fanout"] = measured.pop("calls_by_operation")
             details["fanout_seconds_by_operation"] = measured.pop("seconds_by_operation")
             details["fanout_drain_seconds"] = measured.pop("drain_seconds")
+            details["fanout_rounds"] = measured.pop("rounds")
             fan = measured
             print(f"  fanout                   {fan['dynamodb_calls']} calls, {fan['seconds']} s "
                   f"(baseline {fan['baseline_seconds']} s)", flush=True)

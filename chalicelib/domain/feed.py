@@ -8,6 +8,7 @@ exact across any number of sources: nothing older is skipped, nothing shown is r
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -55,6 +56,22 @@ def backoff_seconds(attempt: int, *, base: float = 0.05, cap: float = 2.0, jitte
 def fanout_readers(follower_ids: Iterable[str], author_id: str, blockers: set[str]) -> list[str]:
     """Who gets a post: followers, minus the author and anyone who has blocked the author."""
     return unique_by((f for f in follower_ids if f != author_id and f not in blockers), key=lambda f: f)
+
+
+# -- the audience: a user's followers in hash buckets -------------------------------------------------
+AUDIENCE_BUCKETS = 256  # per user; ~40 bytes an id: a 400 KB item holds ~10,000, so ~2.5M followers
+
+
+def audience_bucket(follower_id: str) -> int:
+    """The bucket a follower's id lives in: stable across processes and deploys (not `hash()`)."""
+    return zlib.crc32(follower_id.encode("utf-8")) % AUDIENCE_BUCKETS
+
+
+def buckets_per_step(follower_count: int, followers_per_step: int) -> int:
+    """How many buckets one fan-out step reads so that it carries about `followers_per_step` ids."""
+    if follower_count <= followers_per_step:
+        return AUDIENCE_BUCKETS
+    return max(1, -(-AUDIENCE_BUCKETS * followers_per_step // follower_count))
 
 
 def reader_author(reader_id: str, author_id: str) -> str:

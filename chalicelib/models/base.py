@@ -6,6 +6,8 @@ from pynamodb.models import Model
 
 from chalicelib.config import get_settings
 
+MAX_RETRY_ATTEMPTS = 5  # botocore attempts per call (throttling, 5xx) before an error reaches us
+
 
 def table_meta(logical_name: str) -> type:
     """A Meta class whose `table_name` is read from the stage settings on each access.
@@ -19,7 +21,7 @@ def table_meta(logical_name: str) -> type:
         def table_name(cls) -> str:
             return get_settings().table_name(logical_name)
 
-    return _LazyTableName("Meta", (), {"logical_name": logical_name, "max_retry_attempts": 5})
+    return _LazyTableName("Meta", (), {"logical_name": logical_name, "max_retry_attempts": MAX_RETRY_ATTEMPTS})
 
 
 class BaseModel(Model):
@@ -27,18 +29,34 @@ class BaseModel(Model):
         abstract = True
         table_name = "unused"
 
+    @classmethod
+    def _get_connection(cls):
+        """The model's table connection, speaking through the ONE botocore client of `connection()`.
+
+        PynamoDB gives every model class a Connection of its own, and each builds its own botocore
+        session and client on first use, loading the service model from disk again: tens of ms each
+        (pynamodb/PynamoDB#876, #1245), paid over and over in a cold Lambda with 29 models. The
+        table connections stay separate (two models of one table may declare different indexes);
+        only the client is shared.
+        """
+        table_connection = super()._get_connection()
+        shared_client = connection().client
+        if table_connection.connection._client is not shared_client:
+            table_connection.connection._client = shared_client
+        return table_connection
+
 
 _connection = None
 
 
 def connection():
-    """One low-level PynamoDB connection for transactions and cross-table batch reads."""
+    """The low-level PynamoDB connection for transactions and batch reads; its client is every model's."""
     global _connection
     from pynamodb.connection import Connection
 
     region = get_settings().region
     if _connection is None or _connection.region != region:
-        _connection = Connection(region=region)
+        _connection = Connection(region=region, max_retry_attempts=MAX_RETRY_ATTEMPTS)
     return _connection
 
 

@@ -102,6 +102,26 @@ class FeedEntry(BaseModel):
     by_post = FeedByPostIndex()
     by_reader_author = FeedByReaderAuthorIndex()
 
+    @staticmethod
+    def raw_items(readers, *, post_id: str, author_id: str, created_at: str, has_poll: bool,
+                  expires_at: int) -> list[dict]:
+        """The entries of one post for many readers, as BatchWriteItem items (DynamoDB JSON).
+
+        `readers` holds (reader id, reader_author key) pairs.
+        `serialize()` of a model per reader would do the same work thousands of times over; the
+        fan-out builds the shared attributes once and adds each reader's two keys (tests pin the
+        result to `FeedEntry(...).serialize()`).
+        """
+        shared = {
+            "post_id": {"S": post_id},
+            "author_id": {"S": author_id},
+            "created_at": {"S": created_at},
+            "has_poll": {"BOOL": bool(has_poll)},
+            "expires_at": {"N": str(int(expires_at))},
+        }
+        return [{**shared, "user_id": {"S": reader_id}, "reader_author": {"S": reader_author}}
+                for reader_id, reader_author in readers]
+
 
 class FeedPullList(BaseModel):
     """The large accounts (served by pull) a reader follows: ONE item in the reader's own feed partition.
@@ -125,7 +145,8 @@ class FanoutJob(BaseModel):
     post_id = UnicodeAttribute()
     author_id = UnicodeAttribute()
     mode = UnicodeAttribute(default="push")  # push: written to followers' feeds; pull: merged on read
-    cursor = UnicodeAttribute(null=True)  # the follower query's LastEvaluatedKey, as JSON
+    cursor = UnicodeAttribute(null=True)  # JSON: push {"bucket": next}; pull-list the follower LastEvaluatedKey
+    buckets_per_step = NumberAttribute(null=True)  # push: audience buckets one step reads (~1,000 followers)
     written = NumberAttribute(default=0)
     steps = NumberAttribute(default=0)
     done = BooleanAttribute(default=False)

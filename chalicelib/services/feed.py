@@ -1,12 +1,13 @@
 """The home feed: fan-out on write, merge on read for large accounts, and the feed's upkeep.
 
 Write path. A post's INSERT on the Posts stream writes the author's own entry and a `FanoutJob`
-(id = post id), and runs the job's first step. A step is one page of the author's followers
-(`FANOUT_PAGE_SIZE`), written as FeedEntry items in BatchWriteItem chunks of 25; then the job's
-cursor and progress are moved on, conditional on the step number it started from. That MODIFY,
+(id = post id), and runs the job's first step. A step reads a range of the author's audience
+buckets (`services.audience`: about `FANOUT_PAGE_SIZE` followers, ONE Query), writes their
+FeedEntry items in BatchWriteItem chunks of 25, then moves the job's cursor and progress on,
+conditional on the step number it started from. That MODIFY,
 on the FanoutJobs stream, drives the next step, and the last step marks the job done with
 `finished_at`. A crash leaves the job at the last recorded step: redelivery (or `resume_fan_out`)
-redoes that one page, and since an entry's key is (reader, post) a redone page rewrites the same
+redoes that one step, and since an entry's key is (reader, post) a redone step rewrites the same
 items.
 
 Read path. Authors with more followers than `FANOUT_PULL_THRESHOLD` are not fanned out. Each reader
@@ -40,8 +41,9 @@ from chalicelib.models.merchants import Merchant
 from chalicelib.models.posts import FanoutJob, FeedEntry, FeedPullList, PollVote, Post
 from chalicelib.models.users import UserProfile
 from chalicelib.pagination import Page, PageRequest
+from chalicelib.services import audience
 
-FANOUT_PAGE_SIZE = 1000  # followers per fan-out step: 40 BatchWriteItem calls
+FANOUT_PAGE_SIZE = 1000  # followers per fan-out step (about): 40 BatchWriteItem calls
 PULL_LIST_PAGE_SIZE = 200  # followers per step of a threshold crossing: one UpdateItem each
 PUSH, PULL, PULL_LIST = "push", "pull", "pull-list"  # FanoutJob modes
 JOB_TTL_SECONDS = 7 * 24 * 3600  # a finished job stays visible for a week
@@ -56,22 +58,22 @@ def _key_of(item) -> dict:
     return {name: data[name] for name in names}
 
 
-def write_batches(model, puts: Iterable = (), deletes: Iterable = ()) -> int:
-    """Write `puts` and `deletes` of one table in BatchWriteItem chunks of 25; return calls made.
+def write_batches(model, puts: Iterable = (), deletes: Iterable = (), items: Iterable[dict] = ()) -> int:
+    """Write `puts` and `deletes` (models) and `items` (already DynamoDB JSON) of one table in
+    BatchWriteItem chunks of 25; return calls made.
 
     Unprocessed items (throttling) are sent again after an exponential, jittered backoff; a chunk
     still unprocessed after `MAX_BATCH_ATTEMPTS` raises, and the stream redelivers the record,
     which rewrites the same keys.
     """
-    requests = [{"PutRequest": {"Item": item.serialize()}} for item in puts]
+    key_names = [model._hash_keyname] + ([model._range_keyname] if model._range_keyname else [])
+    requests = [{"PutRequest": {"Item": item}} for item in items]
+    requests += [{"PutRequest": {"Item": item.serialize()}} for item in puts]
     requests += [{"DeleteRequest": {"Key": _key_of(item)}} for item in deletes]
 
-    def signature(request: dict) -> str:
-        key = request["DeleteRequest"]["Key"] if "DeleteRequest" in request else {
-            name: request["PutRequest"]["Item"][name]
-            for name in [model._hash_keyname] + ([model._range_keyname] if model._range_keyname else [])
-        }
-        return json.dumps(key, sort_keys=True)
+    def signature(request: dict) -> tuple:
+        key = request["DeleteRequest"]["Key"] if "DeleteRequest" in request else request["PutRequest"]["Item"]
+        return tuple(next(iter(key[name].values())) for name in key_names)
 
     requests = rules.unique_by(requests, key=signature)
     if not requests:
@@ -130,15 +132,25 @@ def blockers_of(user_id: str) -> set[str]:
 
 
 def _follower_page(author_id: str, limit: int, position: dict | None) -> tuple[list[str], dict | None]:
-    """One Query of a page of the author's follower ids; only the id is read back (a page is 1,000 items)."""
-    results = Follow.followers.query(author_id, limit=limit, last_evaluated_key=position,
-                                     attributes_to_get=["follower_id"])
-    ids = [follow.follower_id for follow in results]
-    return ids, results.last_evaluated_key
+    """One Query of a page of the author's follower ids from the by_followee index (raw: ids only)."""
+    from pynamodb.constants import ITEMS, LAST_EVALUATED_KEY
+
+    data = Follow._get_connection().query(
+        author_id, index_name=Follow.followers.Meta.index_name, limit=limit,
+        exclusive_start_key=position, attributes_to_get=["follower_id"],
+    )
+    return [raw["follower_id"]["S"] for raw in data.get(ITEMS) or []], data.get(LAST_EVALUATED_KEY)
 
 
 def _insert_entries(post: dict, reader_ids: Sequence[str]) -> int:
-    return write_batches(FeedEntry, puts=[_entry(reader_id, post) for reader_id in reader_ids])
+    """One post's entries for many readers; the hot loop of a fan-out, so no model per reader."""
+    author_id = post["author_id"]
+    items = FeedEntry.raw_items(
+        ((reader_id, rules.reader_author(reader_id, author_id)) for reader_id in reader_ids),
+        post_id=post["post_id"], author_id=author_id, created_at=post["created_at"],
+        has_poll=bool(post.get("poll")), expires_at=rules.entry_expires_at(epoch_seconds()),
+    )
+    return write_batches(FeedEntry, items=items)
 
 
 # -- the pull list ----------------------------------------------------------------------------------
@@ -194,6 +206,7 @@ def start_fan_out(post: dict) -> None:
         author_id=author_id,
         created_at=now,
         mode=PUSH if push else PULL,
+        buckets_per_step=rules.buckets_per_step(count, FANOUT_PAGE_SIZE) if push else None,
         written=0,
         steps=0,
         done=not push,
@@ -257,8 +270,13 @@ def run_fan_out_step(job_id: str, expected_step: int, job: FanoutJob | None = No
         except Post.DoesNotExist:
             return _finish(job, expected_step, cancelled=True)
     position = json.loads(job.cursor) if job.cursor else None
-    follower_ids, last_key = _follower_page(job.author_id, PULL_LIST_PAGE_SIZE if listing else FANOUT_PAGE_SIZE,
-                                            position)
+    if listing:
+        follower_ids, last_key = _follower_page(job.author_id, PULL_LIST_PAGE_SIZE, position)
+    else:
+        first = position["bucket"] if position else 0
+        span = int(job.buckets_per_step or rules.AUDIENCE_BUCKETS)
+        follower_ids, following = audience.read(job.author_id, first, min(first + span, rules.AUDIENCE_BUCKETS) - 1)
+        last_key = {"bucket": following} if following < rules.AUDIENCE_BUCKETS else None
     readers = rules.fanout_readers(follower_ids, job.author_id, blockers_of(job.author_id) if follower_ids else set())
     if listing:
         for reader_id in readers:
@@ -342,15 +360,17 @@ def remove_author_from_feed(reader_id: str, author_id: str) -> int:
     return len(entries)
 
 
-def backfill(follower_id: str, followee_id: str) -> int:
-    """Follows INSERT: the followee's newest posts join the follower's feed.
+def follow_started(follower_id: str, followee_id: str) -> int:
+    """Follows INSERT: the follower joins the followee's audience, and their newest posts its feed.
 
-    Skipped when the follow is already gone again (a late redelivery). A large account's posts are
-    not copied: it joins the follower's pull list instead, and every feed page merges its posts.
+    Skipped when the follow is already gone again (a late redelivery or a replay: the unfollow's
+    REMOVE has taken, or will take, the follower out). A large account's posts are not copied: it
+    joins the follower's pull list instead, and every feed page merges its posts.
     """
     follow, profile = batch_get([(Follow, follower_id, followee_id), (UserProfile, followee_id, None)])
     if follow is None:
         return 0
+    audience.join(followee_id, follower_id)
     count = int(profile.follower_count or 0) if profile is not None else 0
     if not rules.fans_out(count, get_settings().fanout_pull_threshold):
         add_pull_author(follower_id, followee_id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from chalicelib.models.graph import Follow
 from chalicelib.models.users import UserProfile
-from chalicelib.services import feed
+from chalicelib.services import audience, feed
 from chalicelib.services.effects import apply_once
 from chalicelib.services.notifications import notify
 from chalicelib.streams.events import Change
@@ -25,7 +25,8 @@ def _count_follow(change: Change, delta: int) -> bool:
 
 
 def on_follow_change(change: Change) -> None:
-    """Counts move exactly once per follow and unfollow; a new follow notifies the followee."""
+    """Counts move exactly once per follow and unfollow; a new follow notifies the followee; the
+    followee's audience (the fan-out's list of followers) gains or loses the follower."""
     if change.kind == "INSERT":
         _count_follow(change, +1)
         item = change.item
@@ -36,9 +37,10 @@ def on_follow_change(change: Change) -> None:
             cause=change.effect_id("new-follower"),
             at_ms=change.created_ms,
         )
-        feed.backfill(item["follower_id"], item["followee_id"])
+        feed.follow_started(item["follower_id"], item["followee_id"])
     elif change.kind == "REMOVE":
         _count_follow(change, -1)
+        audience.leave(change.item["followee_id"], change.item["follower_id"])
         feed.remove_author_from_feed(change.item["follower_id"], change.item["followee_id"])
 
 

@@ -183,13 +183,14 @@ def test_fan_out_skips_a_follower_who_has_blocked_the_author(client, users, stre
     from chalicelib.domain.ids import new_id, now_iso
     from chalicelib.models.graph import Block, Follow
     from chalicelib.models.posts import Post
-    from chalicelib.services import feed
+    from chalicelib.services import audience, feed
 
     alice, bob, carol = users("alice"), users("bob"), users("carol")
     with_profiles(client, alice, bob, carol)
     # Given bob and carol follow alice, and bob's block of alice is recorded but not yet acted on
-    Follow(bob.user_id, alice.user_id, created_at=now_iso()).save()
-    Follow(carol.user_id, alice.user_id, created_at=now_iso()).save()
+    for fan in (bob, carol):
+        Follow(fan.user_id, alice.user_id, created_at=now_iso()).save()
+        audience.join(alice.user_id, fan.user_id)
     Block(bob.user_id, alice.user_id, created_at=now_iso()).save()
     post = {"post_id": new_id(), "author_id": alice.user_id, "created_at": now_iso()}
     Post(post["post_id"], author_id=alice.user_id, home_author_id=alice.user_id, text="hi",

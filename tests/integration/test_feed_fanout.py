@@ -25,7 +25,7 @@ def fresh_streams(tables):
 
 
 @pytest.mark.slow
-def test_3000_followers_are_written_in_ceil_n_over_25_batch_calls_plus_retries(client, users, fresh_streams):
+def test_3000_followers_are_written_in_about_ceil_n_over_25_batch_calls_plus_retries(client, users, fresh_streams):
     # Given an author with 3,000 followers
     author = users("popular")
     with_profiles(client, author)
@@ -56,15 +56,17 @@ def test_3000_followers_are_written_in_ceil_n_over_25_batch_calls_plus_retries(c
     finally:
         events.unregister("before-parameter-build.dynamodb.BatchWriteItem", unique_id="count-bwi")
         events.unregister("after-call.dynamodb.BatchWriteItem", unique_id="throttle-bwi")
-    # Then the fan-out made ceil(3000/25) calls plus one per retried chunk, none above 25 items
+    # Then the fan-out made ceil(3000/25) calls, plus at most one partial chunk per step after the
+    # first (a step carries a range of audience buckets: about, not exactly, 1,000 followers),
+    # plus one per retried chunk; none above 25 items
+    job = FanoutJob.get(post_id)
     retries = len(retried_items)
     assert retries > 0
-    assert len(calls) == math.ceil(3000 / 25) + retries
+    assert math.ceil(3000 / 25) + retries <= len(calls) <= math.ceil(3000 / 25) + int(job.steps) - 1 + retries
     assert max(sizes) == 25
     # And every follower (and the author) got the entry exactly once
     readers = {entry.user_id for entry in FeedEntry.by_post.query(post_id)}
     assert readers == set(follower_ids) | {author.user_id}
-    job = FanoutJob.get(post_id)
     assert job.done and job.written == 3000 and job.steps == 3 and job.finished_at
     print(f"3,000-follower fan-out: {len(calls)} BatchWriteItem calls ({retries} retries)",
           f"in {elapsed:.1f} s ({cpu:.1f} s CPU)")
@@ -73,7 +75,7 @@ def test_3000_followers_are_written_in_ceil_n_over_25_batch_calls_plus_retries(c
 def test_a_crash_mid_fan_out_resumes_from_the_last_recorded_step(client, users, fresh_streams, monkeypatch):
     from chalicelib.services import feed
 
-    # Given steps of 10 followers, 35 followers, and a step 2 that crashes once after writing its entries
+    # Given steps of about 10 followers, 35 followers, and a step 2 that crashes once after writing its entries
     monkeypatch.setattr(feed, "FANOUT_PAGE_SIZE", 10)
     author = users("author")
     with_profiles(client, author)
@@ -92,9 +94,10 @@ def test_a_crash_mid_fan_out_resumes_from_the_last_recorded_step(client, users, 
     # When the author posts and the streams carry it (redelivering the failed record)
     post_id = publish(client, author)
     streams.drain()
-    # Then step 2 ran twice, and the job finished with every follower counted once
-    assert seen == [10, 10, 10, 10, 5]
+    # Then step 2 ran twice (the same followers), and the job finished with every follower counted once
     job = FanoutJob.get(post_id)
+    assert len(seen) == int(job.steps) + 1 and seen[1] == seen[2]
+    assert sum(seen) - seen[2] == 35
     assert job.done and job.written == 35 and job.steps == 4 and job.cursor is None
     assert {entry.user_id for entry in FeedEntry.by_post.query(post_id)} == set(follower_ids) | {author.user_id}
     assert streams.set_aside == []
@@ -108,12 +111,13 @@ def test_a_fan_out_that_keeps_crashing_stops_visibly_and_can_be_resumed(client, 
     with_profiles(client, author)
     follower_ids = given_followers(author.user_id, 35)
     streams = fresh_streams()
-    original, state = feed._insert_entries, {"steps": 0, "broken": True}
+    original, state = feed._insert_entries, {"steps": 0, "broken": True, "first": None}
 
     def broken_after_first_step(post, reader_ids):
         state["steps"] += 1
         if state["broken"] and state["steps"] > 1:
             raise RuntimeError("a bug in step 2")
+        state["first"] = state["first"] if state["first"] is not None else len(reader_ids)
         return original(post, reader_ids)
 
     monkeypatch.setattr(feed, "_insert_entries", broken_after_first_step)
@@ -123,8 +127,8 @@ def test_a_fan_out_that_keeps_crashing_stops_visibly_and_can_be_resumed(client, 
     # Then the record is set aside and the job shows how far it got
     assert [m["handler"] for m in streams.set_aside] == ["continue_fan_out"]
     job = FanoutJob.get(post_id)
-    assert not job.done and job.steps == 1 and job.written == 10 and job.cursor
-    assert len(list(FeedEntry.by_post.query(post_id))) == 11
+    assert not job.done and job.steps == 1 and job.written == state["first"] > 0 and job.cursor
+    assert len(list(FeedEntry.by_post.query(post_id))) == state["first"] + 1
     # When the bug is fixed and an operator resumes the job
     state["broken"] = False
     assert feed.resume_fan_out(post_id)

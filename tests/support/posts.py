@@ -55,14 +55,17 @@ def stored_feed(user_id: str) -> list[str]:
 
 
 def given_followers(author_id: str, count: int) -> list[str]:
-    """Follow items written directly in bulk (the graph's own stream effects are not under test)."""
+    """Follow items and the author's audience written directly in bulk, as the Follows stream would
+    leave them (the graph's own stream effects are not under test)."""
     from chalicelib.domain.ids import now_iso
     from chalicelib.models.graph import Follow
     from chalicelib.models.users import UserProfile
+    from chalicelib.services import audience
 
     follower_ids = [f"fan-{index:05d}" for index in range(count)]
     with Follow.batch_write() as batch:
         for follower_id in follower_ids:
             batch.save(Follow(follower_id, author_id, created_at=now_iso()))
+    audience.rebuild(author_id, follower_ids)
     UserProfile(author_id).update(actions=[UserProfile.follower_count.set(count)])
     return follower_ids

@@ -106,3 +106,29 @@ def test_poll_closing_and_option_range():
     assert not rules.poll_is_closed("2024-05-02T12:00:00.000Z", "2024-05-02T11:59:59.999Z")
     assert rules.option_in_range(0, 2) and rules.option_in_range(1, 2)
     assert not any(rules.option_in_range(value, 2) for value in (2, -1, True, "1", 1.0))
+
+
+def test_a_follower_always_lands_in_the_same_audience_bucket():
+    # crc32, not hash(): the same bucket in every process and after every deploy
+    assert rules.audience_bucket("fan-00000") == 29
+    assert rules.audience_bucket("b") == 249
+    buckets = {rules.audience_bucket(f"user-{index}") for index in range(5000)}
+    assert buckets <= set(range(rules.AUDIENCE_BUCKETS)) and len(buckets) == rules.AUDIENCE_BUCKETS
+
+
+@pytest.mark.parametrize(("followers", "expected"), [
+    (0, 256), (1000, 256), (1001, 256), (2000, 128), (3000, 86), (10_000, 26), (10_000_000, 1),
+])
+def test_a_fan_out_step_reads_enough_buckets_for_about_a_page_of_followers(followers, expected):
+    assert rules.buckets_per_step(followers, 1000) == expected
+
+
+def test_feed_entries_built_in_bulk_are_what_the_model_would_write():
+    from chalicelib.models.posts import FeedEntry
+
+    built = FeedEntry.raw_items([("bob", "bob#alice"), ("carol", "carol#alice")], post_id="P1", author_id="alice",
+                                created_at="2026-11-23T10:00:00Z", has_poll=True, expires_at=1_800_000_000)
+    expected = [FeedEntry(reader, "P1", author_id="alice", reader_author=rules.reader_author(reader, "alice"),
+                          created_at="2026-11-23T10:00:00Z", has_poll=True, expires_at=1_800_000_000).serialize()
+                for reader in ("bob", "carol")]
+    assert built == expected
