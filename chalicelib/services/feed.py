@@ -273,7 +273,9 @@ def run_fan_out_step(job_id: str, expected_step: int, job: FanoutJob | None = No
     if listing:
         follower_ids, last_key = _follower_page(job.author_id, PULL_LIST_PAGE_SIZE, position)
     else:
-        first = position["bucket"] if position else 0
+        # a job recorded before audience buckets kept a follower-query key: it starts over (the
+        # same entries are rewritten; only `written` counts those followers twice)
+        first = position.get("bucket", 0) if position else 0
         span = int(job.buckets_per_step or rules.AUDIENCE_BUCKETS)
         follower_ids, following = audience.read(job.author_id, first, min(first + span, rules.AUDIENCE_BUCKETS) - 1)
         last_key = {"bucket": following} if following < rules.AUDIENCE_BUCKETS else None

@@ -16,7 +16,8 @@ from bench import harness  # noqa: F401  (installs the DynamoDB call counter bef
 from bench.harness import World
 from bench.operations import SCENARIOS, TARGETS, measure
 
-COMMITTED = json.loads((Path(__file__).resolve().parents[2] / "bench" / "results.json").read_text())["operations"]
+RESULTS = json.loads((Path(__file__).resolve().parents[2] / "bench" / "results.json").read_text())
+COMMITTED = RESULTS["operations"]
 
 # Operations whose committed count is still above the target, and why. Strict: when one
 # meets its target this test XPASSes, which fails, so the entry must go (and `make bench` be rerun).
@@ -53,3 +54,16 @@ def test_a_request_meets_its_call_target(world, name):
 
 def test_every_benchmarked_operation_has_a_committed_number():
     assert set(COMMITTED) == set(SCENARIOS)
+
+
+@pytest.mark.slow
+def test_a_fan_out_makes_no_more_dynamodb_calls_than_committed(world):
+    from bench import fanout
+
+    # Given an author with 2,000 followers, When a post of theirs is carried by the streams
+    # (the scenario checks every follower got it and the job finished)
+    measured = fanout.measure(world, rounds=1)
+    # Then the handlers made no more calls than bench/results.json records, nor than the target
+    assert measured["followers"] == RESULTS["fanout"]["followers"]
+    assert measured["dynamodb_calls"] <= RESULTS["fanout"]["dynamodb_calls"], measured["calls_by_operation"]
+    assert measured["dynamodb_calls"] <= fanout.target_calls(measured["followers"])

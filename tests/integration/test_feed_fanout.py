@@ -139,3 +139,28 @@ def test_a_fan_out_that_keeps_crashing_stops_visibly_and_can_be_resumed(client, 
     assert {entry.user_id for entry in FeedEntry.by_post.query(post_id)} == set(follower_ids) | {author.user_id}
     assert not feed.resume_fan_out(post_id)  # a finished job is not resumed
     assert stored_feed(follower_ids[-1]) == [post_id]
+
+
+def test_a_job_recorded_before_audience_buckets_starts_over_and_reaches_everyone(client, users, fresh_streams):
+    import json
+
+    from chalicelib.domain.ids import now_iso
+    from chalicelib.services import feed
+
+    # Given a push job mid-way whose cursor is a follower-query key (the format before buckets)
+    author = users("author")
+    with_profiles(client, author)
+    follower_ids = given_followers(author.user_id, 30)
+    streams = fresh_streams()
+    post_id = publish(client, author)
+    FanoutJob(post_id, post_id=post_id, author_id=author.user_id, created_at=now_iso(), mode="push",
+              cursor=json.dumps({"follower_id": {"S": follower_ids[9]}, "followee_id": {"S": author.user_id}}),
+              written=10, steps=1, done=False).save()
+    # When its next step runs
+    assert feed.run_fan_out_step(post_id, 1)
+    streams.drain()
+    # Then it finished, and every follower has the post once
+    job = FanoutJob.get(post_id)
+    assert job.done and job.cursor is None
+    readers = sorted(entry.user_id for entry in FeedEntry.by_post.query(post_id))
+    assert readers == sorted(follower_ids + [author.user_id])
