@@ -60,6 +60,36 @@ def connection():
     return _connection
 
 
+def _condition_failed(exc) -> bool:
+    return getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException"
+
+
+def save_if(item: Model, condition) -> bool:
+    """`item.save(condition=...)`; False, with nothing written, when the condition does not hold."""
+    from pynamodb.exceptions import PutError
+
+    try:
+        item.save(condition=condition)
+    except PutError as exc:
+        if not _condition_failed(exc):
+            raise
+        return False
+    return True
+
+
+def update_if(item: Model, actions: list, condition) -> bool:
+    """`item.update(actions=..., condition=...)`; False, with nothing written, when the condition does not hold."""
+    from pynamodb.exceptions import UpdateError
+
+    try:
+        item.update(actions=actions, condition=condition)
+    except UpdateError as exc:
+        if not _condition_failed(exc):
+            raise
+        return False
+    return True
+
+
 BATCH_GET_LIMIT = 100  # keys DynamoDB accepts in one BatchGetItem
 
 

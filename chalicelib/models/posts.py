@@ -107,10 +107,9 @@ class FeedEntry(BaseModel):
                   expires_at: int) -> list[dict]:
         """The entries of one post for many readers, as BatchWriteItem items (DynamoDB JSON).
 
-        `readers` holds (reader id, reader_author key) pairs.
-        `serialize()` of a model per reader would do the same work thousands of times over; the
-        fan-out builds the shared attributes once and adds each reader's two keys (tests pin the
-        result to `FeedEntry(...).serialize()`).
+        `readers` holds (reader id, reader_author key) pairs. A model and `serialize()` per reader
+        would do the same work thousands of times over; this builds the shared attributes once and
+        adds each reader's two keys (a test pins the result to `FeedEntry(...).serialize()`).
         """
         shared = {
             "post_id": {"S": post_id},

@@ -21,6 +21,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from chalicelib.domain import feed as rules
+from chalicelib.models.base import update_if
 from chalicelib.models.graph import FollowerBucket
 
 
@@ -49,18 +50,9 @@ def join(user_id: str, follower_id: str) -> bool:
 
 def leave(user_id: str, follower_id: str) -> bool:
     """`follower_id` leaves `user_id`'s audience; False if they were not in it (no item is created)."""
-    from pynamodb.exceptions import UpdateError
-
-    try:
-        FollowerBucket(user_id, rules.audience_bucket(follower_id)).update(
-            actions=[FollowerBucket.follower_ids.delete({follower_id})],
-            condition=FollowerBucket.follower_ids.contains(follower_id),
-        )
-    except UpdateError as exc:
-        if exc.cause_response_code != "ConditionalCheckFailedException":
-            raise
-        return False
-    return True
+    return update_if(FollowerBucket(user_id, rules.audience_bucket(follower_id)),
+                     actions=[FollowerBucket.follower_ids.delete({follower_id})],
+                     condition=FollowerBucket.follower_ids.contains(follower_id))
 
 
 def read(user_id: str, first: int, last: int) -> tuple[list[str], int]:

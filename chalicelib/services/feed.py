@@ -4,11 +4,10 @@ Write path. A post's INSERT on the Posts stream writes the author's own entry an
 (id = post id), and runs the job's first step. A step reads a range of the author's audience
 buckets (`services.audience`: about `FANOUT_PAGE_SIZE` followers, ONE Query), writes their
 FeedEntry items in BatchWriteItem chunks of 25, then moves the job's cursor and progress on,
-conditional on the step number it started from. That MODIFY,
-on the FanoutJobs stream, drives the next step, and the last step marks the job done with
-`finished_at`. A crash leaves the job at the last recorded step: redelivery (or `resume_fan_out`)
-redoes that one step, and since an entry's key is (reader, post) a redone step rewrites the same
-items.
+conditional on the step number it started from. That MODIFY, on the FanoutJobs stream, drives the
+next step, and the last step marks the job done with `finished_at`. A crash leaves the job at the
+last recorded step: redelivery (or `resume_fan_out`) redoes that one step, and since an entry's key
+is (reader, post) a redone step rewrites the same items.
 
 Read path. Authors with more followers than `FANOUT_PULL_THRESHOLD` are not fanned out. Each reader
 keeps the large accounts they follow in ONE item of their own feed partition (`FeedPullList`, sort
@@ -35,7 +34,7 @@ from chalicelib.config import get_settings
 from chalicelib.domain import feed as rules
 from chalicelib.domain.ids import epoch_seconds, now_iso
 from chalicelib.errors import BadRequest
-from chalicelib.models.base import batch_get
+from chalicelib.models.base import batch_get, save_if, update_if
 from chalicelib.models.graph import Block, Follow
 from chalicelib.models.merchants import Merchant
 from chalicelib.models.posts import FanoutJob, FeedEntry, FeedPullList, PollVote, Post
@@ -119,7 +118,7 @@ def follower_count(user_id: str) -> int:
     return int(profile.follower_count or 0) if profile is not None else 0
 
 
-def _audience(user_id: str) -> tuple[int, bool]:
+def _reach(user_id: str) -> tuple[int, bool]:
     """(follower count, whether the author is already marked as served by pull): one read."""
     profile = batch_get([(UserProfile, user_id, None)])[0]
     if profile is None:
@@ -163,18 +162,9 @@ def add_pull_author(reader_id: str, author_id: str) -> None:
 
 def remove_pull_author(reader_id: str, author_id: str) -> bool:
     """Unfollow or block: `author_id` leaves the reader's pull list, if it is there (no item is created)."""
-    from pynamodb.exceptions import UpdateError
-
-    try:
-        FeedPullList(reader_id, rules.pull_list_key(reader_id)).update(
-            actions=[FeedPullList.pull_authors.delete({author_id})],
-            condition=FeedPullList.pull_authors.contains(author_id),
-        )
-    except UpdateError as exc:
-        if exc.cause_response_code != "ConditionalCheckFailedException":
-            raise
-        return False
-    return True
+    return update_if(FeedPullList(reader_id, rules.pull_list_key(reader_id)),
+                     actions=[FeedPullList.pull_authors.delete({author_id})],
+                     condition=FeedPullList.pull_authors.contains(author_id))
 
 
 def pull_authors_of(reader_id: str) -> list[str]:
@@ -188,11 +178,9 @@ def pull_authors_of(reader_id: str) -> list[str]:
 # -- fan-out ----------------------------------------------------------------------------------------
 def start_fan_out(post: dict) -> None:
     """Posts INSERT: the author's own entry, then a job that carries the post to every follower."""
-    from pynamodb.exceptions import PutError
-
     author_id = post["author_id"]
     _entry(author_id, post).save()  # the author's own feed: one PutItem, not part of the fan-out's batches
-    count, pull_mode = _audience(author_id)
+    count, pull_mode = _reach(author_id)
     push = rules.fans_out(count, get_settings().fanout_pull_threshold)
     if not push and not pull_mode:
         _start_pull_list_job(post)  # the author has just crossed the threshold
@@ -213,11 +201,7 @@ def start_fan_out(post: dict) -> None:
         finished_at=None if push else now,
         expires_at=None if push else epoch_seconds() + JOB_TTL_SECONDS,
     )
-    try:
-        job.save(condition=FanoutJob.job_id.does_not_exist())
-    except PutError as exc:
-        if exc.cause_response_code != "ConditionalCheckFailedException":
-            raise
+    if not save_if(job, FanoutJob.job_id.does_not_exist()):
         job = None  # a redelivery: the step below reads how far the job really got
     if push:
         # The first page now, saving a stream hop for the common small audience; the job's INSERT
@@ -236,16 +220,9 @@ def _start_pull_list_job(post: dict) -> None:
     the post, so a redelivered post record finds the job already there. Its steps run from the
     FanoutJobs stream, starting with this INSERT.
     """
-    from pynamodb.exceptions import PutError
-
-    try:
-        FanoutJob(
-            pull_list_job_id(post["post_id"]), post_id=post["post_id"], author_id=post["author_id"],
-            created_at=now_iso(), mode=PULL_LIST, written=0, steps=0, done=False,
-        ).save(condition=FanoutJob.job_id.does_not_exist())
-    except PutError as exc:
-        if exc.cause_response_code != "ConditionalCheckFailedException":
-            raise
+    save_if(FanoutJob(pull_list_job_id(post["post_id"]), post_id=post["post_id"], author_id=post["author_id"],
+                      created_at=now_iso(), mode=PULL_LIST, written=0, steps=0, done=False),
+            FanoutJob.job_id.does_not_exist())
 
 
 def run_fan_out_step(job_id: str, expected_step: int, job: FanoutJob | None = None, post: dict | None = None) -> bool:
@@ -254,8 +231,6 @@ def run_fan_out_step(job_id: str, expected_step: int, job: FanoutJob | None = No
     `job` and `post` are passed only by the invocation that has just created the job; every later
     step reads both afresh, and a post deleted meanwhile ends the job as cancelled.
     """
-    from pynamodb.exceptions import UpdateError
-
     if job is None:
         try:
             job = FanoutJob.get(job_id, consistent_read=True)
@@ -295,11 +270,7 @@ def run_fan_out_step(job_id: str, expected_step: int, job: FanoutJob | None = No
     if done:
         actions += [FanoutJob.finished_at.set(now_iso()),
                     FanoutJob.expires_at.set(epoch_seconds() + JOB_TTL_SECONDS)]
-    try:
-        job.update(actions=actions, condition=(FanoutJob.steps == expected_step) & (FanoutJob.done == False))  # noqa: E712
-    except UpdateError as exc:
-        if exc.cause_response_code != "ConditionalCheckFailedException":
-            raise
+    if not update_if(job, actions, (FanoutJob.steps == expected_step) & (FanoutJob.done == False)):  # noqa: E712
         return False  # another delivery recorded this step first; it wrote the same entries
     if done and listing:
         UserProfile(job.author_id).update(actions=[UserProfile.pull_mode.set(True)])
@@ -307,34 +278,19 @@ def run_fan_out_step(job_id: str, expected_step: int, job: FanoutJob | None = No
 
 
 def _finish(job: FanoutJob, expected_step: int, *, cancelled: bool) -> bool:
-    from pynamodb.exceptions import UpdateError
-
-    try:
-        job.update(
-            actions=[FanoutJob.done.set(True), FanoutJob.cancelled.set(cancelled), FanoutJob.cursor.remove(),
-                     FanoutJob.finished_at.set(now_iso()),
-                     FanoutJob.expires_at.set(epoch_seconds() + JOB_TTL_SECONDS)],
-            condition=(FanoutJob.steps == expected_step) & (FanoutJob.done == False),  # noqa: E712
-        )
-    except UpdateError as exc:
-        if exc.cause_response_code != "ConditionalCheckFailedException":
-            raise
-        return False
-    return True
+    return update_if(
+        job,
+        actions=[FanoutJob.done.set(True), FanoutJob.cancelled.set(cancelled), FanoutJob.cursor.remove(),
+                 FanoutJob.finished_at.set(now_iso()),
+                 FanoutJob.expires_at.set(epoch_seconds() + JOB_TTL_SECONDS)],
+        condition=(FanoutJob.steps == expected_step) & (FanoutJob.done == False),  # noqa: E712
+    )
 
 
 def resume_fan_out(job_id: str) -> bool:
     """For an operator: touch a stalled job (its record was set aside) so its stream carries it on."""
-    from pynamodb.exceptions import UpdateError
-
-    try:
-        FanoutJob(job_id).update(actions=[FanoutJob.resumed_at.set(now_iso())],
-                                 condition=FanoutJob.job_id.exists() & (FanoutJob.done == False))  # noqa: E712
-    except UpdateError as exc:
-        if exc.cause_response_code != "ConditionalCheckFailedException":
-            raise
-        return False
-    return True
+    return update_if(FanoutJob(job_id), actions=[FanoutJob.resumed_at.set(now_iso())],
+                     condition=FanoutJob.job_id.exists() & (FanoutJob.done == False))  # noqa: E712
 
 
 def fan_out_status(job_id: str) -> FanoutJob | None:
