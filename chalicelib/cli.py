@@ -6,11 +6,12 @@
     python -m chalicelib.cli demo                                            # the demo data set
     python -m chalicelib.cli failures list                                   # stream records set aside
     python -m chalicelib.cli failures replay --all                           # ... delivered again
+    python -m chalicelib.cli audience rebuild USER_ID                       # repair a fan-out audience
 
 It reads `.local/stack.json`, which `make dev` writes once the stack is up (another file with
 `--stack-file` or STACK_STATE_FILE). `failures ... --aws --queue-url URL` works on a deployed
 stage instead, with the usual AWS credentials: it reads the records back from the stream and
-invokes the deployed functions.
+invokes the deployed functions; so does `audience rebuild ... --aws --stack-name NAME`.
 """
 
 from __future__ import annotations
@@ -169,6 +170,24 @@ def failures_replay(args) -> int:
     return 0 if all(result.ok for result in results) and not missing else 1
 
 
+def audience_rebuild(args) -> int:
+    """Rebuild users' audience buckets (what a fan-out reads) from their Follow items."""
+    if args.aws:
+        if not args.stack_name:
+            raise CliError("--aws needs --stack-name (the stage's infra stack, e.g. jianghu-prod)")
+        os.environ["TABLE_PREFIX"] = args.stack_name
+        from chalicelib.config import reset_settings
+
+        reset_settings()
+    else:
+        _use_local_app(load_state(args.stack_file))
+    from chalicelib.services.audience import rebuild_from_follows
+
+    for user_id in args.user_ids:
+        print(f"{user_id}: audience rebuilt from {rebuild_from_follows(user_id)} follower(s)")
+    return 0
+
+
 # -- the command line -----------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m chalicelib.cli", description=__doc__,
@@ -205,6 +224,15 @@ def build_parser() -> argparse.ArgumentParser:
             which.add_argument("--all", action="store_true", help="every set-aside record")
             which.add_argument("ids", nargs="*", default=[], metavar="ID",
                                help="message ids (or unique prefixes) from `failures list`")
+
+    audience = commands.add_parser("audience", help="the fan-out's lists of followers (audience buckets)")
+    audience_commands = audience.add_subparsers(dest="audience_command", required=True)
+    rebuild = audience_commands.add_parser(
+        "rebuild", help="rebuild users' audience from their Follow items (repair; run while their follows are quiet)")
+    rebuild.add_argument("user_ids", nargs="+", metavar="USER_ID")
+    rebuild.add_argument("--aws", action="store_true",
+                         help="a deployed stage (AWS credentials from the environment) instead of the local stack")
+    rebuild.add_argument("--stack-name", help="with --aws: the stage's infra stack (its tables' prefix)")
     return parser
 
 
@@ -222,6 +250,8 @@ def main(argv: list[str] | None = None) -> int:
             for user in users:
                 groups = ",".join(user["groups"]) or "-"
                 print(f"{user['email']:<32} {user['password']}  groups={groups:<10} user_id={user['user_id']}")
+        elif args.command == "audience":
+            return audience_rebuild(args)
         elif args.failures_command == "list":
             return failures_list(args)
         else:

@@ -35,7 +35,7 @@ class BaseModel(Model):
 
         PynamoDB gives every model class a Connection of its own, and each builds its own botocore
         session and client on first use, loading the service model from disk again: tens of ms each
-        (pynamodb/PynamoDB#876, #1245), paid over and over in a cold Lambda with 29 models. The
+        (pynamodb/PynamoDB#876, #1245), paid over and over in a cold Lambda with 30-odd models. The
         table connections stay separate (two models of one table may declare different indexes);
         only the client is shared.
         """

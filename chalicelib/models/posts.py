@@ -144,8 +144,8 @@ class FanoutJob(BaseModel):
     post_id = UnicodeAttribute()
     author_id = UnicodeAttribute()
     mode = UnicodeAttribute(default="push")  # push: written to followers' feeds; pull: merged on read
-    cursor = UnicodeAttribute(null=True)  # JSON: push {"bucket": next}; pull-list the follower LastEvaluatedKey
-    buckets_per_step = NumberAttribute(null=True)  # push: audience buckets one step reads (~1,000 followers)
+    cursor = UnicodeAttribute(null=True)  # JSON {"bucket": the next audience bucket to read}
+    buckets_per_step = NumberAttribute(null=True)  # audience buckets one step reads (~1,000 followers; 200 listing)
     written = NumberAttribute(default=0)
     steps = NumberAttribute(default=0)
     done = BooleanAttribute(default=False)

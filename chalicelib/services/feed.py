@@ -15,8 +15,9 @@ key "~pull#<reader>", above every post id): the first page's newest-first Query 
 it first, in the same call, and the cursor carries the list on. Every page merges those authors'
 newest posts (by_author index) with the reader's own entries. The list is kept by the Follows
 stream (a follow of a large account adds it, an unfollow or a block removes it) and, when an author
-crosses the threshold, by a one-time job over their followers (`FanoutJob` mode "pull-list", one
-UpdateItem per follower) that ends by marking the author's profile `pull_mode`.
+crosses the threshold, by a one-time job over their audience (`FanoutJob` mode "pull-list", one
+transaction per follower that also checks the follow still stands) that ends by marking the
+author's profile `pull_mode`.
 
 Upkeep. Entries are never trimmed on write: each carries `expires_at` (DynamoDB TTL, 30 days), a
 read skips an expired entry TTL has not yet deleted, and reads stop at the newest
@@ -34,16 +35,17 @@ from chalicelib.config import get_settings
 from chalicelib.domain import feed as rules
 from chalicelib.domain.ids import epoch_seconds, now_iso
 from chalicelib.errors import BadRequest
-from chalicelib.models.base import batch_get, save_if, update_if
+from chalicelib.models.base import batch_get, connection, save_if, update_if
 from chalicelib.models.graph import Block, Follow
 from chalicelib.models.merchants import Merchant
 from chalicelib.models.posts import FanoutJob, FeedEntry, FeedPullList, PollVote, Post
 from chalicelib.models.users import UserProfile
 from chalicelib.pagination import Page, PageRequest
 from chalicelib.services import audience
+from chalicelib.services.effects import is_condition_failure
 
 FANOUT_PAGE_SIZE = 1000  # followers per fan-out step (about): 40 BatchWriteItem calls
-PULL_LIST_PAGE_SIZE = 200  # followers per step of a threshold crossing: one UpdateItem each
+PULL_LIST_PAGE_SIZE = 200  # followers per step of a threshold crossing (about): one transaction each
 PUSH, PULL, PULL_LIST = "push", "pull", "pull-list"  # FanoutJob modes
 JOB_TTL_SECONDS = 7 * 24 * 3600  # a finished job stays visible for a week
 MAX_BATCH_ATTEMPTS = 8
@@ -130,17 +132,6 @@ def blockers_of(user_id: str) -> set[str]:
     return {block.blocker_id for block in Block.blocked_by.query(user_id, attributes_to_get=["blocker_id"])}
 
 
-def _follower_page(author_id: str, limit: int, position: dict | None) -> tuple[list[str], dict | None]:
-    """One Query of a page of the author's follower ids from the by_followee index (raw: ids only)."""
-    from pynamodb.constants import ITEMS, LAST_EVALUATED_KEY
-
-    data = Follow._get_connection().query(
-        author_id, index_name=Follow.followers.Meta.index_name, limit=limit,
-        exclusive_start_key=position, attributes_to_get=["follower_id"],
-    )
-    return [raw["follower_id"]["S"] for raw in data.get(ITEMS) or []], data.get(LAST_EVALUATED_KEY)
-
-
 def _insert_entries(post: dict, reader_ids: Sequence[str]) -> int:
     """One post's entries for many readers; the hot loop of a fan-out, so no model per reader."""
     author_id = post["author_id"]
@@ -167,6 +158,28 @@ def remove_pull_author(reader_id: str, author_id: str) -> bool:
                      condition=FeedPullList.pull_authors.contains(author_id))
 
 
+def _list_for_follower(reader_id: str, author_id: str) -> bool:
+    """Threshold crossing: `author_id` joins the reader's pull list if the reader still follows them.
+
+    The follow is checked in the same transaction: an unfollow landing between the job reading the
+    audience and this write (its stream effect found nothing to remove yet) cannot leave the author
+    listed. False if the follow is gone.
+    """
+    from pynamodb.exceptions import TransactWriteError
+    from pynamodb.transactions import TransactWrite
+
+    try:
+        with TransactWrite(connection=connection()) as transaction:
+            transaction.condition_check(Follow, reader_id, author_id, condition=Follow.follower_id.exists())
+            transaction.update(FeedPullList(reader_id, rules.pull_list_key(reader_id)),
+                               actions=[FeedPullList.pull_authors.add({author_id})])
+    except TransactWriteError as exc:
+        if is_condition_failure(exc, index=0):
+            return False
+        raise
+    return True
+
+
 def pull_authors_of(reader_id: str) -> list[str]:
     try:
         item = FeedPullList.get(reader_id, rules.pull_list_key(reader_id))
@@ -183,7 +196,7 @@ def start_fan_out(post: dict) -> None:
     count, pull_mode = _reach(author_id)
     push = rules.fans_out(count, get_settings().fanout_pull_threshold)
     if not push and not pull_mode:
-        _start_pull_list_job(post)  # the author has just crossed the threshold
+        _start_pull_list_job(post, count)  # the author has just crossed the threshold
     elif push and pull_mode:
         # back under the threshold: fanned out again; a later crossing must list the followers again
         UserProfile(author_id).update(actions=[UserProfile.pull_mode.remove()])
@@ -213,7 +226,7 @@ def pull_list_job_id(post_id: str) -> str:
     return f"{post_id}#{PULL_LIST}"
 
 
-def _start_pull_list_job(post: dict) -> None:
+def _start_pull_list_job(post: dict, follower_count: int) -> None:
     """An author's first post above the threshold: a job puts them in every follower's pull list.
 
     Once per crossing (the job's last step sets the profile's `pull_mode`); the job id comes from
@@ -221,7 +234,8 @@ def _start_pull_list_job(post: dict) -> None:
     FanoutJobs stream, starting with this INSERT.
     """
     save_if(FanoutJob(pull_list_job_id(post["post_id"]), post_id=post["post_id"], author_id=post["author_id"],
-                      created_at=now_iso(), mode=PULL_LIST, written=0, steps=0, done=False),
+                      created_at=now_iso(), mode=PULL_LIST, written=0, steps=0, done=False,
+                      buckets_per_step=rules.buckets_per_step(follower_count, PULL_LIST_PAGE_SIZE)),
             FanoutJob.job_id.does_not_exist())
 
 
@@ -245,24 +259,21 @@ def run_fan_out_step(job_id: str, expected_step: int, job: FanoutJob | None = No
         except Post.DoesNotExist:
             return _finish(job, expected_step, cancelled=True)
     position = json.loads(job.cursor) if job.cursor else None
-    if listing:
-        follower_ids, last_key = _follower_page(job.author_id, PULL_LIST_PAGE_SIZE, position)
-    else:
-        # a job recorded before audience buckets kept a follower-query key: it starts over (the
-        # same entries are rewritten; only `written` counts those followers twice)
-        first = position.get("bucket", 0) if position else 0
-        span = int(job.buckets_per_step or rules.AUDIENCE_BUCKETS)
-        follower_ids, following = audience.read(job.author_id, first, min(first + span, rules.AUDIENCE_BUCKETS) - 1)
-        last_key = {"bucket": following} if following < rules.AUDIENCE_BUCKETS else None
+    # a job recorded before audience buckets kept a follower-query key: it starts over (the same
+    # items are written again; only `written` may count some followers twice)
+    first = position.get("bucket", 0) if position else 0
+    span = int(job.buckets_per_step or rules.AUDIENCE_BUCKETS)
+    follower_ids, following = audience.read(job.author_id, first, min(first + span, rules.AUDIENCE_BUCKETS) - 1)
+    last_key = {"bucket": following} if following < rules.AUDIENCE_BUCKETS else None
     readers = rules.fanout_readers(follower_ids, job.author_id, blockers_of(job.author_id) if follower_ids else set())
     if listing:
-        for reader_id in readers:
-            add_pull_author(reader_id, job.author_id)
+        reached = sum(1 for reader_id in readers if _list_for_follower(reader_id, job.author_id))
     else:
         _insert_entries(post, readers)
+        reached = len(readers)
     done = last_key is None
     actions = [
-        FanoutJob.written.add(len(readers)),
+        FanoutJob.written.add(reached),
         FanoutJob.steps.add(1),
         FanoutJob.done.set(done),
         FanoutJob.cursor.set(json.dumps(last_key, sort_keys=True)) if last_key else FanoutJob.cursor.remove(),

@@ -99,6 +99,36 @@ def test_demo_loads_users_profiles_and_follows_through_the_api(stack):
     assert sorted(again.stdout.splitlines()) == sorted(lines)
 
 
+# -- audience repair --------------------------------------------------------------------------------
+def test_an_operator_rebuilds_a_lost_audience_from_the_follows(stack):
+    dynamodb = stack.client("dynamodb")
+    buckets_table = stack.state["tables"]["FollowerBuckets"]
+    author, run = f"author-{uuid.uuid4().hex[:8]}", uuid.uuid4().hex[:8]
+    fans = sorted(f"fan-{run}-{index}" for index in range(3))
+
+    def buckets() -> list[dict]:
+        return dynamodb.query(TableName=buckets_table, KeyConditionExpression="user_id = :u",
+                              ExpressionAttributeValues={":u": {"S": author}}, ConsistentRead=True)["Items"]
+
+    def audience() -> list[str]:
+        return sorted(fan for item in buckets() for fan in item.get("follower_ids", {}).get("SS", []))
+
+    # Given follows whose stream effects built the author's audience
+    for fan in fans:
+        dynamodb.put_item(TableName=_follows_table(stack), Item={
+            "follower_id": {"S": fan}, "followee_id": {"S": author}, "created_at": {"S": "2026-11-23T10:00:00Z"}})
+    stack.eventually(lambda: audience() == fans, timeout=10)
+    # And the buckets lost (a bad restore, a bug)
+    for item in buckets():
+        dynamodb.delete_item(TableName=buckets_table, Key={"user_id": item["user_id"], "bucket": item["bucket"]})
+    assert audience() == []
+    # When an operator rebuilds it
+    result = cli(stack, "audience", "rebuild", author, check=True)
+    # Then it is whole again, from the Follow items
+    assert result.stdout.strip() == f"{author}: audience rebuilt from 3 follower(s)"
+    assert audience() == fans
+
+
 # -- set-aside records, end to end -----------------------------------------------------------------
 def _follows_table(stack) -> str:
     return stack.state["tables"]["Follows"]

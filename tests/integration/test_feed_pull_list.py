@@ -163,3 +163,38 @@ def test_pull_lists_are_exact_under_chaotic_delivery(client, users, chaos_stream
     chaos_streams.drain()
     assert feed.pull_authors_of(keeper.user_id) == [star.user_id]
     assert feed.pull_authors_of(leaver.user_id) == []
+
+
+def test_an_unfollow_while_the_threshold_job_runs_does_not_leave_the_author_listed(client, users, streams, threshold,
+                                                                                   monkeypatch):
+    from chalicelib.domain.ids import new_id, now_iso
+    from chalicelib.models.graph import Follow
+    from chalicelib.services import audience
+
+    # Given a small author with two followers, who then crosses the threshold with a post
+    star, keeper, leaver = users("star"), users("keeper"), users("leaver")
+    with_profiles(client, star, keeper, leaver)
+    follow(client, keeper, star)
+    follow(client, leaver, star)
+    streams.drain()
+    threshold(1)
+    post = {"post_id": new_id(), "author_id": star.user_id, "created_at": now_iso()}
+    feed._start_pull_list_job(post, 2)
+    # And the leaver unfollows just after the job's step has read the audience, before it writes:
+    # the unfollow's stream effects (as graph_effects runs them) find nothing to take out yet
+    read = audience.read
+
+    def read_then_unfollow(*args):
+        found = read(*args)
+        Follow(leaver.user_id, star.user_id).delete()
+        audience.leave(star.user_id, leaver.user_id)
+        feed.remove_author_from_feed(leaver.user_id, star.user_id)
+        return found
+
+    monkeypatch.setattr(audience, "read", read_then_unfollow)
+    # When the job's step runs
+    assert feed.run_fan_out_step(feed.pull_list_job_id(post["post_id"]), 0)
+    # Then only the one who still follows has the author listed, and only they were counted
+    assert feed.pull_authors_of(keeper.user_id) == [star.user_id]
+    assert feed.pull_authors_of(leaver.user_id) == []
+    assert int(FanoutJob.get(feed.pull_list_job_id(post["post_id"])).written) == 1
