@@ -60,34 +60,32 @@ def connection():
     return _connection
 
 
-def _condition_failed(exc) -> bool:
-    return getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException"
+def _condition_held(write) -> bool:
+    """Run one conditional `write()`; False, with nothing written, when DynamoDB finds its condition false."""
+    from pynamodb.exceptions import PynamoDBException
+
+    try:
+        write()
+    except PynamoDBException as exc:
+        if getattr(exc, "cause_response_code", None) != "ConditionalCheckFailedException":
+            raise
+        return False
+    return True
 
 
 def save_if(item: Model, condition) -> bool:
-    """`item.save(condition=...)`; False, with nothing written, when the condition does not hold."""
-    from pynamodb.exceptions import PutError
-
-    try:
-        item.save(condition=condition)
-    except PutError as exc:
-        if not _condition_failed(exc):
-            raise
-        return False
-    return True
+    """`item.save(condition=...)`; False when the condition does not hold."""
+    return _condition_held(lambda: item.save(condition=condition))
 
 
 def update_if(item: Model, actions: list, condition) -> bool:
-    """`item.update(actions=..., condition=...)`; False, with nothing written, when the condition does not hold."""
-    from pynamodb.exceptions import UpdateError
+    """`item.update(actions=..., condition=...)`; False when the condition does not hold."""
+    return _condition_held(lambda: item.update(actions=actions, condition=condition))
 
-    try:
-        item.update(actions=actions, condition=condition)
-    except UpdateError as exc:
-        if not _condition_failed(exc):
-            raise
-        return False
-    return True
+
+def delete_if(item: Model, condition) -> bool:
+    """`item.delete(condition=...)`; False when the condition does not hold."""
+    return _condition_held(lambda: item.delete(condition=condition))
 
 
 BATCH_GET_LIMIT = 100  # keys DynamoDB accepts in one BatchGetItem

@@ -24,7 +24,7 @@ from chalicelib.auth import Caller
 from chalicelib.domain.ids import iso, new_id, now_iso, utc_now
 from chalicelib.domain.points import COUPON_REDEEMED, coupon_status, new_coupon_code, normalise_code, refusal
 from chalicelib.errors import Conflict, Forbidden, NotFound, ServiceUnavailable
-from chalicelib.models.base import connection
+from chalicelib.models.base import connection, update_if
 from chalicelib.models.points import Campaign, Coupon, CouponClaim, LedgerEntry, Wallet
 from chalicelib.pagination import Page, PageRequest
 from chalicelib.services.points import new_entry
@@ -213,7 +213,6 @@ def my_coupons(user_id: str, page: PageRequest) -> Page:
 
 def use_coupon(merchant: Caller, coupon_code: str, order_total_cents: int | None = None) -> dict:
     """Mark a coupon used at checkout: only by the store that issued it, only once, only before expiry."""
-    from pynamodb.exceptions import UpdateError
 
     code = normalise_code(coupon_code)
     if not code or not set(code) <= CODE_CHARS:
@@ -229,17 +228,11 @@ def use_coupon(merchant: Caller, coupon_code: str, order_total_cents: int | None
     if order_total_cents is not None and order_total_cents < int(coupon.min_spend_cents):
         raise Conflict(f"This coupon needs a spend of at least {int(coupon.min_spend_cents)} cents",
                        code="MinimumSpendNotMet")
-    try:
-        coupon.update(
-            actions=[Coupon.status.set("used"), Coupon.used_at.set(now)],
-            condition=(Coupon.status == "issued") & (Coupon.expires_at > now),
-        )
-    except UpdateError as exc:
-        if getattr(exc, "cause_response_code", None) != "ConditionalCheckFailedException":
-            raise
-        coupon.refresh(consistent_read=True)
-        _refuse_use(coupon, now_iso())
-        raise
+    if not update_if(coupon, actions=[Coupon.status.set("used"), Coupon.used_at.set(now)],
+                     condition=(Coupon.status == "issued") & (Coupon.expires_at > now)):
+        coupon.refresh(consistent_read=True)  # used or expired meanwhile: say which
+        _refuse_use(coupon, now)
+        raise Conflict("This coupon can no longer be used", code="AlreadyUsed")
     return coupon_view(coupon, now)
 
 

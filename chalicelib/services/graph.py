@@ -5,7 +5,7 @@ from __future__ import annotations
 from chalicelib.auth import Caller
 from chalicelib.domain.ids import now_iso
 from chalicelib.errors import BadRequest, Conflict, Forbidden, NotFound
-from chalicelib.models.base import batch_get
+from chalicelib.models.base import batch_get, save_if
 from chalicelib.models.graph import Block, Follow
 from chalicelib.models.users import UserProfile
 from chalicelib.pagination import Page, PageRequest
@@ -29,13 +29,7 @@ def _check_pair(caller: Caller, target_id: str, action: str) -> tuple[Block | No
 
 
 def _put_once(item) -> None:
-    from pynamodb.exceptions import PutError
-
-    try:
-        item.save(condition=type(item)._hash_key_attribute().does_not_exist())
-    except PutError as exc:
-        if exc.cause_response_code != "ConditionalCheckFailedException":
-            raise
+    save_if(item, type(item)._hash_key_attribute().does_not_exist())
 
 
 def follow(caller: Caller, target_id: str) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from chalicelib.auth import Caller
 from chalicelib.domain.ids import new_id, now_iso
 from chalicelib.errors import Conflict, NotFound
-from chalicelib.models.base import batch_get, connection
+from chalicelib.models.base import batch_get, connection, delete_if, save_if
 from chalicelib.models.groups import Group, GroupMember
 from chalicelib.pagination import Page, PageRequest
 from chalicelib.services.effects import move_counter
@@ -78,33 +78,21 @@ def list_mine(caller: Caller, page: PageRequest) -> Page:
 
 def join(caller: Caller, group_id: str) -> dict:
     """Idempotent: joining a circle one already belongs to changes nothing."""
-    from pynamodb.exceptions import PutError
-
     group, membership = _group_and_membership(group_id, caller.user_id)
     if membership is None:
         membership = GroupMember(group_id, caller.user_id, role=MEMBER, joined_at=now_iso())
-        try:
-            membership.save(condition=GroupMember.user_id.does_not_exist())
-        except PutError as exc:
-            if exc.cause_response_code != "ConditionalCheckFailedException":
-                raise
+        if not save_if(membership, GroupMember.user_id.does_not_exist()):
             membership = GroupMember.get(group_id, caller.user_id, consistent_read=True)
     return {"group_id": group_id, "member": True, "role": membership.role}
 
 
 def leave(caller: Caller, group_id: str) -> dict:
     """Idempotent; the owner cannot leave their own circle (409)."""
-    from pynamodb.exceptions import DeleteError
-
     _, membership = _group_and_membership(group_id, caller.user_id)
     if membership is not None:
         if membership.role == OWNER:
             raise Conflict("The owner cannot leave their own circle", code="OwnerCannotLeave")
-        try:
-            membership.delete(condition=GroupMember.role != OWNER)
-        except DeleteError as exc:
-            if exc.cause_response_code != "ConditionalCheckFailedException":
-                raise
+        delete_if(membership, GroupMember.role != OWNER)
     return {"group_id": group_id, "member": False, "role": None}
 
 

@@ -11,7 +11,7 @@ from chalicelib.domain import feed as rules
 from chalicelib.domain.ids import iso, new_id, now_iso
 from chalicelib.errors import BadRequest, Conflict, Forbidden, NotFound
 from chalicelib.models.advice import Product
-from chalicelib.models.base import batch_get, connection
+from chalicelib.models.base import batch_get, connection, delete_if
 from chalicelib.models.groups import Group, GroupMember
 from chalicelib.models.merchants import Merchant
 from chalicelib.models.posts import Poll, PollOption, PollVote, Post
@@ -148,17 +148,11 @@ def get_post(viewer_id: str, post_id: str, consistent: bool = False) -> dict:
 
 def delete_post(caller: Caller, post_id: str) -> None:
     """Author only. The Posts stream removes it from every feed."""
-    from pynamodb.exceptions import DeleteError
-
     post = _get(post_id)
     if post.author_id != caller.user_id:
         raise Forbidden("Only the author may delete a post")
-    try:
-        post.delete(condition=Post.author_id == caller.user_id)
-    except DeleteError as exc:
-        if exc.cause_response_code != "ConditionalCheckFailedException":
-            raise
-        raise NotFound(f"No post {post_id}") from None
+    if not delete_if(post, Post.author_id == caller.user_id):
+        raise NotFound(f"No post {post_id}")
 
 
 def list_author_posts(viewer_id: str, author_id: str, page: PageRequest) -> Page:

@@ -15,7 +15,7 @@ from chalicelib.domain.advice import (
 from chalicelib.domain.ids import new_id
 from chalicelib.errors import BadRequest, Conflict, Forbidden, NotFound
 from chalicelib.models.advice import Answer, AnswerVote, LabelIndexEntry, Product, Question
-from chalicelib.models.base import batch_get, connection, get_or_404
+from chalicelib.models.base import batch_get, connection, get_or_404, save_if
 from chalicelib.pagination import Page, PageRequest
 
 _MAX_ACCEPT_ATTEMPTS = 10
@@ -230,7 +230,6 @@ def vote(caller: Caller, answer_id: str, value: int) -> dict:
     the item's stream records carry the exact before and after the tally (and rewards) work from.
     A call that would not change the vote writes nothing.
     """
-    from pynamodb.exceptions import PutError
 
     target = get_answer(answer_id)
     if target.author_id == caller.user_id:
@@ -249,9 +248,5 @@ def vote(caller: Caller, answer_id: str, value: int) -> dict:
         labels=list(target.labels or []),
         updated_at=now_iso(),
     )
-    try:
-        item.save(condition=AnswerVote.voter_id.does_not_exist() | (AnswerVote.value != value))
-    except PutError as exc:
-        if exc.cause_response_code != "ConditionalCheckFailedException":
-            raise
+    save_if(item, AnswerVote.voter_id.does_not_exist() | (AnswerVote.value != value))  # same vote again: nothing
     return {"answer_id": answer_id, "value": value}

@@ -7,7 +7,7 @@ from chalicelib.domain.advice import MAX_ID_LENGTH, created_at_of, plausible_id,
 from chalicelib.domain.ids import new_id, now_iso
 from chalicelib.errors import Conflict, Forbidden, NotFound
 from chalicelib.models.advice import HelpfulMark, Product, Review, ReviewGuard
-from chalicelib.models.base import batch_get, connection
+from chalicelib.models.base import batch_get, connection, save_if
 from chalicelib.pagination import Page, PageRequest
 from chalicelib.services.products import get_product
 
@@ -95,7 +95,6 @@ def mark_helpful(caller: Caller, review_id: str, value: bool) -> dict:
 
     The mark carries the reviewer and the product's labels, which rewards and expert scores read
     from its stream record."""
-    from pynamodb.exceptions import PutError
 
     review = get_review(review_id)
     if review.author_id == caller.user_id:
@@ -111,9 +110,5 @@ def mark_helpful(caller: Caller, review_id: str, value: bool) -> dict:
         labels=list(review.labels or []),
         created_at=now_iso(),
     )
-    try:
-        mark.save(condition=HelpfulMark.user_id.does_not_exist())
-    except PutError as exc:
-        if exc.cause_response_code != "ConditionalCheckFailedException":
-            raise
+    save_if(mark, HelpfulMark.user_id.does_not_exist())  # already marked: nothing changes
     return {"review_id": review_id, "helpful": True}

@@ -7,7 +7,7 @@ from chalicelib.domain.advice import MAX_ID_LENGTH, plausible_id
 from chalicelib.domain.ids import now_iso
 from chalicelib.errors import NotFound
 from chalicelib.models.advice import Product, WishlistEntry
-from chalicelib.models.base import batch_get
+from chalicelib.models.base import batch_get, save_if
 from chalicelib.pagination import Page, PageRequest
 from chalicelib.services.products import get_product
 
@@ -23,17 +23,11 @@ def entry_view(entry: WishlistEntry) -> dict:
 
 def add(caller: Caller, product_id: str) -> dict:
     """Idempotent: adding a product already on the list keeps the original entry."""
-    from pynamodb.exceptions import PutError
-
     product = get_product(product_id)
     entry = WishlistEntry(
         caller.user_id, product_id, title=product.title, price_cents=product.price_cents, added_at=now_iso()
     )
-    try:
-        entry.save(condition=WishlistEntry.product_id.does_not_exist())
-    except PutError as exc:
-        if exc.cause_response_code != "ConditionalCheckFailedException":
-            raise
+    if not save_if(entry, WishlistEntry.product_id.does_not_exist()):
         entry = WishlistEntry.get(caller.user_id, product_id, consistent_read=True)
     return entry_view(entry)
 
