@@ -150,6 +150,15 @@ def test_model_keys_and_indexes_match_its_table(template, model):
         assert index.Meta.projection.projection_type == declared["Projection"]["ProjectionType"]
 
 
+def test_every_model_speaks_through_one_botocore_client():
+    """PynamoDB would build a session and client per model class (a cold Lambda pays for each);
+    `BaseModel._get_connection` shares one. This fails if a PynamoDB upgrade stops honouring it."""
+    from chalicelib.models.base import connection
+
+    clients = {id(model._get_connection().connection.client) for model in all_models()}
+    assert clients == {id(connection().client)}
+
+
 def test_every_table_has_a_model(template):
     modelled = {model.Meta.logical_name for model in all_models()}
     assert {name.removesuffix("Table") for name in tables(template)} <= modelled
