@@ -146,6 +146,8 @@ class FanoutJob(BaseModel):
     mode = UnicodeAttribute(default="push")  # push: written to followers' feeds; pull: merged on read
     cursor = UnicodeAttribute(null=True)  # JSON {"bucket": the next audience bucket to read}
     buckets_per_step = NumberAttribute(null=True)  # audience buckets one step reads (~1,000 followers; 200 listing)
+    post_created_at = UnicodeAttribute(null=True)  # push: what a step writes into entries, so it reads no post
+    has_poll = BooleanAttribute(null=True)
     written = NumberAttribute(default=0)
     steps = NumberAttribute(default=0)
     done = BooleanAttribute(default=False)

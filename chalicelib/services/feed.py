@@ -208,6 +208,8 @@ def start_fan_out(post: dict) -> None:
         created_at=now,
         mode=PUSH if push else PULL,
         buckets_per_step=rules.buckets_per_step(count, FANOUT_PAGE_SIZE) if push else None,
+        post_created_at=post["created_at"],
+        has_poll=bool(post.get("poll")),
         written=0,
         steps=0,
         done=not push,
@@ -242,8 +244,11 @@ def _start_pull_list_job(post: dict, follower_count: int) -> None:
 def run_fan_out_step(job_id: str, expected_step: int, job: FanoutJob | None = None, post: dict | None = None) -> bool:
     """Write one page of followers' entries and record it; False if the step was not (or no longer) due.
 
-    `job` and `post` are passed only by the invocation that has just created the job; every later
-    step reads both afresh, and a post deleted meanwhile ends the job as cancelled.
+    `job` and `post` are passed only by the Posts-stream invocation that has just created the job.
+    Every later step reads the job afresh, writes, and then checks that the post still exists: a
+    post deleted meanwhile may have had its entries removed before this step wrote its own, so the
+    step takes its own back out and ends the job as cancelled. (The first step needs no check: the
+    post's REMOVE record follows its INSERT on the same shard, so it is handled after this.)
     """
     if job is None:
         try:
@@ -253,11 +258,16 @@ def run_fan_out_step(job_id: str, expected_step: int, job: FanoutJob | None = No
     if job.done or int(job.steps) != expected_step:
         return False
     listing = job.mode == PULL_LIST
+    handed_over = post is not None
     if post is None and not listing:
-        try:
-            post = _post_dict(Post.get(job.post_id, consistent_read=True))
-        except Post.DoesNotExist:
-            return _finish(job, expected_step, cancelled=True)
+        if job.post_created_at:
+            post = {"post_id": job.post_id, "author_id": job.author_id, "created_at": job.post_created_at,
+                    "poll": bool(job.has_poll)}
+        else:  # a job recorded before jobs carried the post's fields
+            try:
+                post = _post_dict(Post.get(job.post_id, consistent_read=True))
+            except Post.DoesNotExist:
+                return _finish(job, expected_step, cancelled=True)
     position = json.loads(job.cursor) if job.cursor else None
     # a job recorded before audience buckets kept a follower-query key: it starts over (the same
     # items are written again; only `written` may count some followers twice)
@@ -271,6 +281,9 @@ def run_fan_out_step(job_id: str, expected_step: int, job: FanoutJob | None = No
     else:
         _insert_entries(post, readers)
         reached = len(readers)
+        if not handed_over and not _post_exists(job.post_id):
+            write_batches(FeedEntry, deletes=[FeedEntry(reader_id, job.post_id) for reader_id in readers])
+            return _finish(job, expected_step, cancelled=True)
     done = last_key is None
     actions = [
         FanoutJob.written.add(reached),
@@ -286,6 +299,12 @@ def run_fan_out_step(job_id: str, expected_step: int, job: FanoutJob | None = No
     if done and listing:
         UserProfile(job.author_id).update(actions=[UserProfile.pull_mode.set(True)])
     return True
+
+
+def _post_exists(post_id: str) -> bool:
+    """One consistent GetItem that reads back only the key."""
+    data = Post._get_connection().get_item(post_id, consistent_read=True, attributes_to_get=["post_id"])
+    return bool(data.get("Item"))
 
 
 def _finish(job: FanoutJob, expected_step: int, *, cancelled: bool) -> bool:

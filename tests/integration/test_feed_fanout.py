@@ -164,3 +164,35 @@ def test_a_job_recorded_before_audience_buckets_starts_over_and_reaches_everyone
     assert job.done and job.cursor is None
     readers = sorted(entry.user_id for entry in FeedEntry.by_post.query(post_id))
     assert readers == sorted(follower_ids + [author.user_id])
+
+
+def test_a_post_deleted_while_a_step_writes_leaves_no_entry_behind(client, users, monkeypatch):
+    from chalicelib.domain.ids import now_iso
+    from chalicelib.models.posts import Post
+    from chalicelib.services import feed
+
+    # Given a fan-out in steps of about 10 followers whose first step has run
+    monkeypatch.setattr(feed, "FANOUT_PAGE_SIZE", 10)
+    author = users("author")
+    with_profiles(client, author)
+    follower_ids = given_followers(author.user_id, 35)
+    post_id = publish(client, author)
+    feed.start_fan_out({"post_id": post_id, "author_id": author.user_id, "created_at": now_iso()})
+    assert len(list(FeedEntry.by_post.query(post_id))) > 1
+    # And the author deletes the post while step 2 runs: its removal (the Posts stream) finishes
+    # after the step has read the audience and before the step's entries land
+    original = feed._insert_entries
+
+    def deleted_just_before_the_write(post, reader_ids):
+        Post(post_id).delete()
+        feed.remove_post_everywhere(post_id)
+        return original(post, reader_ids)
+
+    monkeypatch.setattr(feed, "_insert_entries", deleted_just_before_the_write)
+    # When step 2 finishes
+    feed.run_fan_out_step(post_id, 1)
+    # Then it took its own entries back out and ended the job: no feed keeps the post
+    job = FanoutJob.get(post_id)
+    assert job.done and job.cancelled and int(job.steps) == 1
+    assert list(FeedEntry.by_post.query(post_id)) == []
+    assert all(stored_feed(follower_id) == [] for follower_id in follower_ids)
