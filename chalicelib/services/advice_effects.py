@@ -20,12 +20,9 @@ _MAX_TALLY_ATTEMPTS = 25
 
 def count_answers(change: Change) -> None:
     """A new answer adds one to its question's `answer_count`; a removed one takes one away."""
-    if change.kind not in ("INSERT", "REMOVE"):
-        return
-    delta = 1 if change.kind == "INSERT" else -1
-    move_counter(
-        change.effect_id("answer-count"), Question, change.item["question_id"], Question.answer_count, delta
-    )
+    if change.count_delta:
+        move_counter(change.effect_id("answer-count"), Question, change.item["question_id"],
+                     Question.answer_count, change.count_delta)
 
 
 def notify_answer_events(change: Change) -> None:
@@ -104,9 +101,6 @@ def tally_vote(change: Change) -> bool:
 
 def tally_helpful_mark(change: Change) -> None:
     """A mark adds one to its review's `helpful_count`; taking it back takes one away."""
-    if change.kind not in ("INSERT", "REMOVE"):
-        return
-    delta = 1 if change.kind == "INSERT" else -1
-    move_counter(
-        change.effect_id("helpful-count"), Review, change.item["review_id"], Review.helpful_count, delta
-    )
+    if change.count_delta:
+        move_counter(change.effect_id("helpful-count"), Review, change.item["review_id"],
+                     Review.helpful_count, change.count_delta)

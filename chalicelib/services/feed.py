@@ -115,11 +115,6 @@ def _post_dict(post: Post) -> dict:
             "poll": bool(post.poll)}
 
 
-def follower_count(user_id: str) -> int:
-    profile = batch_get([(UserProfile, user_id, None)])[0]
-    return int(profile.follower_count or 0) if profile is not None else 0
-
-
 def _reach(user_id: str) -> tuple[int, bool]:
     """(follower count, whether the author is already marked as served by pull): one read."""
     profile = batch_get([(UserProfile, user_id, None)])[0]

@@ -99,13 +99,8 @@ def leave(caller: Caller, group_id: str) -> dict:
 def count_members(change: Change) -> None:
     """GroupMembers stream: member_count moves exactly once per join and leave."""
     item = change.item
-    if change.kind == "INSERT":
-        if item.get("role") == OWNER:
-            return  # counted when the circle was created, in the same transaction
-        delta = 1
-    elif change.kind == "REMOVE":
-        delta = -1
-    else:
-        return
-
-    move_counter(change.effect_id("group-member-count"), Group, item["group_id"], Group.member_count, delta)
+    if change.kind == "INSERT" and item.get("role") == OWNER:
+        return  # counted when the circle was created, in the same transaction
+    if change.count_delta:
+        move_counter(change.effect_id("group-member-count"), Group, item["group_id"], Group.member_count,
+                     change.count_delta)

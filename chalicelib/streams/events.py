@@ -55,6 +55,11 @@ class Change:
         """The item as it is now, or as it was just before it was removed."""
         return (self.new if self.kind != "REMOVE" else self.old) or {}
 
+    @property
+    def count_delta(self) -> int:
+        """What the record does to a count of such items: +1 when one appears, -1 when one goes, else 0."""
+        return {"INSERT": 1, "REMOVE": -1}.get(self.kind, 0)
+
     def changed(self, *fields: str) -> bool:
         old, new = self.old or {}, self.new or {}
         return any(old.get(name) != new.get(name) for name in fields)
