@@ -1,9 +1,10 @@
 """The points economy's rules: rewards, the daily cap, the floor, expert levels and coupon rules.
 
 Plain Python, no storage. A *cause* (one vote, one acceptance, one helpful mark) gives a user at
-most one *standing award* at a time. When the cause changes, `settle` reverses what the standing
-award actually gave (which the cap or the floor may have made smaller than the rule's amount) and
-grants the new one, returning the ledger postings and the wallet as it must be afterwards.
+most one *standing award* at a time. When the cause changes, `settle` reverses exactly what the
+standing award actually gave (which the cap or the floor may have made smaller than the rule's
+amount), even into a debt, and grants the new one, returning the ledger postings and the wallet as
+it must be afterwards. So the balance is always what the standing awards gave less what was spent.
 """
 
 from __future__ import annotations
@@ -79,27 +80,27 @@ class Settlement:
 def settle(purse: Purse, standing: Standing | None, award: Award | None, day: str) -> Settlement:
     """Reverse `standing` (if any), then grant `award` (if any) on UTC `day`.
 
-    - A positive capped award gives at most what is left of the day's cap (maybe 0).
-    - A penalty takes at most the balance; a reversal takes back at most the balance, so the
-      balance never goes below 0. Every posting records the amount that actually moved.
-    - Reversing a capped award frees its room on the day it was given: the tally of a day is the
-      sum of that day's capped awards that still stand.
+    - A reversal takes back (or returns) exactly what the standing award recorded, even when that
+      leaves the balance below 0: a debt. Points once spent cannot be earned again by moving an
+      acceptance or by withdrawing and re-casting votes.
+    - A positive capped award gives at most what is left of the day's cap (maybe 0). Reversing one
+      frees room on the day it was given only by what the reversal took back: the tally of a day is
+      the sum of that day's capped awards that still stand.
+    - A penalty takes at most what the balance holds above 0: it floors at 0 and never deepens a debt.
+    - Every posting records the amount that actually moved.
     """
     balance, earned = purse.balance, purse.lifetime_earned
     tally = {d: int(n) for d, n in purse.capped_by_day.items()}
     postings: list[Posting] = []
     if standing is not None:
         reason = REVERSAL_REASONS.get(standing.reason, f"{standing.reason}_reversed")
-        if standing.amount > 0:
-            taken = min(standing.amount, balance)
-            balance -= taken
-            earned = max(0, earned - standing.amount)
+        taken = standing.amount  # a returned penalty is a negative taking
+        balance -= taken
+        if taken > 0:
+            earned = max(0, earned - taken)
             if standing.capped and standing.day in tally:
-                tally[standing.day] = max(0, tally[standing.day] - standing.amount)
-            postings.append(Posting(-taken, reason))
-        else:
-            balance -= standing.amount
-            postings.append(Posting(-standing.amount, reason))
+                tally[standing.day] = max(0, tally[standing.day] - taken)
+        postings.append(Posting(-taken, reason))
     new_standing = None
     if award is not None:
         if award.amount >= 0:
@@ -111,7 +112,7 @@ def settle(purse: Purse, standing: Standing | None, award: Award | None, day: st
             earned += given
             moved = given
         else:
-            moved = -min(-award.amount, balance)
+            moved = -min(-award.amount, max(balance, 0))
             balance += moved
         postings.append(Posting(moved, award.reason))
         new_standing = Standing(moved, award.reason, day, award.capped)
@@ -298,6 +299,11 @@ def parse_expiry(text: str, now: datetime) -> datetime:
     if moment > now + timedelta(days=MAX_CAMPAIGN_DAYS):
         raise ValueError(f"must be within {MAX_CAMPAIGN_DAYS} days")
     return moment
+
+
+def can_redeem(balance: int, cost: int) -> bool:
+    """A coupon is paid from points one has: a balance below 0 (a debt) redeems nothing, not even a free one."""
+    return balance >= 0 and balance >= cost
 
 
 def refusal(failed: set[str]) -> str | None:

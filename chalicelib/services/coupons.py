@@ -11,8 +11,9 @@ a per-user limit or spend points a user does not have:
 4. the ledger entry of the debit (reason `coupon_redeemed`).
 
 Which conditions failed comes back in the cancellation reasons (in the order PynamoDB sends the
-items: puts, then updates) and becomes the 409's Code (`domain.points.refusal`). Items 3 and 4
-are left out of a free campaign.
+items: condition checks, puts, then updates) and becomes the 409's Code (`domain.points.refusal`).
+A free campaign debits nothing: items 3 and 4 become a check that the wallet is not in debt
+(`domain.points.can_redeem`: a balance below 0 redeems nothing).
 """
 
 from __future__ import annotations
@@ -31,11 +32,11 @@ from chalicelib.services.points import new_entry
 
 MAX_ATTEMPTS = 8
 MAX_ID_LENGTH = 128
-# PynamoDB sends a transaction's puts before its updates: the items' order in the cancellation
-# reasons, with and without the points debit.
+# PynamoDB sends a transaction's condition checks, then its puts, then its updates: the items' order
+# in the cancellation reasons, with and without the points debit.
 _ITEM_ORDER = {
     True: ("coupon", "ledger", "campaign", "claim", "wallet"),
-    False: ("coupon", "campaign", "claim"),
+    False: ("wallet", "coupon", "campaign", "claim"),
 }
 CODE_CHARS = frozenset("0123456789ABCDEFGHJKMNPQRSTVWXYZ")
 
@@ -172,7 +173,7 @@ def redeem(caller: Caller, campaign_id: str) -> dict:
                     transaction.update(
                         Wallet(caller.user_id),
                         actions=[Wallet.balance.add(-cost), Wallet.revision.add(1)],
-                        condition=Wallet.balance >= cost,
+                        condition=Wallet.balance >= cost,  # cost > 0: a debt (balance < 0) fails it too
                     )
                     transaction.save(
                         new_entry(caller.user_id, at_ms=int(now.timestamp() * 1000),
@@ -180,6 +181,9 @@ def redeem(caller: Caller, campaign_id: str) -> dict:
                                   ref=campaign.campaign_id),
                         condition=LedgerEntry.entry_id.does_not_exist(),
                     )
+                else:  # nothing to pay, but a debt still redeems nothing
+                    transaction.condition_check(Wallet, caller.user_id,
+                                                condition=Wallet.user_id.does_not_exist() | (Wallet.balance >= 0))
         except TransactWriteError as exc:
             codes = [reason.code if reason is not None else None for reason in exc.cancellation_reasons or []]
             order = _ITEM_ORDER[cost > 0]
