@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pynamodb.models import Model
 
 from chalicelib.config import get_settings
@@ -9,7 +11,7 @@ from chalicelib.config import get_settings
 MAX_RETRY_ATTEMPTS = 5  # botocore attempts per call (throttling, 5xx) before an error reaches us
 
 
-def table_meta(logical_name: str) -> type:
+def table_meta(logical_name: str) -> Any:
     """A Meta class whose `table_name` is read from the stage settings on each access.
 
     PynamoDB re-checks `Meta.table_name` before reusing its connection, so a changed prefix

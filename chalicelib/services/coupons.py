@@ -11,8 +11,9 @@ a per-user limit or spend points a user does not have:
 4. the ledger entry of the debit (reason `coupon_redeemed`).
 
 Which labelled conditions failed becomes the 409's Code (`domain.points.refusal`); a lost race
-or a code collision is tried again under the one conflict rule, then answered 503 `Busy`. Items 3
-and 4 are left out of a free campaign.
+or a code collision is tried again under the one conflict rule, then answered 503 `Busy`. A free
+campaign debits nothing: items 3 and 4 become a check that the wallet is not in debt
+(`domain.points.can_redeem`: a balance below 0 redeems nothing).
 """
 
 from __future__ import annotations
@@ -174,6 +175,9 @@ def redeem(caller: Caller, campaign_id: str) -> dict:
                 condition=LedgerEntry.entry_id.does_not_exist(),
                 retry_if_false=True,
             )
+        else:  # nothing to pay, but a debt still redeems nothing
+            transaction.check("wallet", Wallet, caller.user_id,
+                              condition=Wallet.user_id.does_not_exist() | (Wallet.balance >= 0))
         try:
             transaction.commit()
         except TransactionFailed as exc:
