@@ -117,10 +117,12 @@ def celebrity_poll(world, pool) -> Burst:
 def follow_surge(world, pool) -> Burst:
     star = world.users("star")
     _profiles(world, [star])
+    aliases = {star.user_id: "<star>"}
     for n in range(3):  # a new follower's feed is given the star's recent posts
-        _ok(_call(world, "POST", "/posts", star, {"text": f"new arrivals {n}"}), 201)
+        post = _ok(_call(world, "POST", "/posts", star, {"text": f"new arrivals {n}"}), 201)
+        aliases[post["post_id"]] = f"<star-post-{n}>"
     return Burst([("PUT", f"/users/{star.user_id}/follow", user, None, (200,)) for user in pool],
-                 {star.user_id: "<star>"}, note=f"{len(pool)} new followers of one account with 3 posts")
+                 aliases, note=f"{len(pool)} new followers of one account with 3 posts")
 
 
 def circle_join_surge(world, pool) -> Burst:
