@@ -66,6 +66,9 @@ def _api_server(app, stage: str, host: str, port: int):
                 return
             super()._generic_handle()
 
+        # Chalice binds each do_<METHOD> to its own `_generic_handle` when its class is made
+        do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = do_PATCH = do_OPTIONS = _generic_handle
+
         def _method_not_allowed(self) -> None:
             body = json.dumps({"Code": "MethodNotAllowedError", "Message": f"Unsupported method: {self.command}"})
             self._send_http_response(405, {"Content-Type": "application/json"}, body)
