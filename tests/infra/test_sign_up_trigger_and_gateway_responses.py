@@ -208,3 +208,17 @@ def test_postprocess_adds_the_trigger_permission_and_its_attachment_to_the_pool(
     statements = resources["SignUpTriggerAttacherRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
     assert statements[0]["Resource"] == pool_arn
     assert set(statements[0]["Action"]) == {"cognito-idp:DescribeUserPool", "cognito-idp:UpdateUserPool"}
+
+
+def test_the_trigger_answers_within_cognitos_five_seconds():
+    # Cognito waits 5 s for a trigger, then fails the confirmation; a longer Lambda timeout only hides it
+    from chalice.config import Config
+
+    from app import app
+    from chalicelib.triggers import POST_CONFIRMATION_FUNCTION
+
+    on_disk = json.loads((packaging.ROOT / ".chalice" / "config.json").read_text(encoding="utf-8"))
+    for stage in ("dev", "prod"):
+        config = Config(chalice_stage=stage, config_from_disk=on_disk).scope(stage, POST_CONFIRMATION_FUNCTION)
+        assert config.lambda_timeout <= 5, stage
+    assert POST_CONFIRMATION_FUNCTION in {f.name for f in app.pure_lambda_functions}
