@@ -87,8 +87,8 @@ def enforce_client_write_attributes() -> None:
         return original_update(self, access_token, attributes)
 
     sign_up.enforces_write_attributes = True  # type: ignore[attr-defined]
-    CognitoIdpBackend.sign_up = sign_up
-    CognitoIdpBackend.update_user_attributes = update_user_attributes
+    CognitoIdpBackend.sign_up = sign_up  # type: ignore[method-assign]
+    CognitoIdpBackend.update_user_attributes = update_user_attributes  # type: ignore[method-assign]
 
 
 def register_local_function(function_arn: str, handler: Callable[[dict, Any], Any]) -> None:
@@ -154,8 +154,8 @@ def invoke_post_confirmation_trigger() -> None:
         return result
 
     confirm_sign_up.invokes_post_confirmation = True  # type: ignore[attr-defined]
-    CognitoIdpBackend.confirm_sign_up = confirm_sign_up
-    CognitoIdpBackend.admin_confirm_sign_up = admin_confirm_sign_up
+    CognitoIdpBackend.confirm_sign_up = confirm_sign_up  # type: ignore[method-assign]
+    CognitoIdpBackend.admin_confirm_sign_up = admin_confirm_sign_up  # type: ignore[method-assign]
 
 
 def apply_all() -> None:
