@@ -53,6 +53,17 @@ class Settings:
         return f"{self.table_prefix}-{table_suffix(logical_name)}"
 
 
+def running_deployed() -> bool:
+    """In a deployed Lambda: the runtime names the function, and no local endpoint stands in for AWS.
+
+    `chalice local` (AWS_CHALICE_CLI_MODE) and the local stack or the tests (AWS_ENDPOINT_URL, or
+    no function name at all) may run without a pool: tokens are then refused, one by one.
+    """
+    if not os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
+        return False
+    return not (os.environ.get("AWS_CHALICE_CLI_MODE") or os.environ.get("AWS_ENDPOINT_URL"))
+
+
 def _load() -> Settings:
     region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION
     stage = os.environ.get("STAGE", "dev")
@@ -60,6 +71,14 @@ def _load() -> Settings:
     issuer = os.environ.get("TOKEN_ISSUER") or f"https://cognito-idp.{region}.amazonaws.com/{pool_id}"
     jwks_url = os.environ.get("JWKS_URL") or f"{issuer}/.well-known/jwks.json"
     cursor_secret = os.environ.get("CURSOR_SECRET", "")
+    client_id = os.environ.get("USER_POOL_CLIENT_ID", "")
+    if running_deployed():
+        missing = [name for name, value in (("USER_POOL_ID", pool_id), ("USER_POOL_CLIENT_ID", client_id))
+                   if not value]
+        if missing:
+            raise ConfigError(f"the deployed stage {stage!r} lacks {', '.join(missing)}: run "
+                              "`python -m infra.deploy --stage STAGE` so .chalice/config.json carries "
+                              "the infra stack's outputs")
     if stage == "prod" and len(cursor_secret) < 32:
         raise ConfigError("CURSOR_SECRET must hold at least 32 characters in prod")
     return Settings(
@@ -67,7 +86,7 @@ def _load() -> Settings:
         region=region,
         table_prefix=os.environ.get("TABLE_PREFIX", f"jianghu-{stage}"),
         user_pool_id=pool_id,
-        user_pool_client_id=os.environ.get("USER_POOL_CLIENT_ID", ""),
+        user_pool_client_id=client_id,
         jwks_url=jwks_url,
         token_issuer=issuer,
         cursor_secret=(cursor_secret or f"jianghu-{stage}-cursor-key").encode(),

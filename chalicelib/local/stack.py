@@ -44,12 +44,31 @@ def _wait_until_up(url: str, timeout: float = 30.0) -> None:
         time.sleep(0.1)
 
 
+NO_SUCH_ROUTE = json.dumps({"Code": "NotFound", "Message": "No such route"})
+
+
 def _api_server(app, stage: str, host: str, port: int):
-    """Chalice's local server, answering methods API Gateway does not route with a JSON 405."""
+    """Chalice's local server, answering methods API Gateway does not route with a JSON 405, and
+    unknown routes 404 in the error shape, as the deployed Gateway Responses do (Chalice's own
+    answer is API Gateway's default 403, which echoes the caller's Authorization header)."""
     from chalice.config import Config
-    from chalice.local import ChaliceRequestHandler, LocalDevServer, create_local_server
+    from chalice.local import ChaliceRequestHandler, LocalDevServer, RouteMatcher, create_local_server
+
+    routes = RouteMatcher(list(app.routes))
 
     class ApiRequestHandler(ChaliceRequestHandler):
+        def _generic_handle(self) -> None:
+            try:
+                routes.match_route(self.path)
+            except ValueError:
+                self._parse_payload()  # read the body, so the connection stays usable
+                self._send_http_response(404, {"Content-Type": "application/json"}, NO_SUCH_ROUTE)
+                return
+            super()._generic_handle()
+
+        # Chalice binds each do_<METHOD> to its own `_generic_handle` when its class is made
+        do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = do_PATCH = do_OPTIONS = _generic_handle
+
         def _method_not_allowed(self) -> None:
             body = json.dumps({"Code": "MethodNotAllowedError", "Message": f"Unsupported method: {self.command}"})
             self._send_http_response(405, {"Content-Type": "application/json"}, body)
@@ -114,6 +133,8 @@ class LocalStack:
         reset_jwks_cache()
 
         from app import app
+
+        self._attach_sign_up_trigger(session, endpoint, outputs["UserPoolId"])
         from chalicelib.local.stream_runner import StreamRunner
 
         self.runner = StreamRunner(
@@ -151,6 +172,18 @@ class LocalStack:
         tmp.write_text(json.dumps(state, indent=2))
         tmp.replace(self.state_file)  # written last, atomically: its presence means "ready"
         return state
+
+    def _attach_sign_up_trigger(self, session, endpoint: str, pool_id: str) -> None:
+        """As the deploy does: the app's trigger becomes the pool's PostConfirmation; moto (patched)
+        calls the registered local function when the pool confirms a user."""
+        from chalicelib import triggers
+        from chalicelib.local.moto_patches import register_local_function
+        from infra import cognito_trigger
+
+        name = f"jianghu-{self.stage}-{triggers.POST_CONFIRMATION_FUNCTION}"
+        arn = f"arn:aws:lambda:{REGION}:123456789012:function:{name}"
+        register_local_function(arn, triggers.create_profile_on_sign_up)
+        cognito_trigger.attach(session.client("cognito-idp", endpoint_url=endpoint), pool_id, arn)
 
     @staticmethod
     def _load_demo(state: dict) -> list[dict]:
