@@ -44,6 +44,24 @@ def _wait_until_up(url: str, timeout: float = 30.0) -> None:
         time.sleep(0.1)
 
 
+#: Connections the kernel holds for the API while its accept loop is busy. socketserver's default
+#: of 5 made a burst of 30 concurrent clients lose connections (refused or reset on macOS, stalled
+#: for a 1 s SYN retransmit on Linux); the kernel caps it at net.core.somaxconn.
+API_LISTEN_BACKLOG = 1024
+
+
+def _api_server_class():
+    """A thread per connection (as Chalice's own local server), with a listen queue for bursts."""
+    from chalice.local import ThreadedHTTPServer
+
+    class LocalApiServer(ThreadedHTTPServer):
+        request_queue_size = API_LISTEN_BACKLOG
+        daemon_threads = True
+        block_on_close = False
+
+    return LocalApiServer
+
+
 def _api_server(app, stage: str, host: str, port: int):
     """Chalice's local server, answering methods API Gateway does not route with a JSON 405."""
     from chalice.config import Config
@@ -62,7 +80,7 @@ def _api_server(app, stage: str, host: str, port: int):
 
     config = Config.create(chalice_stage=stage, app_name="jianghu", project_dir=str(PROJECT_DIR))
     create_local_server(app, config, host, port).server.server_close()  # swaps in Chalice's local app class
-    return LocalDevServer(app, config, host, port, handler_cls=ApiRequestHandler)
+    return LocalDevServer(app, config, host, port, handler_cls=ApiRequestHandler, server_cls=_api_server_class())
 
 
 class LocalStack:
