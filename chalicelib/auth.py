@@ -10,10 +10,10 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
-from chalicelib.config import get_settings
+from chalicelib.config import COGNITO_GROUPS, get_settings
 from chalicelib.errors import ServiceUnavailable, Unauthorized
 
-GROUPS = ("merchants", "judges", "admins")
+GROUPS = COGNITO_GROUPS
 _REQUIRED_CLAIMS = ["exp", "iat", "iss", "sub", "token_use"]
 
 

@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from chalicelib.domain.ids import CROCKFORD_ALPHABET
+
 VOTE_UP = 10
 VOTE_DOWN = -2
 ACCEPTED_ANSWER = 15
@@ -259,7 +261,7 @@ def helpful_score_moves(old: Mapping | None, new: Mapping | None) -> dict[tuple[
 
 
 # -- coupons -------------------------------------------------------------------------------------
-CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: 5 bits a character
+CODE_ALPHABET = CROCKFORD_ALPHABET  # 5 bits a character
 CODE_LENGTH = 16  # 80 random bits
 MAX_CAMPAIGN_DAYS = 366 * 2
 

@@ -118,11 +118,12 @@ class LocalStack:
         os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
         import boto3
 
-        from chalicelib.local.template import deploy, stage_environment, table_names
+        from chalicelib.config import stage_environment
+        from chalicelib.local.template import deploy, table_names
 
         session = boto3.Session(region_name=REGION)
         outputs = deploy(session, stack_name=self.stack_name, stage=self.stage, endpoint_url=endpoint)
-        env = stage_environment(outputs, region=REGION, stack_name=self.stack_name)
+        env = stage_environment(outputs, region=REGION, stack_name=self.stack_name, api_authorizer=False)
         env["JWKS_URL"] = f"{endpoint}/{outputs['UserPoolId']}/.well-known/jwks.json"
         os.environ.update(env)
         from chalicelib.auth import reset_jwks_cache

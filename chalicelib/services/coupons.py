@@ -22,7 +22,14 @@ import time
 
 from chalicelib.auth import Caller
 from chalicelib.domain.ids import iso, new_id, now_iso, utc_now
-from chalicelib.domain.points import COUPON_REDEEMED, coupon_status, new_coupon_code, normalise_code, refusal
+from chalicelib.domain.points import (
+    CODE_ALPHABET,
+    COUPON_REDEEMED,
+    coupon_status,
+    new_coupon_code,
+    normalise_code,
+    refusal,
+)
 from chalicelib.errors import Conflict, Forbidden, NotFound, ServiceUnavailable
 from chalicelib.models.base import connection, update_if
 from chalicelib.models.points import Campaign, Coupon, CouponClaim, LedgerEntry, Wallet
@@ -37,7 +44,7 @@ _ITEM_ORDER = {
     True: ("coupon", "ledger", "campaign", "claim", "wallet"),
     False: ("coupon", "campaign", "claim"),
 }
-CODE_CHARS = frozenset("0123456789ABCDEFGHJKMNPQRSTVWXYZ")
+CODE_CHARS = frozenset(CODE_ALPHABET)
 
 
 def campaign_view(campaign: Campaign, now: str | None = None) -> dict:

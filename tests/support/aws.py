@@ -79,15 +79,15 @@ def moto_world(stack_name: str):
     from moto import mock_aws
 
     from chalicelib.auth import reset_jwks_cache
-    from chalicelib.config import reset_settings
+    from chalicelib.config import reset_settings, stage_environment
     from chalicelib.local.moto_patches import apply_all
-    from chalicelib.local.template import deploy, stage_environment
+    from chalicelib.local.template import deploy
 
     apply_all()
     with mock_aws():
         session = boto3.Session(region_name="us-east-1")
         outputs = deploy(session, stack_name=stack_name)
-        env = stage_environment(outputs, region="us-east-1", stack_name=stack_name)
+        env = stage_environment(outputs, region="us-east-1", stack_name=stack_name, api_authorizer=False)
         jwks = pathlib.Path(moto.__file__).parent / "cognitoidp" / "resources" / "jwks-public.json.gz"
         with serve_bytes(gzip.decompress(jwks.read_bytes())) as jwks_url:
             env["JWKS_URL"] = jwks_url
