@@ -10,11 +10,11 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
-from chalicelib.config import get_settings
+from chalicelib.config import COGNITO_GROUPS, get_settings
 from chalicelib.domain.names import display_name_or_none
 from chalicelib.errors import ServiceUnavailable, Unauthorized
 
-GROUPS = ("merchants", "judges", "admins")
+GROUPS = COGNITO_GROUPS
 _REQUIRED_CLAIMS = ["exp", "iat", "iss", "sub", "token_use"]
 
 

@@ -22,8 +22,9 @@ import os
 import sys
 from pathlib import Path
 
+from chalicelib.config import COGNITO_GROUPS
+
 DEFAULT_PASSWORD = "Jianghu-local-1"
-GROUPS = ("merchants", "judges", "admins")
 DEFAULT_STATE = Path(__file__).resolve().parents[1] / ".local" / "stack.json"
 
 
@@ -213,7 +214,7 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("email")
     create.add_argument("--password", default=DEFAULT_PASSWORD, help=f"default {DEFAULT_PASSWORD}")
     create.add_argument("--name", help="display name (1-50 visible characters; default shopper-<id>)")
-    create.add_argument("--group", action="append", choices=GROUPS, default=[], dest="groups",
+    create.add_argument("--group", action="append", choices=COGNITO_GROUPS, default=[], dest="groups",
                         help="put the user in this group (repeatable)")
 
     sign_in = commands.add_parser("token", help="sign a user in; prints their IdToken (TOKEN=$(...))")

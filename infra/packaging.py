@@ -18,6 +18,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from chalicelib.config import table_of_stream_arn
 from infra.stages import (
     ROOT,
     StageSettings,
@@ -86,7 +87,7 @@ def consumed_stream_tables(project_dir: Path, outputs: dict[str, str], *, stack_
     logical_by_name = {value: key[: -len("TableName")] for key, value in outputs.items() if key.endswith("TableName")}
     consumed = set()
     for arn in arns:
-        table = arn.split(":table/", 1)[1].split("/", 1)[0]
+        table = table_of_stream_arn(arn)
         if table not in logical_by_name:
             raise RuntimeError(f"a stream handler reads {table!r}, which infra/template.yaml does not define")
         consumed.add(logical_by_name[table])

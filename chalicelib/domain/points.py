@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from chalicelib.domain.ids import CROCKFORD_ALPHABET
+
 VOTE_UP = 10
 VOTE_DOWN = -2
 ACCEPTED_ANSWER = 15
@@ -262,7 +264,7 @@ def helpful_score_moves(old: Mapping[str, Any] | None, new: Mapping[str, Any] | 
 
 
 # -- coupons -------------------------------------------------------------------------------------
-CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: 5 bits a character
+CODE_ALPHABET = CROCKFORD_ALPHABET  # 5 bits a character
 CODE_LENGTH = 16  # 80 random bits
 MAX_CAMPAIGN_DAYS = 366 * 2
 

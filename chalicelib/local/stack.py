@@ -47,6 +47,24 @@ def _wait_until_up(url: str, timeout: float = 30.0) -> None:
 NO_SUCH_ROUTE = json.dumps({"Code": "NotFound", "Message": "No such route"})
 
 
+#: Connections the kernel holds for the API while its accept loop is busy. socketserver's default
+#: of 5 made a burst of 30 concurrent clients lose connections (refused or reset on macOS, stalled
+#: for a 1 s SYN retransmit on Linux); the kernel caps it at net.core.somaxconn.
+API_LISTEN_BACKLOG = 1024
+
+
+def _api_server_class():
+    """A thread per connection (as Chalice's own local server), with a listen queue for bursts."""
+    from chalice.local import ThreadedHTTPServer
+
+    class LocalApiServer(ThreadedHTTPServer):
+        request_queue_size = API_LISTEN_BACKLOG
+        daemon_threads = True
+        block_on_close = False
+
+    return LocalApiServer
+
+
 def _api_server(app, stage: str, host: str, port: int):
     """Chalice's local server, answering methods API Gateway does not route with a JSON 405, and
     unknown routes 404 in the error shape, as the deployed Gateway Responses do (Chalice's own
@@ -81,7 +99,7 @@ def _api_server(app, stage: str, host: str, port: int):
 
     config = Config.create(chalice_stage=stage, app_name="jianghu", project_dir=str(PROJECT_DIR))
     create_local_server(app, config, host, port).server.server_close()  # swaps in Chalice's local app class
-    return LocalDevServer(app, config, host, port, handler_cls=ApiRequestHandler)
+    return LocalDevServer(app, config, host, port, handler_cls=ApiRequestHandler, server_cls=_api_server_class())
 
 
 class LocalStack:
@@ -119,11 +137,12 @@ class LocalStack:
         os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
         import boto3
 
-        from chalicelib.local.template import deploy, stage_environment, table_names
+        from chalicelib.config import stage_environment
+        from chalicelib.local.template import deploy, table_names
 
         session = boto3.Session(region_name=REGION)
         outputs = deploy(session, stack_name=self.stack_name, stage=self.stage, endpoint_url=endpoint)
-        env = stage_environment(outputs, region=REGION, stack_name=self.stack_name)
+        env = stage_environment(outputs, region=REGION, stack_name=self.stack_name, api_authorizer=False)
         env["JWKS_URL"] = f"{endpoint}/{outputs['UserPoolId']}/.well-known/jwks.json"
         os.environ.update(env)
         from chalicelib.auth import reset_jwks_cache

@@ -20,7 +20,14 @@ from __future__ import annotations
 
 from chalicelib.auth import Caller
 from chalicelib.domain.ids import iso, new_id, now_iso, utc_now
-from chalicelib.domain.points import COUPON_REDEEMED, coupon_status, new_coupon_code, normalise_code, refusal
+from chalicelib.domain.points import (
+    CODE_ALPHABET,
+    COUPON_REDEEMED,
+    coupon_status,
+    new_coupon_code,
+    normalise_code,
+    refusal,
+)
 from chalicelib.errors import Conflict, Forbidden, NotFound
 from chalicelib.models.base import update_if
 from chalicelib.models.points import Campaign, Coupon, CouponClaim, LedgerEntry, Wallet
@@ -29,7 +36,7 @@ from chalicelib.pagination import Page, PageRequest
 from chalicelib.services.points import new_entry
 
 MAX_ID_LENGTH = 128
-CODE_CHARS = frozenset("0123456789ABCDEFGHJKMNPQRSTVWXYZ")
+CODE_CHARS = frozenset(CODE_ALPHABET)
 
 
 def campaign_view(campaign: Campaign, now: str | None = None) -> dict:
