@@ -5,7 +5,7 @@ from __future__ import annotations
 from chalicelib.auth import Caller
 from chalicelib.domain.ids import new_id, now_iso
 from chalicelib.errors import Conflict, NotFound
-from chalicelib.models.base import batch_get, connection, delete_if, save_if
+from chalicelib.models.base import batch_get, connection, delete_if, put_unless_present
 from chalicelib.models.groups import Group, GroupMember
 from chalicelib.pagination import Page, PageRequest
 from chalicelib.services.effects import move_counter
@@ -78,11 +78,9 @@ def list_mine(caller: Caller, page: PageRequest) -> Page:
 
 def join(caller: Caller, group_id: str) -> dict:
     """Idempotent: joining a circle one already belongs to changes nothing."""
-    group, membership = _group_and_membership(group_id, caller.user_id)
-    if membership is None:
-        membership = GroupMember(group_id, caller.user_id, role=MEMBER, joined_at=now_iso())
-        if not save_if(membership, GroupMember.user_id.does_not_exist()):
-            membership = GroupMember.get(group_id, caller.user_id, consistent_read=True)
+    _, membership = _group_and_membership(group_id, caller.user_id)
+    if membership is None:  # a racing join of the same caller may put it first: answer with theirs
+        membership = put_unless_present(GroupMember(group_id, caller.user_id, role=MEMBER, joined_at=now_iso()))
     return {"group_id": group_id, "member": True, "role": membership.role}
 
 
