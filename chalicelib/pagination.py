@@ -10,6 +10,7 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,15 +70,22 @@ def decode_cursor(cursor: str, scope: str) -> dict:
     return position
 
 
+def parse_whole_number(name: str, raw: str, low: int, high: int) -> int:
+    """A query-string or path number: ASCII digits only, within [low, high]; else a 400 naming it.
+
+    `str.isdigit` and `int()` also take superscripts, circled and Arabic-Indic digits (`int("²")`
+    even raises), so the digits are matched explicitly.
+    """
+    if not re.fullmatch(r"[0-9]{1,9}", raw) or not low <= int(raw) <= high:
+        raise BadRequest(f"{name}: must be a whole number from {low} to {high}")
+    return int(raw)
+
+
 def page_request(query: dict | None, scope: str) -> PageRequest:
     """Read `?limit=` (1-100, default 20) and `?cursor=` from a query string."""
     query = query or {}
     raw_limit = query.get("limit")
-    limit = DEFAULT_LIMIT
-    if raw_limit is not None:
-        if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_LIMIT:
-            raise BadRequest(f"limit: must be a whole number from 1 to {MAX_LIMIT}")
-        limit = int(raw_limit)
+    limit = DEFAULT_LIMIT if raw_limit is None else parse_whole_number("limit", raw_limit, 1, MAX_LIMIT)
     cursor = query.get("cursor")
     position = decode_cursor(cursor, scope) if cursor else None
     return PageRequest(limit=limit, position=position, scope=scope)

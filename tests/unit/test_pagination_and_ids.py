@@ -25,9 +25,16 @@ def test_a_changed_cursor_is_refused(mutate):
 def test_limit_bounds():
     assert page_request({}, "s").limit == 20
     assert page_request({"limit": "100"}, "s").limit == 100
-    for bad in ("0", "101", "-1", "abc", "1.5", ""):
+    for bad in ("0", "101", "-1", "abc", "1.5", "", " 5", "5 ", "+5", "1_0"):
         with pytest.raises(BadRequest):
             page_request({"limit": bad}, "s")
+
+
+@pytest.mark.parametrize("digits", ["²", "³", "①", "١٢", "۵", "５", "𝟓", "1²"])
+def test_only_ascii_digits_are_a_limit(digits):
+    # Superscripts and circled digits made int() raise (a 500); Arabic-Indic and full-width were taken
+    with pytest.raises(BadRequest, match="^limit: "):
+        page_request({"limit": digits}, "s")
 
 
 def test_ids_sort_by_time_and_are_unique():
