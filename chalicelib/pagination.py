@@ -17,6 +17,9 @@ from typing import Any
 from chalicelib.config import get_settings
 from chalicelib.errors import BadRequest
 
+CURSOR_REFUSED = "cursor: not a cursor this service issued"
+MAX_KEY_VALUE_LENGTH = 1024  # DynamoDB's limit for a sort key; partition keys take 2048
+
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
 _SIG_BYTES = 16
@@ -31,11 +34,53 @@ class PageRequest:
     def next_cursor(self, position: dict | None) -> str | None:
         return encode_cursor(position, self.scope) if position else None
 
+    def start_key(self, source, hash_value) -> dict | None:
+        """The position as the ExclusiveStartKey of a Query of `source` (a model or an index) on the
+        partition `hash_value`: exactly the key attributes such a Query's pages end on, with their
+        types, in that partition. A cursor of any other shape is a 400, even with a valid signature
+        (the signature says who wrote it, not that DynamoDB will take it).
+        """
+        if self.position is None:
+            return None
+        key_types, hash_attribute = _key_schema(source)
+        position = self.position
+        if set(position) != set(key_types):
+            raise BadRequest(CURSOR_REFUSED)
+        for name, attr_type in key_types.items():
+            value = position[name]
+            if not (isinstance(value, dict) and list(value) == [attr_type]
+                    and _key_value_ok(attr_type, value[attr_type])):
+                raise BadRequest(CURSOR_REFUSED)
+        hash_name = hash_attribute.attr_name
+        if position[hash_name][key_types[hash_name]] != hash_attribute.serialize(hash_value):
+            raise BadRequest(CURSOR_REFUSED)
+        return position
+
 
 @dataclass(frozen=True)
 class Page:
     items: list[Any]
     next_cursor: str | None
+
+
+def _key_schema(source) -> tuple[dict[str, str], object]:
+    """{attribute name: DynamoDB type} of the keys a Query of `source` pages by, and its hash key."""
+    from pynamodb.indexes import Index
+
+    if isinstance(source, Index):
+        model = source._model
+        index_keys = [a for a in type(source).Meta.attributes.values() if a.is_hash_key or a.is_range_key]
+        hash_attribute = type(source)._hash_key_attribute()
+    else:
+        model, index_keys, hash_attribute = source, [], source._hash_key_attribute()
+    keys = [*index_keys, model._hash_key_attribute(), model._range_key_attribute()]
+    return {a.attr_name: a.attr_type for a in keys if a is not None}, hash_attribute
+
+
+def _key_value_ok(attr_type: str, value) -> bool:
+    if not isinstance(value, str) or not 0 < len(value) <= MAX_KEY_VALUE_LENGTH:
+        return False
+    return attr_type != "N" or re.fullmatch(r"-?[0-9]{1,38}(\.[0-9]{1,38})?", value) is not None
 
 
 def _b64(data: bytes) -> str:
@@ -60,13 +105,16 @@ def decode_cursor(cursor: str, scope: str) -> dict:
     try:
         raw = _unb64(cursor)
     except (ValueError, TypeError):
-        raise BadRequest("cursor: not a cursor this service issued") from None
+        raise BadRequest(CURSOR_REFUSED) from None
     signature, payload = raw[:_SIG_BYTES], raw[_SIG_BYTES:]
     if len(signature) != _SIG_BYTES or not hmac.compare_digest(signature, _signature(payload, scope)):
-        raise BadRequest("cursor: not a cursor this service issued")
-    position = json.loads(payload)
+        raise BadRequest(CURSOR_REFUSED)
+    try:
+        position = json.loads(payload)
+    except ValueError:  # signed, but not JSON: only a holder of the key writes that
+        raise BadRequest(CURSOR_REFUSED) from None
     if not isinstance(position, dict):
-        raise BadRequest("cursor: not a cursor this service issued")
+        raise BadRequest(CURSOR_REFUSED)
     return position
 
 

@@ -60,7 +60,7 @@ def get_group(caller: Caller, group_id: str) -> dict:
 def list_by_label(caller: Caller, label: str, page: PageRequest) -> Page:
     """Newest circles of a label first: one Query, and one batched read for the caller's memberships."""
     results = Group.by_label.query(label, scan_index_forward=False, limit=page.limit,
-                                   last_evaluated_key=page.position)
+                                   last_evaluated_key=page.start_key(Group.by_label, label))
     groups = list(results)
     memberships = batch_get([(GroupMember, group.group_id, caller.user_id) for group in groups])
     items = [group_view(group, membership) for group, membership in zip(groups, memberships, strict=True)]
@@ -68,7 +68,8 @@ def list_by_label(caller: Caller, label: str, page: PageRequest) -> Page:
 
 
 def list_mine(caller: Caller, page: PageRequest) -> Page:
-    results = GroupMember.by_user.query(caller.user_id, limit=page.limit, last_evaluated_key=page.position)
+    results = GroupMember.by_user.query(caller.user_id, limit=page.limit,
+                                       last_evaluated_key=page.start_key(GroupMember.by_user, caller.user_id))
     memberships = list(results)
     groups = batch_get([(Group, membership.group_id, None) for membership in memberships])
     items = [group_view(group, membership) for group, membership in zip(groups, memberships, strict=True)

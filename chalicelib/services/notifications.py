@@ -36,7 +36,8 @@ def notify(user_id: str, kind: str, data: dict, *, cause: str, at_ms: int) -> No
 
 def list_notifications(user_id: str, page: PageRequest) -> Page:
     results = Notification.query(
-        user_id, scan_index_forward=False, limit=page.limit, last_evaluated_key=page.position
+        user_id, scan_index_forward=False, limit=page.limit,
+        last_evaluated_key=page.start_key(Notification, user_id)
     )
     items = [
         {

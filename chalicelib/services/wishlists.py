@@ -46,7 +46,8 @@ def wishlist(user_id: str, page: PageRequest) -> Page:
     if not plausible_id(user_id):
         return Page(items=[], next_cursor=None)
     results = WishlistEntry.query(
-        user_id, scan_index_forward=False, limit=page.limit, last_evaluated_key=page.position
+        user_id, scan_index_forward=False, limit=page.limit,
+        last_evaluated_key=page.start_key(WishlistEntry, user_id)
     )
     items = [entry_view(e) for e in results]
     return Page(items=items, next_cursor=page.next_cursor(results.last_evaluated_key))

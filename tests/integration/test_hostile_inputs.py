@@ -18,8 +18,12 @@ def _list_routes():
     return [spec for spec in ROUTES if spec.paginated]
 
 
+def _path_params(path: str) -> dict[str, str]:
+    return {name: "camera" if name == "label" else "some-id" for name in re.findall(r"\{([^}]+)\}", path)}
+
+
 def _concrete(path: str) -> str:
-    return re.sub(r"\{[^}]+\}", "some-id", path)
+    return path.format(**_path_params(path))
 
 
 BAD_LIMITS = ["²", "③", "①", "١٢", "５", "-1", "1e2", " 5"]  # the first five were a 500 or taken as a number
@@ -34,3 +38,38 @@ def test_a_limit_of_anything_but_ascii_digits_is_a_400_on_every_list(client, use
             response = call(client, "GET", f"{_concrete(spec.path)}?limit={quote(limit)}", someone)
             assert response.status_code == 400, (spec.path, limit, response.status_code, response.data)
             assert response.data["Message"].startswith("limit: "), (spec.path, response.data)
+
+
+def _signed(position: dict, spec, caller_id: str, query: dict) -> str:
+    """A cursor signed with the stage's own key for exactly this list and caller: only its shape is wrong."""
+    from chalicelib.http import _page_scope
+    from chalicelib.pagination import encode_cursor
+
+    caller = type("Caller", (), {"user_id": caller_id})
+    return encode_cursor(position, _page_scope(spec, _path_params(spec.path), query, caller))
+
+
+def test_a_signed_cursor_of_the_wrong_shape_is_a_400_on_every_list(client, users):
+    someone = users()
+    shapes = [
+        {"x": 1},
+        {"after": 5},
+        {"after": "9" * 3000},
+        {"r": someone.user_id, "b": "9" * 3000, "n": 0, "p": []},
+        {"r": someone.user_id, "b": "01J", "n": True, "p": []},
+        {"r": someone.user_id, "b": "01J", "n": -5, "p": [["x"]]},
+        {"r": someone.user_id, "b": 7, "n": 0, "p": []},
+        {"user_id": {"S": someone.user_id}, "post_id": {"N": "x"}},
+        {"user_id": {"S": "u" * 3000}},
+        {"user_id": "plain"},
+    ]
+    failures = []
+    for spec in _list_routes():
+        query = {name: "camera" for name in spec.query}
+        for shape in shapes:
+            cursor = _signed(shape, spec, someone.user_id, query)
+            params = "&".join([f"{k}={v}" for k, v in query.items()] + [f"cursor={cursor}"])
+            response = call(client, "GET", f"{_concrete(spec.path)}?{params}", someone)
+            if response.status_code != 400 or not response.data["Message"].startswith("cursor: "):
+                failures.append((spec.path, shape, response.status_code, response.data))
+    assert failures == []
