@@ -73,3 +73,18 @@ def test_a_signed_cursor_of_the_wrong_shape_is_a_400_on_every_list(client, users
             if response.status_code != 400 or not response.data["Message"].startswith("cursor: "):
                 failures.append((spec.path, shape, response.status_code, response.data))
     assert failures == []
+
+
+def test_image_urls_with_spaces_quotes_or_a_bad_host_are_a_400_naming_the_field(client, users):
+    author, shop = users("author"), users("shop", groups=("merchants",))
+    for url in ['https://a b"<script>', "https://img.example/a b.jpg", "https://user@img.example/x.jpg",
+                "https://img..example/x.jpg"]:
+        post = call(client, "POST", "/posts", author, {"text": "look", "image_urls": [url]})
+        assert post.status_code == 400, (url, post.data)
+        assert post.data["Message"].startswith("image_urls.0: "), post.data
+        item = call(client, "POST", "/products", shop,
+                    {"title": "Lens", "price_cents": 100, "labels": ["camera"], "image_url": url})
+        assert item.status_code == 400, (url, item.data)
+        assert item.data["Message"].startswith("image_url: "), item.data
+    ok = call(client, "POST", "/posts", author, {"text": "look", "image_urls": ["https://img.example/a%20b.jpg"]})
+    assert ok.status_code == 201, ok.data
