@@ -133,11 +133,16 @@ class FeedPosition:
         owner, before, served, pull = data.get("r"), data.get("b"), data.get("n"), data.get("p")
         if owner != reader:
             raise ValueError("not this reader's feed cursor")
-        if not (isinstance(before, str) and isinstance(served, int) and isinstance(pull, list)):
+        if not (_is_id(before) and type(served) is int and served >= 0 and isinstance(pull, list)):
             raise ValueError("not a feed cursor")
-        if not all(isinstance(author, str) for author in pull):
+        if not all(_is_id(author) for author in pull):
             raise ValueError("not a feed cursor")
         return cls(reader=reader, before=before, served=served, pull=tuple(pull))
+
+
+def _is_id(value) -> bool:
+    """A post or user id as this service writes them: a short string (a DynamoDB key within limits)."""
+    return isinstance(value, str) and 0 < len(value) <= 128
 
 
 def page_size(requested: int, served: int, window: int) -> int:

@@ -30,6 +30,17 @@ DEFAULT_STATE = PROJECT_DIR / ".local" / "stack.json"
 REGION = "us-east-1"
 
 
+def local_cursor_secret(environ=os.environ) -> str:
+    """The configured CURSOR_SECRET, else a fresh random key for this start.
+
+    The stage default in `config` is written in this repository, so anyone could sign a cursor
+    with it; a random key per start also keeps one start's cursors from paging another's world.
+    """
+    import secrets
+
+    return environ.get("CURSOR_SECRET") or secrets.token_urlsafe(32)
+
+
 def _wait_until_up(url: str, timeout: float = 30.0) -> None:
     deadline = time.time() + timeout
     while True:
@@ -115,6 +126,7 @@ class LocalStack:
         self.stack_name = f"jianghu-{stage}"
         self._stopped = threading.Event()
         self._threads: list[threading.Thread] = []
+        self.cursor_secret = local_cursor_secret()
 
     def start(self) -> dict:
         from chalicelib.local.moto_server import MotoServer
@@ -145,6 +157,7 @@ class LocalStack:
         env = stage_environment(outputs, region=REGION, stack_name=self.stack_name, api_authorizer=False)
         env["JWKS_URL"] = f"{endpoint}/{outputs['UserPoolId']}/.well-known/jwks.json"
         os.environ.update(env)
+        os.environ["CURSOR_SECRET"] = self.cursor_secret  # not in the state file: it signs, nobody reads it
         from chalicelib.auth import reset_jwks_cache
         from chalicelib.config import reset_settings
 

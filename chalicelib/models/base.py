@@ -104,6 +104,25 @@ def delete_if(item: Model, condition) -> bool:
     return _condition_held(lambda: item.delete(condition=condition))
 
 
+def put_unless_present(item: Model) -> Model:
+    """Put `item` unless an item with its key exists; answer with the item that stands.
+
+    That is `item` itself, or the one already there as DynamoDB returns it with the failed
+    condition (ReturnValuesOnConditionCheckFailure=ALL_OLD): exact, with no read-back that a
+    racing delete could find gone.
+    """
+    model = type(item)
+    hash_key = getattr(model, model._hash_keyname)
+    kwargs = item.get_save_kwargs_from_instance(condition=hash_key.does_not_exist(),
+                                                return_values_on_condition_failure="ALL_OLD")
+    client = connection().client
+    try:
+        client.put_item(**kwargs)
+    except client.exceptions.ConditionalCheckFailedException as exc:
+        return model.from_raw_data(exc.response["Item"])
+    return item
+
+
 BATCH_GET_LIMIT = 100  # keys DynamoDB accepts in one BatchGetItem
 
 

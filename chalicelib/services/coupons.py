@@ -104,7 +104,7 @@ def list_active_campaigns(merchant_id: str, page: PageRequest) -> Page:
         filter_condition=Campaign.expires_at > now,
         scan_index_forward=False,
         limit=page.limit,
-        last_evaluated_key=page.position,
+        last_evaluated_key=page.start_key(Campaign.by_merchant, merchant_id),
     )
     raw = next(results.page_iter)
     items = [campaign_view(Campaign.from_raw_data(item), now) for item in raw.get("Items", [])]
@@ -211,7 +211,7 @@ def _refusal(exc: TransactionFailed, campaign: Campaign) -> str | None:
 
 def my_coupons(user_id: str, page: PageRequest) -> Page:
     results = Coupon.by_owner.query(user_id, scan_index_forward=False, limit=page.limit,
-                                    last_evaluated_key=page.position)
+                                    last_evaluated_key=page.start_key(Coupon.by_owner, user_id))
     now = now_iso()
     items = [coupon_view(coupon, now) for coupon in results]
     return Page(items=items, next_cursor=page.next_cursor(results.last_evaluated_key))

@@ -56,7 +56,8 @@ def entry_view(entry: LedgerEntry) -> dict:
 
 def list_ledger(user_id: str, page: PageRequest) -> Page:
     """Newest first. The partition holds only this user's entries (standing awards live apart)."""
-    results = LedgerEntry.query(user_id, scan_index_forward=False, limit=page.limit, last_evaluated_key=page.position)
+    results = LedgerEntry.query(user_id, scan_index_forward=False, limit=page.limit,
+                               last_evaluated_key=page.start_key(LedgerEntry, user_id))
     items = [entry_view(entry) for entry in results]
     return Page(items=items, next_cursor=page.next_cursor(results.last_evaluated_key))
 
