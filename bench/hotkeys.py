@@ -181,16 +181,14 @@ def _label(key: str | None, aliases: dict[str, str]) -> str | None:
 
 @contextlib.contextmanager
 def fresh_tables(world):
-    """Every table dropped and created again, and a stream runner on the new streams.
-
-    moto copies each table a transaction touches (to roll back); a scenario on small tables runs in
-    seconds, the same scenario after the others would not. The Cognito users are kept.
+    """Every table emptied (as if created anew), and a stream runner on the fresh streams, so one
+    scenario's items and stream records are not metered in the next. The Cognito users are kept.
     """
     from app import app
     from chalicelib.local.stream_runner import StreamRunner
-    from tests.support.aws import recreate_tables
+    from tests.support.aws import reset_tables
 
-    recreate_tables(world.aws)
+    reset_tables(world.aws)
     streams = StreamRunner(app, world.aws.session, failures_queue_url=world.aws.outputs["StreamFailuresQueueUrl"])
     meter.attribute_stream_handlers(streams)
     yield harness.World(client=world.client, users=world.users, streams=streams, aws=world.aws)

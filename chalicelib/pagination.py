@@ -63,7 +63,7 @@ class Page:
     next_cursor: str | None
 
 
-def _key_schema(source) -> tuple[dict[str, str], object]:
+def _key_schema(source) -> tuple[dict[str, str], Any]:
     """{attribute name: DynamoDB type} of the keys a Query of `source` pages by, and its hash key."""
     from pynamodb.indexes import Index
 

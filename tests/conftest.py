@@ -62,20 +62,32 @@ def client(tables: AwsEnv):
         yield test_client
 
 
+def _checked_runner(request, runner):
+    """A record set aside is a stream effect that failed three times: unless the test says it expects
+    that (`@pytest.mark.sets_aside_records`), it fails the test, with the errors, rather than passing
+    silently on whatever the effect left undone."""
+    yield runner
+    if runner.set_aside and request.node.get_closest_marker("sets_aside_records") is None:
+        errors = [f"{item.get('handler', '?')}: {item.get('error', '?')}" for item in runner.set_aside]
+        pytest.fail("stream records were set aside: " + "; ".join(errors[:5]), pytrace=False)
+
+
 @pytest.fixture
-def streams(tables: AwsEnv):
+def streams(request, tables: AwsEnv):
     """The real stream runner over the moto streams; call `.drain()` to deliver what was written."""
     from app import app
     from chalicelib.local.stream_runner import StreamRunner
 
-    return StreamRunner(app, tables.session, failures_queue_url=tables.outputs["StreamFailuresQueueUrl"])
+    runner = StreamRunner(app, tables.session, failures_queue_url=tables.outputs["StreamFailuresQueueUrl"])
+    yield from _checked_runner(request, runner)
 
 
 @pytest.fixture
-def chaos_streams(tables: AwsEnv):
+def chaos_streams(request, tables: AwsEnv):
     """Like `streams`, but every batch split at random and delivered twice."""
     from app import app
     from chalicelib.local.stream_runner import StreamRunner
 
-    return StreamRunner(app, tables.session, chaos=True, seed=7,
-                        failures_queue_url=tables.outputs["StreamFailuresQueueUrl"])
+    runner = StreamRunner(app, tables.session, chaos=True, seed=7,
+                          failures_queue_url=tables.outputs["StreamFailuresQueueUrl"])
+    yield from _checked_runner(request, runner)

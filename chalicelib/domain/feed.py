@@ -140,7 +140,7 @@ class FeedPosition:
         return cls(reader=reader, before=before, served=served, pull=tuple(pull))
 
 
-def _is_id(value) -> bool:
+def _is_id(value: object) -> bool:
     """A post or user id as this service writes them: a short string (a DynamoDB key within limits)."""
     return isinstance(value, str) and 0 < len(value) <= 128
 

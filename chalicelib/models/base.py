@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from pynamodb.models import Model
 
@@ -48,6 +48,8 @@ class BaseModel(Model):
         return table_connection
 
 
+_M = TypeVar("_M", bound=Model)
+
 _connection = None
 
 
@@ -65,6 +67,13 @@ def connection():
     if _connection is None or _connection.region != region:
         _connection = Connection(region=region, max_retry_attempts=MAX_RETRY_ATTEMPTS)
     return _connection
+
+
+def reset_connection() -> None:
+    """Forget the shared connection, so the next call builds a client for the current environment
+    (tests: a client made before moto was started would talk to the real endpoint)."""
+    global _connection
+    _connection = None
 
 
 def _condition_held(write) -> bool:
@@ -104,7 +113,7 @@ def delete_if(item: Model, condition) -> bool:
     return _condition_held(lambda: item.delete(condition=condition))
 
 
-def put_unless_present(item: Model) -> Model:
+def put_unless_present(item: _M) -> _M:
     """Put `item` unless an item with its key exists; answer with the item that stands.
 
     That is `item` itself, or the one already there as DynamoDB returns it with the failed

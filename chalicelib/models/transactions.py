@@ -21,7 +21,7 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from chalicelib.errors import Busy
 from chalicelib.models.base import connection
@@ -108,7 +108,7 @@ class Transaction:
     def delete(self, label: str, item, condition=None, *, retry_if_false: bool = False) -> None:
         self._add(label, "Delete", item.get_delete_kwargs_from_instance(condition=condition), retry_if_false)
 
-    def check(self, label: str, model: type, hash_key, range_key=None, *, condition,
+    def check(self, label: str, model: Any, hash_key, range_key=None, *, condition,
               retry_if_false: bool = False) -> None:
         """A condition on an item that is not written."""
         request = model.get_operation_kwargs_from_class(hash_key, range_key=range_key, condition=condition)

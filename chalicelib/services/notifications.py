@@ -62,6 +62,7 @@ def add_new_follower(transaction, followee_id: str, follower_id: str, at_ms: int
     second_ms = at_ms - at_ms % 1000
     moment = iso(datetime.fromtimestamp(second_ms / 1000, tz=UTC))
     transaction.update(
+        "notice",
         Notification(followee_id, new_follower_notice_id(followee_id, at_ms)),
         actions=[
             Notification.type.set("new_follower"),

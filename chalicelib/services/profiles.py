@@ -99,9 +99,25 @@ def create_profile_if_missing(user_id: str, display_name: str | None) -> bool:
     return True
 
 
+#: Users this warm container has seen a profile for: their writes need no fallback put. Bounded,
+#: and only ever an optimisation (a miss costs one conditional put that changes nothing).
+_KNOWN_PROFILES: set[str] = set()
+_KNOWN_PROFILES_MAX = 10_000
+
+
+def _remember_profile(user_id: str) -> None:
+    if len(_KNOWN_PROFILES) >= _KNOWN_PROFILES_MAX:
+        _KNOWN_PROFILES.clear()
+    _KNOWN_PROFILES.add(user_id)
+
+
 def ensure_caller_profile(caller: Caller) -> bool:
     """The fallback for users the sign-up trigger missed (created by an admin, or before it existed)."""
-    return create_profile_if_missing(caller.user_id, default_display_name(caller))
+    if caller.user_id in _KNOWN_PROFILES:
+        return False
+    created = create_profile_if_missing(caller.user_id, default_display_name(caller))
+    _remember_profile(caller.user_id)
+    return created
 
 
 def create_profile_on_sign_up(user_attributes: dict) -> bool:
@@ -123,6 +139,7 @@ def get_me(caller: Caller) -> dict:
         if not caller.display_name:
             # so the caller's next tokens name them and their posts need no profile read
             sync_token_name(caller, display_name_of(profile, caller.user_id))
+    _remember_profile(caller.user_id)
     return public_view(profile, wallet, merchant, _expertise(caller.user_id))
 
 

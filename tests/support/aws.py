@@ -82,6 +82,9 @@ def reset_tables(aws: AwsEnv) -> None:
             _empty(backend.tables[name])
         else:
             client.create_table(**copy.deepcopy(request))
+    from chalicelib.services import profiles
+
+    profiles._KNOWN_PROFILES.clear()  # the profiles it remembers were in the tables just emptied
 
 
 @contextlib.contextmanager
@@ -129,6 +132,7 @@ def moto_world(stack_name: str):
     from chalicelib.config import reset_settings, stage_environment
     from chalicelib.local.moto_patches import apply_all
     from chalicelib.local.template import deploy
+    from chalicelib.models.base import reset_connection
 
     apply_all()
     with mock_aws():
@@ -141,4 +145,5 @@ def moto_world(stack_name: str):
             os.environ.update(env)
             reset_settings()
             reset_jwks_cache()
+            reset_connection()
             yield AwsEnv(session=session, outputs=outputs, env=env)
