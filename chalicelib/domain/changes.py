@@ -10,17 +10,21 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 INSERT, MODIFY, REMOVE = "INSERT", "MODIFY", "REMOVE"
+
+#: An item (or its key) as plain Python: DynamoDB's types already turned into str, int, float, list...
+Image = dict[str, Any]
 
 
 @dataclass(frozen=True)
 class Change:
     table: str
     kind: str  # INSERT | MODIFY | REMOVE
-    keys: dict
-    old: dict | None
-    new: dict | None
+    keys: Image
+    old: Image | None
+    new: Image | None
     sequence_number: str
     created_at: datetime = field(default_factory=lambda: datetime.fromtimestamp(0, tz=UTC))
 
@@ -30,7 +34,7 @@ class Change:
         return self.kind == MODIFY and self.old == self.new
 
     @property
-    def item(self) -> dict:
+    def item(self) -> Image:
         """The item as it is now, or as it was just before it was removed."""
         return (self.new if self.kind != REMOVE else self.old) or {}
 
@@ -57,19 +61,19 @@ class Change:
 Effect = Callable[[Change], object]
 
 
-def inserted(table: str, new: dict, *, sequence_number: str = "1", keys: dict | None = None,
+def inserted(table: str, new: Image, *, sequence_number: str = "1", keys: Image | None = None,
              created_at: datetime | None = None) -> Change:
     return Change(table, INSERT, keys or {}, None, new, sequence_number,
                   created_at or datetime.fromtimestamp(0, tz=UTC))
 
 
-def modified(table: str, old: dict, new: dict, *, sequence_number: str = "1", keys: dict | None = None,
+def modified(table: str, old: Image, new: Image, *, sequence_number: str = "1", keys: Image | None = None,
              created_at: datetime | None = None) -> Change:
     return Change(table, MODIFY, keys or {}, old, new, sequence_number,
                   created_at or datetime.fromtimestamp(0, tz=UTC))
 
 
-def removed(table: str, old: dict, *, sequence_number: str = "1", keys: dict | None = None,
+def removed(table: str, old: Image, *, sequence_number: str = "1", keys: Image | None = None,
             created_at: datetime | None = None) -> Change:
     return Change(table, REMOVE, keys or {}, old, None, sequence_number,
                   created_at or datetime.fromtimestamp(0, tz=UTC))

@@ -84,12 +84,11 @@ def start_fan_out(post: dict) -> None:
         finished_at=None if push else now,
         expires_at=None if push else epoch_seconds() + JOB_TTL_SECONDS,
     )
-    if not save_if(job, FanoutJob.job_id.does_not_exist()):
-        job = None  # a redelivery: the step below reads how far the job really got
+    created = save_if(job, FanoutJob.job_id.does_not_exist())  # if not, a redelivery: the step reads the job
     if push:
         # The first page now, saving a stream hop for the common small audience; the job's INSERT
         # record then finds step 0 done and moves on (or redoes it, if this invocation died).
-        run_fan_out_step(post["post_id"], 0, job=job, post=post)
+        run_fan_out_step(post["post_id"], 0, job=job if created else None, post=post)
 
 
 def pull_list_job_id(post_id: str) -> str:
@@ -131,13 +130,14 @@ def run_fan_out_step(job_id: str, expected_step: int, job: FanoutJob | None = No
         post = {"post_id": job.post_id, "author_id": job.author_id, "created_at": job.post_created_at,
                 "poll": bool(job.has_poll)}
     first_bucket = json.loads(job.cursor)["bucket"] if job.cursor else 0
-    span = int(job.buckets_per_step or rules.AUDIENCE_BUCKETS)
+    span = int(job.buckets_per_step)  # set on every job that runs steps (push and pull-list)
     follower_ids, next_bucket = audience.read(
         job.author_id, first_bucket, min(first_bucket + span, rules.AUDIENCE_BUCKETS) - 1)
     readers = rules.fanout_readers(follower_ids, job.author_id, blockers_of(job.author_id) if follower_ids else set())
     if listing:
         reached = sum(1 for reader_id in readers if _list_for_follower(reader_id, job.author_id))
     else:
+        assert post is not None  # a push job carries its post
         _insert_entries(post, readers)
         reached = len(readers)
         if not handed_over and not _post_exists(job.post_id):
