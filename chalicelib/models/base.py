@@ -50,7 +50,12 @@ _connection = None
 
 
 def connection():
-    """The low-level PynamoDB connection for transactions and batch reads; its client is every model's."""
+    """The low-level PynamoDB connection for transactions and batch reads; its client is every model's.
+
+    Tools that watch or shape DynamoDB traffic (the bench's meter, the tests' conflict injector)
+    register botocore event handlers on `connection().client.meta.events`: every model call and
+    every `models.transactions.Transaction` goes through that one client.
+    """
     global _connection
     from pynamodb.connection import Connection
 
@@ -61,16 +66,25 @@ def connection():
 
 
 def _condition_held(write) -> bool:
-    """Run one conditional `write()`; False, with nothing written, when DynamoDB finds its condition false."""
+    """Run one conditional `write()`; False, with nothing written, when DynamoDB finds its condition false.
+
+    A write refused because a transaction holds the item (TransactionConflictException: nothing
+    was written) is sent again under the one conflict rule, and is `Busy` when that runs out.
+    """
     from pynamodb.exceptions import PynamoDBException
 
-    try:
-        write()
-    except PynamoDBException as exc:
-        if getattr(exc, "cause_response_code", None) != "ConditionalCheckFailedException":
-            raise
-        return False
-    return True
+    from chalicelib.models.transactions import retry_on_conflict
+
+    def attempt() -> bool:
+        try:
+            write()
+        except PynamoDBException as exc:
+            if getattr(exc, "cause_response_code", None) != "ConditionalCheckFailedException":
+                raise
+            return False
+        return True
+
+    return retry_on_conflict(attempt)
 
 
 def save_if(item: Model, condition) -> bool:

@@ -32,7 +32,7 @@ def count_followers(change: Change) -> bool:
 
     def write(transaction) -> None:
         for user_id, counter, delta in moves:
-            transaction.update(UserProfile(user_id), actions=[getattr(UserProfile, counter).add(delta)])
+            transaction.update(counter, UserProfile(user_id), actions=[getattr(UserProfile, counter).add(delta)])
 
     return apply_once(change.effect_id("follow-count"), write)
 
