@@ -3,7 +3,7 @@
 from chalicelib.errors import Forbidden, NotFound
 from chalicelib.http import Api
 from chalicelib.schemas.posts import CreatePost, FanoutOut, PostOut, VoteIn
-from chalicelib.services import feed, posts
+from chalicelib.services import fanout, feed, posts
 
 api = Api(__name__, tag="feed")
 blueprint = api.blueprint
@@ -33,14 +33,12 @@ def delete_post(ctx, post_id):
 @api.route("GET", "/posts/{post_id}/fanout", summary="How far a post's fan-out has got (author only)",
            response=FanoutOut, errors=(403, 404))
 def get_fanout(ctx, post_id):
-    job = feed.fan_out_status(post_id)
+    job = fanout.fan_out_status(post_id)
     if job is None:
         raise NotFound(f"No fan-out for post {post_id}")
     if job.author_id != ctx.user.user_id:
         raise Forbidden("Only the author may see a post's fan-out")
-    return {"post_id": job.post_id, "mode": job.mode, "done": bool(job.done), "cancelled": bool(job.cancelled),
-            "written": int(job.written or 0), "steps": int(job.steps or 0), "created_at": job.created_at,
-            "finished_at": job.finished_at}
+    return FanoutOut.from_job(job)
 
 
 @api.route("POST", "/posts/{post_id}/poll/votes", summary="Vote in a post's poll (once)", body=VoteIn,

@@ -1,4 +1,4 @@
-"""The rules of the home feed and of polls, in plain Python.
+"""The rules of the home feed, in plain Python.
 
 Post ids are ULIDs, so every source a feed reads (the reader's fanned-out entries, each followed
 large account's own posts) is already ordered by post id, newest last. Merging them newest-first
@@ -11,15 +11,12 @@ from __future__ import annotations
 import zlib
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 T = TypeVar("T")
 
 BATCH_WRITE_LIMIT = 25  # DynamoDB's BatchWriteItem maximum
 BACKFILL_POSTS = 20  # following someone copies their newest 20 posts into the follower's feed
-POLL_MIN_OPTIONS, POLL_MAX_OPTIONS = 2, 4
-POLL_MIN_HOURS, POLL_MAX_HOURS, POLL_DEFAULT_HOURS = 1, 168, 24
 
 
 # -- fan-out ----------------------------------------------------------------------------------------
@@ -173,19 +170,3 @@ def next_position(page: MergedPage, current: FeedPosition, window: int) -> FeedP
     if served >= window:
         return None
     return FeedPosition(reader=current.reader, before=page.post_ids[-1], served=served, pull=current.pull)
-
-
-# -- polls ------------------------------------------------------------------------------------------
-def poll_closes_at(created: datetime, hours: int) -> datetime:
-    if not POLL_MIN_HOURS <= hours <= POLL_MAX_HOURS:
-        raise ValueError(f"closes_in_hours must be from {POLL_MIN_HOURS} to {POLL_MAX_HOURS}")
-    return created + timedelta(hours=hours)
-
-
-def poll_is_closed(closes_at_iso: str, now_iso: str) -> bool:
-    """ISO 8601 UTC strings of one format compare in time order."""
-    return now_iso >= closes_at_iso
-
-
-def option_in_range(option: Any, option_count: int) -> bool:
-    return isinstance(option, int) and not isinstance(option, bool) and 0 <= option < option_count

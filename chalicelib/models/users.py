@@ -15,7 +15,7 @@ class UserProfile(BaseModel):
     labels = ListAttribute(of=UnicodeAttribute, default=list)
     follower_count = NumberAttribute(default=0)
     following_count = NumberAttribute(default=0)
-    # set by the feed once every follower's pull list names this (large) account; see services/feed.py
+    # set by the feed once every follower's pull list names this (large) account; see services/fanout.py
     pull_mode = BooleanAttribute(null=True)
     created_at = UnicodeAttribute(null=True)
     updated_at = UnicodeAttribute(null=True)

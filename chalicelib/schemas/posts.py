@@ -1,12 +1,15 @@
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from pydantic import AfterValidator, Field, StringConstraints
 
-from chalicelib.domain import feed as rules
+from chalicelib.domain import polls
 from chalicelib.schemas.base import HttpsUrl, Id, Labels, PostText, RequestModel, ResponseModel
 from chalicelib.schemas.profiles import MerchantBlock
+
+if TYPE_CHECKING:
+    from chalicelib.models.posts import FanoutJob, Post
 
 MAX_IMAGES = 9
 MAX_PRODUCTS = 20
@@ -33,8 +36,8 @@ class PollOptionIn(RequestModel):
 
 
 class PollIn(RequestModel):
-    options: Annotated[list[PollOptionIn], Field(min_length=rules.POLL_MIN_OPTIONS, max_length=rules.POLL_MAX_OPTIONS)]
-    closes_in_hours: Annotated[int, Field(ge=rules.POLL_MIN_HOURS, le=rules.POLL_MAX_HOURS)] = rules.POLL_DEFAULT_HOURS
+    options: Annotated[list[PollOptionIn], Field(min_length=polls.MIN_OPTIONS, max_length=polls.MAX_OPTIONS)]
+    closes_in_hours: Annotated[int, Field(ge=polls.MIN_HOURS, le=polls.MAX_HOURS)] = polls.DEFAULT_HOURS
 
 
 class CreatePost(RequestModel):
@@ -68,6 +71,15 @@ class PollOut(ResponseModel):
     closed: bool
     my_vote: int | None = None
 
+    @classmethod
+    def from_tally(cls, tally: polls.Tally) -> PollOut:
+        return cls(
+            options=[PollOptionOut(text=o.text, product_id=o.product_id, votes=o.votes) for o in tally.options],
+            closes_at=tally.closes_at,
+            closed=tally.closed,
+            my_vote=tally.my_vote,
+        )
+
 
 class PostOut(ResponseModel):
     post_id: str
@@ -80,6 +92,21 @@ class PostOut(ResponseModel):
     poll: PollOut | None = None
     created_at: str
 
+    @classmethod
+    def from_item(cls, post: Post, author: AuthorOut, poll: PollOut | None) -> PostOut:
+        """The post as the API shows it; the author's card and the poll's tally are the reader's."""
+        return cls(
+            post_id=post.post_id,
+            author=author,
+            text=post.text,
+            image_urls=[str(value) for value in post.image_urls or []],
+            product_ids=[str(value) for value in post.product_ids or []],
+            labels=[str(value) for value in post.labels or []],
+            group_id=post.group_id,
+            poll=poll,
+            created_at=post.created_at,
+        )
+
 
 class FanoutOut(ResponseModel):
     post_id: str
@@ -90,3 +117,9 @@ class FanoutOut(ResponseModel):
     steps: int
     created_at: str
     finished_at: str | None = None
+
+    @classmethod
+    def from_job(cls, job: FanoutJob) -> FanoutOut:
+        return cls(post_id=job.post_id, mode=job.mode, done=bool(job.done), cancelled=bool(job.cancelled),
+                   written=int(job.written or 0), steps=int(job.steps or 0), created_at=job.created_at,
+                   finished_at=job.finished_at)

@@ -7,11 +7,11 @@ record: counters move inside `apply_once`, notices have ids derived from their c
 from __future__ import annotations
 
 from chalicelib.domain.advice import answer_rank, vote_delta
+from chalicelib.domain.changes import Change
 from chalicelib.models.advice import Answer, Question, Review
 from chalicelib.models.transactions import Transaction, retry_on_conflict
 from chalicelib.services.effects import commit_once, move_counter
 from chalicelib.services.notifications import notify
-from chalicelib.streams.events import Change
 
 # --- Answers -------------------------------------------------------------------------------------
 
@@ -23,22 +23,42 @@ def count_answers(change: Change) -> None:
                      Question.answer_count, change.count_delta)
 
 
-def notify_answer_events(change: Change) -> None:
-    """`new_answer` to the asker (not for answering oneself); `answer_accepted` to the answerer."""
+def _notice_data(item: dict) -> dict:
+    return {"question_id": item.get("question_id"), "answer_id": item.get("answer_id"),
+            "question_title": item.get("question_title")}
+
+
+def new_answer_notice(change: Change) -> tuple[str, dict] | None:
+    """(recipient, data) of `new_answer`: a new answer tells the asker, unless they answered themselves."""
     item = change.item
     author_id, asker_id = item.get("author_id"), item.get("asker_id")
-    data = {
-        "question_id": item.get("question_id"),
-        "answer_id": item.get("answer_id"),
-        "question_title": item.get("question_title"),
-    }
-    if change.kind == "INSERT" and asker_id and author_id != asker_id:
-        notify(asker_id, "new_answer", {**data, "author_id": author_id},
-               cause=change.effect_id("new-answer"), at_ms=change.created_ms)
+    if change.kind != "INSERT" or not asker_id or author_id == asker_id:
+        return None
+    return asker_id, {**_notice_data(item), "author_id": author_id}
+
+
+def notify_new_answer(change: Change) -> None:
+    notice = new_answer_notice(change)
+    if notice is not None:
+        recipient, data = notice
+        notify(recipient, "new_answer", data, cause=change.effect_id("new-answer"), at_ms=change.created_ms)
+
+
+def acceptance_notice(change: Change) -> tuple[str, dict] | None:
+    """(recipient, data) of `answer_accepted`: an answer just accepted tells its author (not a self-answer)."""
+    item = change.item
+    author_id, asker_id = item.get("author_id"), item.get("asker_id")
     newly_accepted = bool((change.new or {}).get("accepted")) and not bool((change.old or {}).get("accepted"))
-    if change.kind in ("INSERT", "MODIFY") and newly_accepted and author_id and author_id != asker_id:
-        notify(author_id, "answer_accepted", {**data, "asker_id": asker_id},
-               cause=change.effect_id("answer-accepted"), at_ms=change.created_ms)
+    if change.kind == "REMOVE" or not newly_accepted or not author_id or author_id == asker_id:
+        return None
+    return author_id, {**_notice_data(item), "asker_id": asker_id}
+
+
+def notify_answer_accepted(change: Change) -> None:
+    notice = acceptance_notice(change)
+    if notice is not None:
+        recipient, data = notice
+        notify(recipient, "answer_accepted", data, cause=change.effect_id("answer-accepted"), at_ms=change.created_ms)
 
 
 # --- Answer votes --------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ the two cannot lose it.
 
 from __future__ import annotations
 
+from chalicelib.domain.changes import Change
 from chalicelib.domain.ids import iso
 from chalicelib.domain.points import helpful_score_moves, raised_level, vote_score_moves
 from chalicelib.models.base import batch_get
@@ -19,15 +20,14 @@ from chalicelib.models.users import UserProfile
 from chalicelib.pagination import Page, PageRequest
 from chalicelib.services.effects import commit_once
 from chalicelib.services.notifications import notify
-from chalicelib.streams.events import Change
 
 
-def on_answer_vote_change(change: Change) -> None:
+def score_experts_for_vote(change: Change) -> None:
     """AnswerVotes stream: an upvote counts +1 and a downvote -1 in each of the question's labels."""
     move_scores(vote_score_moves(change.old, change.new), change)
 
 
-def on_helpful_mark_change(change: Change) -> None:
+def score_experts_for_helpful_mark(change: Change) -> None:
     """HelpfulMarks stream: a helpful mark counts +1 in each of the product's labels."""
     move_scores(helpful_score_moves(change.old, change.new), change)
 

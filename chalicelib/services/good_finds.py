@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from chalicelib.auth import Caller
+from chalicelib.domain.changes import Change
 from chalicelib.domain.tiers import (
     ALL_LABELS,
     good_find_labels,
@@ -30,7 +31,6 @@ from chalicelib.domain.tiers import (
 from chalicelib.models.advice import Product
 from chalicelib.models.merchants import GoodFind, Merchant
 from chalicelib.pagination import MAX_KEY_VALUE_LENGTH, Page, PageRequest
-from chalicelib.streams.events import Change
 
 Key = tuple[str, str]  # (label, rank_key)
 
@@ -140,10 +140,18 @@ def sync_merchant(merchant_id: str) -> None:
     _write(desired, existing)
 
 
+def store_to_reindex(change: Change) -> str | None:
+    """The store whose entries move: its tier was gained, changed or lost, or the store is gone."""
+    if change.kind == "REMOVE" or change.changed("tier"):
+        return change.keys.get("merchant_id") or change.item["merchant_id"]
+    return None
+
+
 def reindex_merchant(change: Change) -> None:
     """Merchants stream effect: a tier gained, changed or lost moves all that store's entries."""
-    if change.kind == "REMOVE" or change.changed("tier"):
-        sync_merchant(change.keys.get("merchant_id") or change.item["merchant_id"])
+    merchant_id = store_to_reindex(change)
+    if merchant_id:
+        sync_merchant(merchant_id)
 
 
 def list_good_finds(caller: Caller, page: PageRequest) -> Page:

@@ -3,32 +3,23 @@
 from __future__ import annotations
 
 from chalicelib.auth import Caller
+from chalicelib.domain.changes import Change
 from chalicelib.domain.ids import new_id, now_iso
 from chalicelib.errors import Conflict, NotFound
 from chalicelib.models.base import batch_get, delete_if, put_unless_present
 from chalicelib.models.groups import Group, GroupMember
 from chalicelib.pagination import Page, PageRequest
+from chalicelib.schemas.groups import GroupOut
 from chalicelib.services.effects import move_counter
-from chalicelib.streams.events import Change
 
 OWNER, MEMBER = "owner", "member"
 
 
-def group_view(group: Group, membership: GroupMember | None) -> dict:
-    return {
-        "group_id": group.group_id,
-        "name": group.name,
-        "description": group.description,
-        "label": group.label,
-        "owner_id": group.owner_id,
-        "member_count": int(group.member_count or 0),
-        "created_at": group.created_at,
-        "is_member": membership is not None,
-        "role": membership.role if membership is not None else None,
-    }
+def group_view(group: Group, membership: GroupMember | None) -> GroupOut:
+    return GroupOut.from_item(group, membership)
 
 
-def create_group(caller: Caller, name: str, description: str, label: str) -> dict:
+def create_group(caller: Caller, name: str, description: str, label: str) -> GroupOut:
     """The circle and its owner's membership in one transaction; the owner is counted from the start.
 
     The GroupMembers stream keeps `member_count` for everyone who joins later (see
@@ -53,7 +44,7 @@ def _group_and_membership(group_id: str, user_id: str) -> tuple[Group, GroupMemb
     return group, membership
 
 
-def get_group(caller: Caller, group_id: str) -> dict:
+def get_group(caller: Caller, group_id: str) -> GroupOut:
     return group_view(*_group_and_membership(group_id, caller.user_id))
 
 
@@ -95,11 +86,17 @@ def leave(caller: Caller, group_id: str) -> dict:
     return {"group_id": group_id, "member": False, "role": None}
 
 
+def member_count_delta(change: Change) -> int:
+    """How a GroupMembers change moves its circle's `member_count`: the owner's INSERT was counted
+    when the circle was created, in the same transaction."""
+    if change.kind == "INSERT" and change.item.get("role") == OWNER:
+        return 0
+    return change.count_delta
+
+
 def count_members(change: Change) -> None:
     """GroupMembers stream: member_count moves exactly once per join and leave."""
-    item = change.item
-    if change.kind == "INSERT" and item.get("role") == OWNER:
-        return  # counted when the circle was created, in the same transaction
-    if change.count_delta:
-        move_counter(change.effect_id("group-member-count"), Group, item["group_id"], Group.member_count,
-                     change.count_delta)
+    delta = member_count_delta(change)
+    if delta:
+        move_counter(change.effect_id("group-member-count"), Group, change.item["group_id"], Group.member_count,
+                     delta)

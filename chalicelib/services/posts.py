@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from chalicelib.auth import Caller
-from chalicelib.domain import feed as rules
+from chalicelib.domain import polls
 from chalicelib.domain.ids import iso, new_id, now_iso
 from chalicelib.errors import BadRequest, Conflict, Forbidden, NotFound
 from chalicelib.models.advice import Product
@@ -16,41 +16,24 @@ from chalicelib.models.posts import Poll, PollOption, PollVote, Post
 from chalicelib.models.transactions import Transaction, TransactionFailed, retry_on_conflict
 from chalicelib.models.users import UserProfile
 from chalicelib.pagination import Page, PageRequest
+from chalicelib.schemas.posts import AuthorOut, PollOut, PostOut
 from chalicelib.services.profiles import display_name_of, merchant_block
 
 
 # -- presentation -----------------------------------------------------------------------------------
 def post_view(post: Post, author: UserProfile | None, my_vote: PollVote | None, now: str,
-              store: Merchant | None = None) -> dict:
+              store: Merchant | None = None) -> PostOut:
     poll = None
     if post.poll is not None:
-        poll = {
-            "options": [
-                {"text": option.text, "product_id": option.product_id, "votes": int(option.votes or 0)}
-                for option in post.poll.options
-            ],
-            "closes_at": post.poll.closes_at,
-            "closed": rules.poll_is_closed(post.poll.closes_at, now),
-            "my_vote": int(my_vote.option) if my_vote is not None else None,
-        }
-    return {
-        "post_id": post.post_id,
-        "author": {
-            "user_id": post.author_id,
-            "display_name": display_name_of(author, post.author_id),
-            "merchant": merchant_block(store),
-        },
-        "text": post.text,
-        "image_urls": list(post.image_urls or []),
-        "product_ids": list(post.product_ids or []),
-        "labels": list(post.labels or []),
-        "group_id": post.group_id,
-        "poll": poll,
-        "created_at": post.created_at,
-    }
+        tally = polls.tally(((option.text, option.product_id, option.votes) for option in post.poll.options),
+                            post.poll.closes_at, now, int(my_vote.option) if my_vote is not None else None)
+        poll = PollOut.from_tally(tally)
+    card = AuthorOut(user_id=post.author_id, display_name=display_name_of(author, post.author_id),
+                     merchant=merchant_block(store))
+    return PostOut.from_item(post, card, poll)
 
 
-def present_posts(posts: list[Post], viewer_id: str) -> list[dict]:
+def present_posts(posts: list[Post], viewer_id: str) -> list[PostOut]:
     """Posts as the API shows them: authors' names and stores, and the viewer's poll votes, in one batched read."""
     if not posts:
         return []
@@ -74,7 +57,7 @@ def present_posts(posts: list[Post], viewer_id: str) -> list[dict]:
 
 # -- posts ------------------------------------------------------------------------------------------
 def create_post(caller: Caller, text: str, image_urls: list[str], product_ids: list[str], labels: list[str],
-                group_id: str | None, poll: dict | None) -> dict:
+                group_id: str | None, poll: dict | None) -> PostOut:
     """At most one batched read (checks, and the author block when the token cannot give it), then ONE write.
 
     The author's display name comes from the token's `name` claim; the profile is read only when the
@@ -124,7 +107,7 @@ def create_post(caller: Caller, text: str, image_urls: list[str], product_ids: l
     if poll is not None:
         post.poll = Poll(
             options=[PollOption(text=o["text"], product_id=o.get("product_id"), votes=0) for o in poll["options"]],
-            closes_at=iso(rules.poll_closes_at(created, poll["closes_in_hours"])),
+            closes_at=iso(polls.closes_at(created, poll["closes_in_hours"])),
         )
     post.save(condition=Post.post_id.does_not_exist())
     return post_view(post, profile, None, now_iso(), store)
@@ -137,7 +120,7 @@ def _get(post_id: str) -> Post:
         raise NotFound(f"No post {post_id}") from None
 
 
-def get_post(viewer_id: str, post_id: str, consistent: bool = False) -> dict:
+def get_post(viewer_id: str, post_id: str, consistent: bool = False) -> PostOut:
     try:
         post = Post.get(post_id, consistent_read=consistent)
     except Post.DoesNotExist:
@@ -174,7 +157,7 @@ def list_group_posts(viewer_id: str, group_id: str, page: PageRequest) -> Page:
 
 
 # -- polls ------------------------------------------------------------------------------------------
-def vote(caller: Caller, post_id: str, option: int) -> dict:
+def vote(caller: Caller, post_id: str, option: int) -> PostOut:
     """One transaction: the voter's PollVote (put if absent) and +1 on the option's count.
 
     Both conditions are checked by DynamoDB inside the transaction, so concurrent votes are
@@ -187,10 +170,10 @@ def vote(caller: Caller, post_id: str, option: int) -> dict:
     if post.poll is None:
         raise NotFound(f"Post {post_id} has no poll")
     count = len(post.poll.options)
-    if not rules.option_in_range(option, count):
+    if not polls.option_in_range(option, count):
         raise BadRequest(f"option: must be from 0 to {count - 1}")
     now = now_iso()
-    if rules.poll_is_closed(post.poll.closes_at, now):
+    if polls.is_closed(post.poll.closes_at, now):
         raise Conflict("This poll has closed", code="PollClosed")
     votes = Path(["poll", "options"])[option]["votes"]
 

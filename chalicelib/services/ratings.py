@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from chalicelib.auth import Caller
+from chalicelib.domain.changes import Change
 from chalicelib.domain.ids import now_iso
 from chalicelib.domain.tiers import Standing, standing_from_scores
 from chalicelib.errors import Forbidden, NotFound
 from chalicelib.models.merchants import Merchant, Rating
-from chalicelib.streams.events import Change
 
 
 def rating_view(rating: Rating) -> dict:
@@ -106,30 +106,34 @@ def recompute_standing(change: Change) -> None:
         refresh_standing(merchant_id)
 
 
+def tier_notice(change: Change) -> tuple[str, dict] | None:
+    """(merchant, data) of `merchant_tier`: due when a store's tier moved (gained, changed or lost)."""
+    if change.kind != "MODIFY" or not change.changed("tier"):
+        return None
+    old, new = change.old or {}, change.new or {}
+    return new["merchant_id"], {
+        "merchant_id": new["merchant_id"],
+        "tier": new.get("tier"),
+        "badge": new.get("badge"),
+        "previous_tier": old.get("tier"),
+        "judge_count": new.get("judge_count"),
+    }
+
+
 def announce_tier_change(change: Change) -> None:
-    """Merchants stream effect: tell the merchant their tier moved (gained, changed or lost).
+    """Merchants stream effect: tell the merchant their tier moved.
 
     The notice's id derives from this record (its cause and the image's `rated_at`), so a
     redelivery rewrites the same notice.
     """
     from chalicelib.services.notifications import notify
 
-    if change.kind != "MODIFY" or not change.changed("tier"):
+    notice = tier_notice(change)
+    if notice is None:
         return
-    old, new = change.old or {}, change.new or {}
-    notify(
-        new["merchant_id"],
-        "merchant_tier",
-        {
-            "merchant_id": new["merchant_id"],
-            "tier": new.get("tier"),
-            "badge": new.get("badge"),
-            "previous_tier": old.get("tier"),
-            "judge_count": new.get("judge_count"),
-        },
-        cause=change.effect_id("merchant-tier"),
-        at_ms=_moment_ms(new.get("rated_at")) or change.created_ms,
-    )
+    merchant_id, data = notice
+    notify(merchant_id, "merchant_tier", data, cause=change.effect_id("merchant-tier"),
+           at_ms=_moment_ms((change.new or {}).get("rated_at")) or change.created_ms)
 
 
 def _moment_ms(stamp: str | None) -> int | None:

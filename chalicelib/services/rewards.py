@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from chalicelib.domain.changes import Change
 from chalicelib.domain.points import (
     Award,
     Settlement,
@@ -31,22 +32,21 @@ from chalicelib.models.points import LedgerEntry, StandingAward, Wallet
 from chalicelib.models.transactions import Transaction, TransactionFailed, retry_on_conflict
 from chalicelib.services.effects import commit_once
 from chalicelib.services.points import new_entry, purse_of, read_wallet
-from chalicelib.streams.events import Change
 
 ENTRY = "ledger entry"  # the label of a settlement's ledger entries
 
 
-def on_answer_vote_change(change: Change) -> None:
+def award_for_vote_change(change: Change) -> None:
     """AnswerVotes stream: +10 / -2 to the answer's author; changes and withdrawals reverse exactly."""
     _apply(vote_transitions(change.old, change.new), change)
 
 
-def on_answer_change(change: Change) -> None:
+def award_for_acceptance(change: Change) -> None:
     """Answers stream: acceptance gives +15 to the answerer and +2 to the asker; moving it reverses both."""
     _apply(acceptance_transitions(change.old, change.new), change)
 
 
-def on_helpful_mark_change(change: Change) -> None:
+def award_for_helpful_mark(change: Change) -> None:
     """HelpfulMarks stream: +5 to the reviewer while the mark stands."""
     _apply(helpful_transitions(change.old, change.new), change)
 

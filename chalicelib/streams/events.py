@@ -1,22 +1,22 @@
 """Stream records as change events, and the wrapper every stream handler is registered with.
 
-`Change` is what services see: which table, INSERT / MODIFY / REMOVE, the old and new item as
-plain Python, and the record's sequence number (the natural idempotency key). The wrapper runs a
-batch through powertools' BatchProcessor, so one record that fails is reported in
-`batchItemFailures` (the event source mapping uses ReportBatchItemFailures) and does not fail the
-records around it.
+A record becomes a `chalicelib.domain.changes.Change` (which table, INSERT / MODIFY / REMOVE, the
+old and new item as plain Python, and the record's sequence number: the natural idempotency key),
+and the handler runs the table's named effects on it, in one loop. The wrapper runs a batch
+through powertools' BatchProcessor, so one record that fails is reported in `batchItemFailures`
+(the event source mapping uses ReportBatchItemFailures) and does not fail the records around it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Sequence
 from contextvars import ContextVar
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 from chalicelib.config import stream_arn, table_of_stream_arn
+from chalicelib.domain.changes import Change, Effect
 
 #: While set (by the local stream runner), collects `sequence number -> exception` for every record
 #: a handler fails, so a record set aside carries the error that put it there.
@@ -35,58 +35,34 @@ def _plain(value: Any) -> Any:
     return value
 
 
-@dataclass(frozen=True)
-class Change:
-    table: str
-    kind: str  # INSERT | MODIFY | REMOVE
-    keys: dict
-    old: dict | None
-    new: dict | None
-    sequence_number: str
-    created_at: datetime
+def change_from_record(record) -> Change:
+    """From powertools' DynamoDBRecord (images already turned into Python values)."""
+    stream = record.dynamodb
+    table = table_of_stream_arn(record.event_source_arn or "")
+    created = stream.approximate_creation_date_time
+    return Change(
+        table=table,
+        kind=record.event_name.name,
+        keys=_plain(stream.keys or {}),
+        old=_plain(stream.old_image) if stream.old_image else None,
+        new=_plain(stream.new_image) if stream.new_image else None,
+        sequence_number=stream.sequence_number or "",
+        created_at=datetime.fromtimestamp(created or 0, tz=UTC),
+    )
 
-    @property
-    def is_noop(self) -> bool:
-        """Moto reports a MODIFY even for a write that changed nothing; AWS does not."""
-        return self.kind == "MODIFY" and self.old == self.new
 
-    @property
-    def item(self) -> dict:
-        """The item as it is now, or as it was just before it was removed."""
-        return (self.new if self.kind != "REMOVE" else self.old) or {}
+def apply_effects(effects: Sequence[Effect], change: Change) -> None:
+    """The one dispatch loop: every effect of the table, in the order listed, on one change.
 
-    @property
-    def count_delta(self) -> int:
-        """What the record does to a count of such items: +1 when one appears, -1 when one goes, else 0."""
-        return {"INSERT": 1, "REMOVE": -1}.get(self.kind, 0)
-
-    def changed(self, *fields: str) -> bool:
-        old, new = self.old or {}, self.new or {}
-        return any(old.get(name) != new.get(name) for name in fields)
-
-    def effect_id(self, effect: str) -> str:
-        """A key naming one effect of this record: the same on every redelivery."""
-        return f"{effect}:{self.table}:{self.sequence_number}"
-
-    @property
-    def created_ms(self) -> int:
-        return int(self.created_at.timestamp() * 1000)
-
-    @classmethod
-    def from_record(cls, record) -> "Change":
-        """From powertools' DynamoDBRecord (images already turned into Python values)."""
-        stream = record.dynamodb
-        table = table_of_stream_arn(record.event_source_arn or "")
-        created = stream.approximate_creation_date_time
-        return cls(
-            table=table,
-            kind=record.event_name.name,
-            keys=_plain(stream.keys or {}),
-            old=_plain(stream.old_image) if stream.old_image else None,
-            new=_plain(stream.new_image) if stream.new_image else None,
-            sequence_number=stream.sequence_number or "",
-            created_at=datetime.fromtimestamp(created or 0, tz=UTC),
-        )
+    An effect that raises fails the record (so it is redelivered to all of them, each idempotent);
+    the error carries a note naming the effect.
+    """
+    for effect in effects:
+        try:
+            effect(change)
+        except Exception as exc:
+            exc.add_note(f"in stream effect {getattr(effect, '__name__', effect)!s} of {change.table}")
+            raise
 
 
 def _count_batch(handler: str, records: int, failed: int) -> None:
@@ -106,8 +82,9 @@ def _count_batch(handler: str, records: int, failed: int) -> None:
             metric_doc.add_dimension(name="handler", value=handler)
 
 
-def dynamodb_stream(blueprint, logical_table: str, apply: Callable[[Change], None], *, name: str):
-    """Register `apply` as the handler of one table's stream, under the Lambda name `name`.
+def dynamodb_stream(blueprint, logical_table: str, effects: Sequence[Effect], *, name: str):
+    """Register the handler of one table's stream, under the Lambda name `name`: it runs `effects`,
+    each a named use case taking a `Change`, on every record.
 
     Returns Chalice's handler object; the caller must bind it to a module attribute called `name`
     (Chalice's handler string is `<module>.<name>`).
@@ -123,11 +100,11 @@ def dynamodb_stream(blueprint, logical_table: str, apply: Callable[[Change], Non
         from chalicelib.observability import logger
 
         def record_handler(record) -> None:
-            change = Change.from_record(record)
+            change = change_from_record(record)
             if change.is_noop:
                 return
             try:
-                apply(change)
+                apply_effects(effects, change)
             except Exception as exc:
                 failures = record_failures.get()
                 if failures is not None:
@@ -148,5 +125,5 @@ def dynamodb_stream(blueprint, logical_table: str, apply: Callable[[Change], Non
 
     handle.__name__ = name
     handle.__qualname__ = name
-    handle.apply = apply  # type: ignore[attr-defined]
+    handle.effects = tuple(effects)  # type: ignore[attr-defined]
     return blueprint.on_dynamodb_record(stream_arn=stream_arn(logical_table), batch_size=100, name=name)(handle)

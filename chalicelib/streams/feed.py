@@ -1,11 +1,14 @@
-"""Stream handlers of posts and feeds: fan-out on write and its continuation."""
+"""Stream handlers of posts and feeds: fan-out on write, its continuation, and a deleted post's upkeep."""
 
 from chalice import Blueprint
 
-from chalicelib.services.feed import on_fanout_job_change, on_post_change
+from chalicelib.services import fanout, feed
 from chalicelib.streams.events import dynamodb_stream
 
 blueprint = Blueprint(__name__)
 
-fan_out_posts = dynamodb_stream(blueprint, "Posts", on_post_change, name="fan_out_posts")
-continue_fan_out = dynamodb_stream(blueprint, "FanoutJobs", on_fanout_job_change, name="continue_fan_out")
+POST_EFFECTS = (fanout.fan_out_post, feed.remove_deleted_post, feed.delete_poll_votes)
+FANOUT_JOB_EFFECTS = (fanout.continue_fan_out_job,)
+
+fan_out_posts = dynamodb_stream(blueprint, "Posts", POST_EFFECTS, name="fan_out_posts")
+continue_fan_out = dynamodb_stream(blueprint, "FanoutJobs", FANOUT_JOB_EFFECTS, name="continue_fan_out")

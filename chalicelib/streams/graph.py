@@ -1,11 +1,21 @@
-"""Stream handlers of the follow graph."""
+"""Stream handlers of the follow graph: each table's effects, by name, in the order they run."""
 
 from chalice import Blueprint
 
-from chalicelib.services.graph_effects import on_block_change, on_follow_change
+from chalicelib.services import feed, graph_effects
 from chalicelib.streams.events import dynamodb_stream
 
 blueprint = Blueprint(__name__)
 
-update_follow_graph = dynamodb_stream(blueprint, "Follows", on_follow_change, name="update_follow_graph")
-enforce_blocks = dynamodb_stream(blueprint, "Blocks", on_block_change, name="enforce_blocks")
+FOLLOW_EFFECTS = (
+    graph_effects.count_followers,  # before the backfill, which reads the count for the pull threshold
+    graph_effects.notify_new_follower,
+    graph_effects.join_audience,
+    feed.backfill_feed,
+    graph_effects.leave_audience,
+    feed.remove_unfollowed_posts,
+)
+BLOCK_EFFECTS = (graph_effects.end_follows, feed.remove_blocked_posts)
+
+update_follow_graph = dynamodb_stream(blueprint, "Follows", FOLLOW_EFFECTS, name="update_follow_graph")
+enforce_blocks = dynamodb_stream(blueprint, "Blocks", BLOCK_EFFECTS, name="enforce_blocks")

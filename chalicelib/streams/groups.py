@@ -2,9 +2,11 @@
 
 from chalice import Blueprint
 
-from chalicelib.services.groups import count_members
+from chalicelib.services import groups
 from chalicelib.streams.events import dynamodb_stream
 
 blueprint = Blueprint(__name__)
 
-count_group_members = dynamodb_stream(blueprint, "GroupMembers", count_members, name="count_group_members")
+GROUP_MEMBER_EFFECTS = (groups.count_members,)
+
+count_group_members = dynamodb_stream(blueprint, "GroupMembers", GROUP_MEMBER_EFFECTS, name="count_group_members")

@@ -52,7 +52,9 @@ def test_the_audience_is_exact_under_chaotic_delivery(client, users, chaos_strea
 
 
 def test_a_follow_record_replayed_after_the_unfollow_does_not_bring_the_follower_back(client, users, streams):
-    from chalicelib.services import feed
+    from chalicelib.domain.changes import inserted
+    from chalicelib.services import feed, graph_effects
+    from chalicelib.streams.events import apply_effects
 
     alice, bob = users("alice"), users("bob")
     with_profiles(client, alice, bob)
@@ -61,7 +63,8 @@ def test_a_follow_record_replayed_after_the_unfollow_does_not_bring_the_follower
     call(client, "DELETE", f"/users/{alice.user_id}/follow", bob)
     streams.drain()
     # When the follow's INSERT is handled again (an operator replays a set-aside record)
-    feed.follow_started(bob.user_id, alice.user_id)
+    replayed = inserted("Follows", {"follower_id": bob.user_id, "followee_id": alice.user_id})
+    apply_effects((graph_effects.join_audience, feed.backfill_feed), replayed)
     # Then the follow is gone, and so is bob from alice's audience
     assert audience_of(alice.user_id) == []
 

@@ -73,15 +73,15 @@ def test_3000_followers_are_written_in_about_ceil_n_over_25_batch_calls_plus_ret
 
 
 def test_a_crash_mid_fan_out_resumes_from_the_last_recorded_step(client, users, fresh_streams, monkeypatch):
-    from chalicelib.services import feed
+    from chalicelib.services import fanout
 
     # Given steps of about 10 followers, 35 followers, and a step 2 that crashes once after writing its entries
-    monkeypatch.setattr(feed, "FANOUT_PAGE_SIZE", 10)
+    monkeypatch.setattr(fanout, "FANOUT_PAGE_SIZE", 10)
     author = users("author")
     with_profiles(client, author)
     follower_ids = given_followers(author.user_id, 35)
     streams = fresh_streams()
-    original, seen = feed._insert_entries, []
+    original, seen = fanout._insert_entries, []
 
     def crash_once_on_step_two(post, reader_ids):
         result = original(post, reader_ids)
@@ -90,7 +90,7 @@ def test_a_crash_mid_fan_out_resumes_from_the_last_recorded_step(client, users, 
             raise RuntimeError("the Lambda died here")
         return result
 
-    monkeypatch.setattr(feed, "_insert_entries", crash_once_on_step_two)
+    monkeypatch.setattr(fanout, "_insert_entries", crash_once_on_step_two)
     # When the author posts and the streams carry it (redelivering the failed record)
     post_id = publish(client, author)
     streams.drain()
@@ -104,14 +104,14 @@ def test_a_crash_mid_fan_out_resumes_from_the_last_recorded_step(client, users, 
 
 
 def test_a_fan_out_that_keeps_crashing_stops_visibly_and_can_be_resumed(client, users, fresh_streams, monkeypatch):
-    from chalicelib.services import feed
+    from chalicelib.services import fanout
 
-    monkeypatch.setattr(feed, "FANOUT_PAGE_SIZE", 10)
+    monkeypatch.setattr(fanout, "FANOUT_PAGE_SIZE", 10)
     author = users("author")
     with_profiles(client, author)
     follower_ids = given_followers(author.user_id, 35)
     streams = fresh_streams()
-    original, state = feed._insert_entries, {"steps": 0, "broken": True, "first": None}
+    original, state = fanout._insert_entries, {"steps": 0, "broken": True, "first": None}
 
     def broken_after_first_step(post, reader_ids):
         state["steps"] += 1
@@ -120,7 +120,7 @@ def test_a_fan_out_that_keeps_crashing_stops_visibly_and_can_be_resumed(client, 
         state["first"] = state["first"] if state["first"] is not None else len(reader_ids)
         return original(post, reader_ids)
 
-    monkeypatch.setattr(feed, "_insert_entries", broken_after_first_step)
+    monkeypatch.setattr(fanout, "_insert_entries", broken_after_first_step)
     # When the author posts and step 2 fails on every attempt
     post_id = publish(client, author)
     streams.drain()
@@ -131,66 +131,41 @@ def test_a_fan_out_that_keeps_crashing_stops_visibly_and_can_be_resumed(client, 
     assert len(list(FeedEntry.by_post.query(post_id))) == state["first"] + 1
     # When the bug is fixed and an operator resumes the job
     state["broken"] = False
-    assert feed.resume_fan_out(post_id)
+    assert fanout.resume_fan_out(post_id)
     streams.drain()
     # Then it carries on from step 2 and finishes
     job = FanoutJob.get(post_id)
     assert job.done and job.written == 35 and job.steps == 4
     assert {entry.user_id for entry in FeedEntry.by_post.query(post_id)} == set(follower_ids) | {author.user_id}
-    assert not feed.resume_fan_out(post_id)  # a finished job is not resumed
+    assert not fanout.resume_fan_out(post_id)  # a finished job is not resumed
     assert stored_feed(follower_ids[-1]) == [post_id]
-
-
-def test_a_job_recorded_before_audience_buckets_starts_over_and_reaches_everyone(client, users, fresh_streams):
-    import json
-
-    from chalicelib.domain.ids import now_iso
-    from chalicelib.services import feed
-
-    # Given a push job mid-way whose cursor is a follower-query key (the format before buckets)
-    author = users("author")
-    with_profiles(client, author)
-    follower_ids = given_followers(author.user_id, 30)
-    streams = fresh_streams()
-    post_id = publish(client, author)
-    FanoutJob(post_id, post_id=post_id, author_id=author.user_id, created_at=now_iso(), mode="push",
-              cursor=json.dumps({"follower_id": {"S": follower_ids[9]}, "followee_id": {"S": author.user_id}}),
-              written=10, steps=1, done=False).save()
-    # When its next step runs
-    assert feed.run_fan_out_step(post_id, 1)
-    streams.drain()
-    # Then it finished, and every follower has the post once
-    job = FanoutJob.get(post_id)
-    assert job.done and job.cursor is None
-    readers = sorted(entry.user_id for entry in FeedEntry.by_post.query(post_id))
-    assert readers == sorted(follower_ids + [author.user_id])
 
 
 def test_a_post_deleted_while_a_step_writes_leaves_no_entry_behind(client, users, monkeypatch):
     from chalicelib.domain.ids import now_iso
     from chalicelib.models.posts import Post
-    from chalicelib.services import feed
+    from chalicelib.services import fanout, feed
 
     # Given a fan-out in steps of about 10 followers whose first step has run
-    monkeypatch.setattr(feed, "FANOUT_PAGE_SIZE", 10)
+    monkeypatch.setattr(fanout, "FANOUT_PAGE_SIZE", 10)
     author = users("author")
     with_profiles(client, author)
     follower_ids = given_followers(author.user_id, 35)
     post_id = publish(client, author)
-    feed.start_fan_out({"post_id": post_id, "author_id": author.user_id, "created_at": now_iso()})
+    fanout.start_fan_out({"post_id": post_id, "author_id": author.user_id, "created_at": now_iso()})
     assert len(list(FeedEntry.by_post.query(post_id))) > 1
     # And the author deletes the post while step 2 runs: its removal (the Posts stream) finishes
     # after the step has read the audience and before the step's entries land
-    original = feed._insert_entries
+    original = fanout._insert_entries
 
     def deleted_just_before_the_write(post, reader_ids):
         Post(post_id).delete()
         feed.remove_post_everywhere(post_id)
         return original(post, reader_ids)
 
-    monkeypatch.setattr(feed, "_insert_entries", deleted_just_before_the_write)
+    monkeypatch.setattr(fanout, "_insert_entries", deleted_just_before_the_write)
     # When step 2 finishes
-    feed.run_fan_out_step(post_id, 1)
+    fanout.run_fan_out_step(post_id, 1)
     # Then it took its own entries back out and ended the job: no feed keeps the post
     job = FanoutJob.get(post_id)
     assert job.done and job.cancelled and int(job.steps) == 1

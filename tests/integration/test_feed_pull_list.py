@@ -6,7 +6,7 @@ from bench import harness  # noqa: F401  (installs the DynamoDB call counter bef
 from chalicelib.domain import feed as rules
 from chalicelib.models.posts import FanoutJob, FeedPullList
 from chalicelib.models.users import UserProfile
-from chalicelib.services import feed
+from chalicelib.services import fanout, feed
 from tests.support.api import call
 from tests.support.posts import feed_of, follow, publish, read_all, stored_feed, with_profiles
 
@@ -94,14 +94,14 @@ def test_crossing_the_threshold_lists_the_author_for_every_existing_follower_onc
     streams.drain()
     # Then a one-time job listed her for every follower, and her profile is marked as served by pull
     assert [feed.pull_authors_of(fan.user_id) for fan in fans] == [[alice.user_id]] * 3
-    job = FanoutJob.get(feed.pull_list_job_id(first))
+    job = FanoutJob.get(fanout.pull_list_job_id(first))
     assert job.done and job.mode == "pull-list" and int(job.written) == 3
     assert UserProfile.get(alice.user_id).pull_mode is True
     # And her next post starts no new job; every follower's feed shows both posts, merged at read time
     second = publish(client, alice, "again")
     streams.drain()
     with pytest.raises(FanoutJob.DoesNotExist):
-        FanoutJob.get(feed.pull_list_job_id(second))
+        FanoutJob.get(fanout.pull_list_job_id(second))
     for fan in fans:
         assert feed_of(client, fan) == [second, first]
         assert stored_feed(fan.user_id) == []
@@ -179,7 +179,7 @@ def test_an_unfollow_while_the_threshold_job_runs_does_not_leave_the_author_list
     streams.drain()
     threshold(1)
     post = {"post_id": new_id(), "author_id": star.user_id, "created_at": now_iso()}
-    feed._start_pull_list_job(post, 2)
+    fanout._start_pull_list_job(post, 2)
     # And the leaver unfollows just after the job's step has read the audience, before it writes:
     # the unfollow's stream effects (as graph_effects runs them) find nothing to take out yet
     read = audience.read
@@ -193,8 +193,8 @@ def test_an_unfollow_while_the_threshold_job_runs_does_not_leave_the_author_list
 
     monkeypatch.setattr(audience, "read", read_then_unfollow)
     # When the job's step runs
-    assert feed.run_fan_out_step(feed.pull_list_job_id(post["post_id"]), 0)
+    assert fanout.run_fan_out_step(fanout.pull_list_job_id(post["post_id"]), 0)
     # Then only the one who still follows has the author listed, and only they were counted
     assert feed.pull_authors_of(keeper.user_id) == [star.user_id]
     assert feed.pull_authors_of(leaver.user_id) == []
-    assert int(FanoutJob.get(feed.pull_list_job_id(post["post_id"])).written) == 1
+    assert int(FanoutJob.get(fanout.pull_list_job_id(post["post_id"])).written) == 1

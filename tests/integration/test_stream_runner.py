@@ -15,6 +15,7 @@ import pytest
 from chalice import Blueprint, Chalice
 
 from chalicelib.config import stream_arn
+from chalicelib.domain.changes import Change
 from chalicelib.local.failures import (
     InProcessInvoker,
     LambdaInvoker,
@@ -24,7 +25,7 @@ from chalicelib.local.failures import (
     replay,
 )
 from chalicelib.local.stream_runner import StreamRunner
-from chalicelib.streams.events import Change, dynamodb_stream
+from chalicelib.streams.events import dynamodb_stream
 
 DELIVERED: list[str] = []  # follower ids, in the order the per-record handler saw them
 POISON: set[str] = set()  # follower ids whose records fail on purpose
@@ -41,7 +42,7 @@ def _apply(change: Change) -> None:
 
 
 per_record = Blueprint(__name__)
-record_test_follows = dynamodb_stream(per_record, "Follows", _apply, name="record_test_follows")
+record_test_follows = dynamodb_stream(per_record, "Follows", (_apply,), name="record_test_follows")
 
 whole_batch = Blueprint(__name__)
 

@@ -1,6 +1,5 @@
-"""The feed's and polls' rules, without AWS."""
+"""The feed's rules, without AWS."""
 
-from datetime import UTC, datetime
 
 import pytest
 
@@ -94,18 +93,6 @@ def test_feed_cursor_round_trips_and_rejects_other_shapes_and_readers():
                 {"r": "me", "b": "x", "n": 0, "p": [1]}, {"follower_id": {"S": "x"}}):
         with pytest.raises(ValueError):
             rules.FeedPosition.from_cursor(bad, "me")
-
-
-def test_poll_closing_and_option_range():
-    created = datetime(2024, 5, 1, 12, tzinfo=UTC)
-    assert rules.poll_closes_at(created, 24) == datetime(2024, 5, 2, 12, tzinfo=UTC)
-    for hours in (0, 169):
-        with pytest.raises(ValueError):
-            rules.poll_closes_at(created, hours)
-    assert rules.poll_is_closed("2024-05-02T12:00:00.000Z", "2024-05-02T12:00:00.000Z")
-    assert not rules.poll_is_closed("2024-05-02T12:00:00.000Z", "2024-05-02T11:59:59.999Z")
-    assert rules.option_in_range(0, 2) and rules.option_in_range(1, 2)
-    assert not any(rules.option_in_range(value, 2) for value in (2, -1, True, "1", 1.0))
 
 
 def test_a_follower_always_lands_in_the_same_audience_bucket():

@@ -1,0 +1,79 @@
+"""A change to one item of a table, as the stream reports it: the value every stream effect takes.
+
+Plain Python (no boto3, no PynamoDB, no powertools): `streams/` turns a stream record into a
+`Change`, and each effect (a named use case in `services/`) decides from it what to do. Tests build
+changes directly with `inserted`, `modified` and `removed`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+INSERT, MODIFY, REMOVE = "INSERT", "MODIFY", "REMOVE"
+
+#: An item (or its key) as plain Python: DynamoDB's types already turned into str, int, float, list...
+Image = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Change:
+    table: str
+    kind: str  # INSERT | MODIFY | REMOVE
+    keys: Image
+    old: Image | None
+    new: Image | None
+    sequence_number: str
+    created_at: datetime = field(default_factory=lambda: datetime.fromtimestamp(0, tz=UTC))
+
+    @property
+    def is_noop(self) -> bool:
+        """Moto reports a MODIFY even for a write that changed nothing; AWS does not."""
+        return self.kind == MODIFY and self.old == self.new
+
+    @property
+    def item(self) -> Image:
+        """The item as it is now, or as it was just before it was removed."""
+        return (self.new if self.kind != REMOVE else self.old) or {}
+
+    @property
+    def count_delta(self) -> int:
+        """What the record does to a count of such items: +1 when one appears, -1 when one goes, else 0."""
+        return {INSERT: 1, REMOVE: -1}.get(self.kind, 0)
+
+    def changed(self, *fields: str) -> bool:
+        old, new = self.old or {}, self.new or {}
+        return any(old.get(name) != new.get(name) for name in fields)
+
+    def effect_id(self, effect: str) -> str:
+        """A key naming one effect of this record: the same on every redelivery."""
+        return f"{effect}:{self.table}:{self.sequence_number}"
+
+    @property
+    def created_ms(self) -> int:
+        return int(self.created_at.timestamp() * 1000)
+
+
+#: One named effect of a table's changes (a use case); it must be idempotent on its own, because a
+#: failure in any effect of a record redelivers the record to all of them.
+Effect = Callable[[Change], object]
+
+
+def inserted(table: str, new: Image, *, sequence_number: str = "1", keys: Image | None = None,
+             created_at: datetime | None = None) -> Change:
+    return Change(table, INSERT, keys or {}, None, new, sequence_number,
+                  created_at or datetime.fromtimestamp(0, tz=UTC))
+
+
+def modified(table: str, old: Image, new: Image, *, sequence_number: str = "1", keys: Image | None = None,
+             created_at: datetime | None = None) -> Change:
+    return Change(table, MODIFY, keys or {}, old, new, sequence_number,
+                  created_at or datetime.fromtimestamp(0, tz=UTC))
+
+
+def removed(table: str, old: Image, *, sequence_number: str = "1", keys: Image | None = None,
+            created_at: datetime | None = None) -> Change:
+    return Change(table, REMOVE, keys or {}, old, None, sequence_number,
+                  created_at or datetime.fromtimestamp(0, tz=UTC))
