@@ -115,12 +115,9 @@ def _post_dict(post: Post) -> dict:
             "poll": bool(post.poll)}
 
 
-def _reach(user_id: str) -> tuple[int, bool]:
-    """(follower count, whether the author is already marked as served by pull): one read."""
-    profile = batch_get([(UserProfile, user_id, None)])[0]
-    if profile is None:
-        return 0, False
-    return int(profile.follower_count or 0), bool(profile.pull_mode)
+def _reach(user_id: str) -> rules.Reach:
+    """Followers, pull mode and the audience's state of an author: one read of their profile."""
+    return audience.reach_of(batch_get([(UserProfile, user_id, None)])[0])
 
 
 def blockers_of(user_id: str) -> set[str]:
@@ -185,16 +182,25 @@ def pull_authors_of(reader_id: str) -> list[str]:
 
 # -- fan-out ----------------------------------------------------------------------------------------
 def start_fan_out(post: dict) -> None:
-    """Posts INSERT: the author's own entry, then a job that carries the post to every follower."""
+    """Posts INSERT: the author's own entry, then a job that carries the post to every follower.
+
+    Push or pull follows `rules.post_plan`, with hysteresis: pull above the threshold, push again
+    only below 0.9 x the threshold and only from a complete audience (else a rebuild job runs first
+    and the post is merged at read time).
+    """
     author_id = post["author_id"]
     _entry(author_id, post).save()  # the author's own feed: one PutItem, not part of the fan-out's batches
-    count, pull_mode = _reach(author_id)
-    push = rules.fans_out(count, get_settings().fanout_pull_threshold)
-    if not push and not pull_mode:
-        _start_pull_list_job(post, count)  # the author has just crossed the threshold
-    elif push and pull_mode:
-        # back under the threshold: fanned out again; a later crossing must list the followers again
+    reach = _reach(author_id)
+    plan = rules.post_plan(reach, get_settings().fanout_pull_threshold)
+    if plan == rules.LIST:
+        _start_pull_list_job(post, reach.follower_count)  # the author has just crossed the threshold
+    elif plan == rules.REBUILD:
+        audience.start_rebuild(author_id)  # back under the return limit: push once the audience is whole
+    elif plan == rules.RETURN:
+        # back under the return limit with a kept audience: fanned out again; a later crossing must
+        # list the followers again
         UserProfile(author_id).update(actions=[UserProfile.pull_mode.remove()])
+    push = plan in (rules.PUSH, rules.RETURN)
     now = now_iso()
     job = FanoutJob(
         post["post_id"],
@@ -202,7 +208,7 @@ def start_fan_out(post: dict) -> None:
         author_id=author_id,
         created_at=now,
         mode=PUSH if push else PULL,
-        buckets_per_step=rules.buckets_per_step(count, FANOUT_PAGE_SIZE) if push else None,
+        buckets_per_step=rules.buckets_per_step(reach.follower_count, FANOUT_PAGE_SIZE) if push else None,
         post_created_at=post["created_at"],
         has_poll=bool(post.get("poll")),
         written=0,
@@ -347,15 +353,17 @@ def follow_started(follower_id: str, followee_id: str) -> int:
     """Follows INSERT: the follower joins the followee's audience, and their newest posts its feed.
 
     Skipped when the follow is already gone again (a late redelivery or a replay: the unfollow's
-    REMOVE has taken, or will take, the follower out). A large account's posts are not copied: it
-    joins the follower's pull list instead, and every feed page merges its posts.
+    REMOVE has taken, or will take, the follower out). An account whose posts may not be fanned
+    out to this follower (`rules.served_by_pull`: pull mode, above the threshold, or an audience
+    not kept) joins the follower's pull list instead, and every feed page merges its posts.
     """
     follow, profile = batch_get([(Follow, follower_id, followee_id), (UserProfile, followee_id, None)])
     if follow is None:
         return 0
-    audience.join(followee_id, follower_id)
-    count = int(profile.follower_count or 0) if profile is not None else 0
-    if not rules.fans_out(count, get_settings().fanout_pull_threshold):
+    threshold = get_settings().fanout_pull_threshold
+    reach = audience.reach_of(profile)
+    audience.on_follow(followee_id, follower_id, reach, threshold)
+    if rules.served_by_pull(reach, threshold):
         add_pull_author(follower_id, followee_id)
         return 0
     if follower_id in blockers_of(followee_id):
