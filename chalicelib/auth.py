@@ -10,10 +10,11 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
-from chalicelib.config import get_settings
+from chalicelib.config import COGNITO_GROUPS, get_settings
+from chalicelib.domain.names import display_name_or_none
 from chalicelib.errors import ServiceUnavailable, Unauthorized
 
-GROUPS = ("merchants", "judges", "admins")
+GROUPS = COGNITO_GROUPS
 _REQUIRED_CLAIMS = ["exp", "iat", "iss", "sub", "token_use"]
 
 
@@ -93,6 +94,5 @@ def verify_token(token: str) -> Caller:
     if isinstance(groups, str):
         groups = [groups]
     username = claims.get("cognito:username") or claims.get("username") or claims["sub"]
-    name = claims.get("name")
-    display_name = name.strip() if isinstance(name, str) and name.strip() else None
+    display_name = display_name_or_none(claims.get("name"))  # a bad claim: the default name instead
     return Caller(user_id=claims["sub"], username=str(username), groups=frozenset(groups), display_name=display_name)

@@ -54,6 +54,16 @@ class ServiceUnavailable(DomainError):
     code = "ServiceUnavailableError"
 
 
+class Busy(DomainError):
+    """Contention outlasted the bounded retries (`models.transactions.retry_on_conflict`): try later."""
+
+    status = 503
+    code = "Busy"
+
+    def __init__(self, message: str, *, retry_after: int = 1):
+        super().__init__(message, headers={"Retry-After": str(retry_after)})
+
+
 def error_body(code: str, message: str) -> dict:
     return {"Code": code, "Message": message}
 

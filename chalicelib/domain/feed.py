@@ -9,7 +9,7 @@ exact across any number of sources: nothing older is skipped, nothing shown is r
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
@@ -29,9 +29,9 @@ def chunks(items: Sequence[T], size: int = BATCH_WRITE_LIMIT) -> list[list[T]]:
     return [list(items[start:start + size]) for start in range(0, len(items), size)]
 
 
-def unique_by(items: Iterable[T], key) -> list[T]:
+def unique_by(items: Iterable[T], key: Callable[[T], Hashable]) -> list[T]:
     """First occurrence wins; DynamoDB refuses a batch naming the same key twice."""
-    seen: set = set()
+    seen: set[Hashable] = set()
     kept = []
     for item in items:
         marker = key(item)
@@ -44,7 +44,7 @@ def unique_by(items: Iterable[T], key) -> list[T]:
 
 def backoff_seconds(attempt: int, *, base: float = 0.05, cap: float = 2.0, jitter: float = 0.5) -> float:
     """Exponential backoff for unprocessed batch items; `jitter` in [0, 1) scales the random part."""
-    delay = min(cap, base * (2 ** max(attempt - 1, 0)))
+    delay = min(cap, base * 2.0 ** max(attempt - 1, 0))
     return delay * (0.5 + jitter / 2)
 
 
@@ -222,11 +222,11 @@ class FeedPosition:
     served: int
     pull: tuple[str, ...]
 
-    def to_cursor(self) -> dict:
+    def to_cursor(self) -> dict[str, Any]:
         return {"r": self.reader, "b": self.before, "n": self.served, "p": list(self.pull)}
 
     @classmethod
-    def from_cursor(cls, data: dict | None, reader: str) -> FeedPosition | None:
+    def from_cursor(cls, data: dict[str, Any] | None, reader: str) -> FeedPosition | None:
         """A cursor is one reader's: another reader's (or another list's) is refused."""
         if not data:
             return None

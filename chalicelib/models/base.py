@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pynamodb.models import Model
 
 from chalicelib.config import get_settings
@@ -9,7 +11,7 @@ from chalicelib.config import get_settings
 MAX_RETRY_ATTEMPTS = 5  # botocore attempts per call (throttling, 5xx) before an error reaches us
 
 
-def table_meta(logical_name: str) -> type:
+def table_meta(logical_name: str) -> Any:
     """A Meta class whose `table_name` is read from the stage settings on each access.
 
     PynamoDB re-checks `Meta.table_name` before reusing its connection, so a changed prefix
@@ -50,7 +52,12 @@ _connection = None
 
 
 def connection():
-    """The low-level PynamoDB connection for transactions and batch reads; its client is every model's."""
+    """The low-level PynamoDB connection for transactions and batch reads; its client is every model's.
+
+    Tools that watch or shape DynamoDB traffic (the bench's meter, the tests' conflict injector)
+    register botocore event handlers on `connection().client.meta.events`: every model call and
+    every `models.transactions.Transaction` goes through that one client.
+    """
     global _connection
     from pynamodb.connection import Connection
 
@@ -61,16 +68,25 @@ def connection():
 
 
 def _condition_held(write) -> bool:
-    """Run one conditional `write()`; False, with nothing written, when DynamoDB finds its condition false."""
+    """Run one conditional `write()`; False, with nothing written, when DynamoDB finds its condition false.
+
+    A write refused because a transaction holds the item (TransactionConflictException: nothing
+    was written) is sent again under the one conflict rule, and is `Busy` when that runs out.
+    """
     from pynamodb.exceptions import PynamoDBException
 
-    try:
-        write()
-    except PynamoDBException as exc:
-        if getattr(exc, "cause_response_code", None) != "ConditionalCheckFailedException":
-            raise
-        return False
-    return True
+    from chalicelib.models.transactions import retry_on_conflict
+
+    def attempt() -> bool:
+        try:
+            write()
+        except PynamoDBException as exc:
+            if getattr(exc, "cause_response_code", None) != "ConditionalCheckFailedException":
+                raise
+            return False
+        return True
+
+    return retry_on_conflict(attempt)
 
 
 def save_if(item: Model, condition) -> bool:

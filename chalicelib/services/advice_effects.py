@@ -8,12 +8,10 @@ from __future__ import annotations
 
 from chalicelib.domain.advice import answer_rank, vote_delta
 from chalicelib.models.advice import Answer, Question, Review
-from chalicelib.services.effects import apply_once, is_condition_failure, move_counter
+from chalicelib.models.transactions import Transaction, retry_on_conflict
+from chalicelib.services.effects import commit_once, move_counter
 from chalicelib.services.notifications import notify
 from chalicelib.streams.events import Change
-
-_MAX_TALLY_ATTEMPTS = 25
-
 
 # --- Answers -------------------------------------------------------------------------------------
 
@@ -59,14 +57,13 @@ def tally_vote(change: Change) -> bool:
     condition that its score and acceptance are still what was read (optimistic concurrency
     against other tallies and against a concurrent acceptance); a lost race reads again.
     """
-    from pynamodb.exceptions import TransactWriteError
-
     delta = vote_delta(_vote_value(change.old), _vote_value(change.new))
     if delta.is_zero:
         return False
     answer_id = change.item["answer_id"]
     effect_id = change.effect_id("vote-tally")
-    for _ in range(_MAX_TALLY_ATTEMPTS):
+
+    def attempt() -> bool:
         try:
             answer = Answer.get(answer_id, consistent_read=True)
         except Answer.DoesNotExist:
@@ -74,26 +71,22 @@ def tally_vote(change: Change) -> bool:
         score = int(answer.score or 0)
         accepted = bool(answer.accepted)
         new_score = score + delta.score
-        rank = answer_rank(accepted=accepted, score=new_score, answer_id=answer_id)
+        transaction = Transaction()
+        transaction.update(
+            "answer",
+            answer,
+            actions=[
+                Answer.score.set(new_score),
+                Answer.upvotes.add(delta.upvotes),
+                Answer.downvotes.add(delta.downvotes),
+                Answer.rank.set(answer_rank(accepted=accepted, score=new_score, answer_id=answer_id)),
+            ],
+            condition=(Answer.score == score) & (Answer.accepted == accepted),
+            retry_if_false=True,
+        )
+        return commit_once(effect_id, transaction)
 
-        def write(transaction, answer=answer, score=score, accepted=accepted, new_score=new_score, rank=rank):
-            transaction.update(
-                answer,
-                actions=[
-                    Answer.score.set(new_score),
-                    Answer.upvotes.add(delta.upvotes),
-                    Answer.downvotes.add(delta.downvotes),
-                    Answer.rank.set(rank),
-                ],
-                condition=(Answer.score == score) & (Answer.accepted == accepted),
-            )
-
-        try:
-            return apply_once(effect_id, write)
-        except TransactWriteError as exc:
-            if not is_condition_failure(exc, index=1):
-                raise
-    raise RuntimeError(f"answer {answer_id} kept changing while its votes were tallied")
+    return retry_on_conflict(attempt, what=f"answer {answer_id}")
 
 
 # --- Helpful marks -------------------------------------------------------------------------------

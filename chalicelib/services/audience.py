@@ -25,7 +25,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from chalicelib.domain import feed as rules
-from chalicelib.models.base import connection, update_if
+from chalicelib.models.base import update_if
 from chalicelib.models.graph import FollowerBucket
 from chalicelib.models.jobs import Job
 from chalicelib.models.users import UserProfile
@@ -239,18 +239,20 @@ def _followers_page(user_id: str, position: dict | None) -> tuple[list[str], dic
 
 def _join_if_following(user_id: str, follower_id: str) -> bool:
     """The follower joins the audience if the follow still stands, checked in the same transaction."""
-    from pynamodb.exceptions import TransactWriteError
-    from pynamodb.transactions import TransactWrite
-
     from chalicelib.models.graph import Follow
-    from chalicelib.services.effects import is_condition_failure
+    from chalicelib.models.transactions import Transaction, TransactionFailed, retry_on_conflict
 
-    try:
-        with TransactWrite(connection=connection()) as transaction:
-            transaction.condition_check(Follow, follower_id, user_id, condition=Follow.follower_id.exists())
-            transaction.update(_bucket(user_id, follower_id), actions=[FollowerBucket.follower_ids.add({follower_id})])
-    except TransactWriteError as exc:
-        if is_condition_failure(exc):  # only the follow check has a condition
-            return False
-        raise
-    return True
+    def attempt() -> bool:
+        transaction = Transaction()
+        transaction.check("follow", Follow, follower_id, user_id, condition=Follow.follower_id.exists())
+        transaction.update("bucket", _bucket(user_id, follower_id),
+                           actions=[FollowerBucket.follower_ids.add({follower_id})])
+        try:
+            transaction.commit()
+        except TransactionFailed as exc:
+            if exc.failed_on("follow"):
+                return False
+            raise
+        return True
+
+    return retry_on_conflict(attempt, what=f"the audience of {user_id}")

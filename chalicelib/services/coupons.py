@@ -10,34 +10,33 @@ a per-user limit or spend points a user does not have:
    reward engine's optimistic lock sees the change);
 4. the ledger entry of the debit (reason `coupon_redeemed`).
 
-Which conditions failed comes back in the cancellation reasons (in the order PynamoDB sends the
-items: puts, then updates) and becomes the 409's Code (`domain.points.refusal`). Items 3 and 4
-are left out of a free campaign.
+Which labelled conditions failed becomes the 409's Code (`domain.points.refusal`); a lost race
+or a code collision is tried again under the one conflict rule, then answered 503 `Busy`. A free
+campaign debits nothing: items 3 and 4 become a check that the wallet is not in debt
+(`domain.points.can_redeem`: a balance below 0 redeems nothing).
 """
 
 from __future__ import annotations
 
-import random
-import time
-
 from chalicelib.auth import Caller
 from chalicelib.domain.ids import iso, new_id, now_iso, utc_now
-from chalicelib.domain.points import COUPON_REDEEMED, coupon_status, new_coupon_code, normalise_code, refusal
-from chalicelib.errors import Conflict, Forbidden, NotFound, ServiceUnavailable
-from chalicelib.models.base import connection, update_if
+from chalicelib.domain.points import (
+    CODE_ALPHABET,
+    COUPON_REDEEMED,
+    coupon_status,
+    new_coupon_code,
+    normalise_code,
+    refusal,
+)
+from chalicelib.errors import Conflict, Forbidden, NotFound
+from chalicelib.models.base import update_if
 from chalicelib.models.points import Campaign, Coupon, CouponClaim, LedgerEntry, Wallet
+from chalicelib.models.transactions import Transaction, TransactionFailed, retry_on_conflict
 from chalicelib.pagination import Page, PageRequest
 from chalicelib.services.points import new_entry
 
-MAX_ATTEMPTS = 8
 MAX_ID_LENGTH = 128
-# PynamoDB sends a transaction's puts before its updates: the items' order in the cancellation
-# reasons, with and without the points debit.
-_ITEM_ORDER = {
-    True: ("coupon", "ledger", "campaign", "claim", "wallet"),
-    False: ("coupon", "campaign", "claim"),
-}
-CODE_CHARS = frozenset("0123456789ABCDEFGHJKMNPQRSTVWXYZ")
+CODE_CHARS = frozenset(CODE_ALPHABET)
 
 
 def campaign_view(campaign: Campaign, now: str | None = None) -> dict:
@@ -130,16 +129,14 @@ MESSAGES = {
 
 
 def redeem(caller: Caller, campaign_id: str) -> dict:
-    from pynamodb.exceptions import TransactWriteError
-    from pynamodb.transactions import TransactWrite
-
     campaign = _get_campaign(campaign_id)
     if campaign.merchant_id == caller.user_id:
         raise Forbidden("A merchant cannot redeem their own store's coupons")
     if campaign.expires_at <= now_iso():
         raise Conflict(MESSAGES["Expired"], code="Expired")
     cost = int(campaign.points_cost)
-    for attempt in range(MAX_ATTEMPTS):
+
+    def attempt() -> dict:
         now = utc_now()
         issued_at = iso(now)
         coupon = Coupon(
@@ -155,52 +152,61 @@ def redeem(caller: Caller, campaign_id: str) -> dict:
             expires_at=campaign.expires_at,
             issued_at=issued_at,
         )
+        transaction = Transaction()
+        transaction.update(
+            "campaign",
+            Campaign(campaign.campaign_id),
+            actions=[Campaign.remaining.add(-1)],
+            condition=(Campaign.remaining > 0) & (Campaign.expires_at > issued_at),
+        )
+        transaction.update(
+            "claim",
+            CouponClaim(campaign.campaign_id, caller.user_id),
+            actions=[CouponClaim.count.add(1)],
+            condition=CouponClaim.count.does_not_exist() | (CouponClaim.count < int(campaign.per_user_limit)),
+        )
+        # the code is random: a collision (of the coupon or of its ledger entry) is tried again
+        transaction.put("coupon", coupon, condition=Coupon.coupon_code.does_not_exist(), retry_if_false=True)
+        if cost > 0:
+            transaction.update(
+                "wallet",
+                Wallet(caller.user_id),
+                actions=[Wallet.balance.add(-cost), Wallet.revision.add(1)],
+                condition=Wallet.balance >= cost,
+            )
+            transaction.put(
+                "ledger entry",
+                new_entry(caller.user_id, at_ms=int(now.timestamp() * 1000),
+                          cause=f"coupon:{coupon.coupon_code}", amount=-cost, reason=COUPON_REDEEMED,
+                          ref=campaign.campaign_id),
+                condition=LedgerEntry.entry_id.does_not_exist(),
+                retry_if_false=True,
+            )
+        else:  # nothing to pay, but a debt still redeems nothing
+            transaction.check("wallet", Wallet, caller.user_id,
+                              condition=Wallet.user_id.does_not_exist() | (Wallet.balance >= 0))
         try:
-            with TransactWrite(connection=connection()) as transaction:
-                transaction.update(
-                    Campaign(campaign.campaign_id),
-                    actions=[Campaign.remaining.add(-1)],
-                    condition=(Campaign.remaining > 0) & (Campaign.expires_at > issued_at),
-                )
-                transaction.update(
-                    CouponClaim(campaign.campaign_id, caller.user_id),
-                    actions=[CouponClaim.count.add(1)],
-                    condition=CouponClaim.count.does_not_exist() | (CouponClaim.count < int(campaign.per_user_limit)),
-                )
-                transaction.save(coupon, condition=Coupon.coupon_code.does_not_exist())
-                if cost > 0:
-                    transaction.update(
-                        Wallet(caller.user_id),
-                        actions=[Wallet.balance.add(-cost), Wallet.revision.add(1)],
-                        condition=Wallet.balance >= cost,
-                    )
-                    transaction.save(
-                        new_entry(caller.user_id, at_ms=int(now.timestamp() * 1000),
-                                  cause=f"coupon:{coupon.coupon_code}", amount=-cost, reason=COUPON_REDEEMED,
-                                  ref=campaign.campaign_id),
-                        condition=LedgerEntry.entry_id.does_not_exist(),
-                    )
-        except TransactWriteError as exc:
-            codes = [reason.code if reason is not None else None for reason in exc.cancellation_reasons or []]
-            order = _ITEM_ORDER[cost > 0]
-            failed = {order[index] for index, code in enumerate(codes) if code == "ConditionalCheckFailed"}
-            refused = set()
-            if "campaign" in failed:
-                refused.add("Expired" if campaign.expires_at <= now_iso() else "SoldOut")
-            if "claim" in failed:
-                refused.add("LimitReached")
-            if "wallet" in failed:
-                refused.add("InsufficientPoints")
-            code = refusal(refused)
+            transaction.commit()
+        except TransactionFailed as exc:
+            code = _refusal(exc, campaign)
             if code is not None:
                 raise Conflict(MESSAGES[code], code=code) from None
-            if failed or "TransactionConflict" in codes:  # a code collision, or a race to retry
-                time.sleep(random.uniform(0, 0.02 * (attempt + 1)))
-                continue
             raise
         return coupon_view(coupon, issued_at)
-    raise ServiceUnavailable("Too many shoppers are redeeming this coupon right now; try again",
-                             headers={"Retry-After": "1"})
+
+    return retry_on_conflict(attempt, what="this campaign's coupons")
+
+
+def _refusal(exc: TransactionFailed, campaign: Campaign) -> str | None:
+    """The 409 Code of a redemption whose conditions were false, or None if none of them refuses."""
+    refused = set()
+    if exc.failed_on("campaign"):
+        refused.add("Expired" if campaign.expires_at <= now_iso() else "SoldOut")
+    if exc.failed_on("claim"):
+        refused.add("LimitReached")
+    if exc.failed_on("wallet"):
+        refused.add("InsufficientPoints")
+    return refusal(refused)
 
 
 def my_coupons(user_id: str, page: PageRequest) -> Page:

@@ -10,40 +10,42 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from chalicelib.domain.ids import epoch_seconds
-from chalicelib.models.base import connection
 from chalicelib.models.effects import EFFECT_TTL_SECONDS, AppliedEffect
+from chalicelib.models.transactions import Transaction, TransactionFailed, retry_on_conflict
+
+MARKER = "marker"  # the label of the effect's marker in its transaction
 
 
-def apply_once(effect_id: str, write: Callable) -> bool:
-    """Run `write(transaction)` together with the marker `effect_id`; False if already applied.
+def commit_once(effect_id: str, transaction: Transaction) -> bool:
+    """Commit `transaction` together with the marker `effect_id`; False, nothing written, if it exists.
 
-    `write` adds at most 99 operations to the PynamoDB TransactWrite it is given. A condition of
-    the caller's own that fails is re-raised as the TransactWriteError it is.
+    `transaction` holds at most 99 operations. Any other failure is raised as `TransactionFailed`,
+    for the caller to read its own labels (or for `retry_on_conflict` to run the attempt again).
     """
-    from pynamodb.exceptions import TransactWriteError
-    from pynamodb.transactions import TransactWrite
-
     marker = AppliedEffect(effect_id, expires_at=epoch_seconds() + EFFECT_TTL_SECONDS)
-    marker_index = 0
+    transaction.put(MARKER, marker, condition=AppliedEffect.effect_id.does_not_exist())
     try:
-        with TransactWrite(connection=connection()) as transaction:
-            transaction.save(marker, condition=AppliedEffect.effect_id.does_not_exist())
-            write(transaction)
-            # PynamoDB sends condition checks, then deletes, then puts: the marker is the first put
-            marker_index = len(transaction._condition_check_items) + len(transaction._delete_items)
-    except TransactWriteError as exc:
-        if is_condition_failure(exc, index=marker_index):
+        transaction.commit()
+    except TransactionFailed as exc:
+        if exc.failed_on(MARKER):
             return False
         raise
     return True
 
 
-def is_condition_failure(exc, index: int | None = None) -> bool:
-    """Did the transaction fail on a condition (of the item at `index`, if given)?"""
-    reasons = getattr(exc, "cancellation_reasons", None) or []
-    if index is None:
-        return any(reason is not None and reason.code == "ConditionalCheckFailed" for reason in reasons)
-    return len(reasons) > index and reasons[index] is not None and reasons[index].code == "ConditionalCheckFailed"
+def apply_once(effect_id: str, write: Callable[[Transaction], None]) -> bool:
+    """Commit what `write(transaction)` adds, with the marker `effect_id`; False if already applied.
+
+    Run under the one conflict rule: each attempt calls `write` on a fresh transaction. A condition
+    of the caller's own that fails is raised as `TransactionFailed` (its labels say which).
+    """
+
+    def attempt() -> bool:
+        transaction = Transaction()
+        write(transaction)
+        return commit_once(effect_id, transaction)
+
+    return retry_on_conflict(attempt, what=effect_id.split(":", 1)[0])
 
 
 def move_counter(effect_id: str, model, key, attribute, delta: int) -> bool:
@@ -52,16 +54,14 @@ def move_counter(effect_id: str, model, key, attribute, delta: int) -> bool:
     The item must exist: a counter on a deleted item is dropped rather than re-creating a stub
     item holding only the counter. False if already applied or the item is gone.
     """
-    from pynamodb.exceptions import TransactWriteError
-
     hash_attribute = getattr(model, model._hash_keyname)
 
-    def write(transaction) -> None:
-        transaction.update(model(key), actions=[attribute.add(delta)], condition=hash_attribute.exists())
+    def write(transaction: Transaction) -> None:
+        transaction.update("counter", model(key), actions=[attribute.add(delta)], condition=hash_attribute.exists())
 
     try:
         return apply_once(effect_id, write)
-    except TransactWriteError as exc:
-        if is_condition_failure(exc, index=1):  # the marker is put first, the update follows
+    except TransactionFailed as exc:
+        if exc.failed_on("counter"):
             return False
         raise

@@ -10,20 +10,16 @@ the two cannot lose it.
 
 from __future__ import annotations
 
-import random
-import time
-
 from chalicelib.domain.ids import iso
 from chalicelib.domain.points import helpful_score_moves, raised_level, vote_score_moves
 from chalicelib.models.base import batch_get
 from chalicelib.models.points import ExpertScore
+from chalicelib.models.transactions import Transaction, retry_on_conflict
 from chalicelib.models.users import UserProfile
 from chalicelib.pagination import Page, PageRequest
-from chalicelib.services.effects import apply_once
+from chalicelib.services.effects import commit_once
 from chalicelib.services.notifications import notify
 from chalicelib.streams.events import Change
-
-MAX_ATTEMPTS = 20
 
 
 def on_answer_vote_change(change: Change) -> None:
@@ -44,53 +40,43 @@ def _read(user_id: str, label: str) -> ExpertScore | None:
 
 
 def move_scores(moves: dict[tuple[str, str], int], change: Change) -> None:
-    from pynamodb.exceptions import TransactWriteError
-
     if not moves:
         return
     effect_id = change.effect_id("expert-score")
     now = iso(change.created_at)
-    for attempt in range(MAX_ATTEMPTS):
-        current = {key: _read(*key) for key in moves}
+
+    def attempt() -> tuple[bool, list[tuple[str, str, int]]]:
         raised: list[tuple[str, str, int]] = []
-
-        def write(transaction, current=current, raised=raised) -> None:
-            for (user_id, label), delta in moves.items():
-                item = current[(user_id, label)]
-                score = int(item.score or 0) if item else 0
-                level = int(item.level or 0) if item else 0
-                new_score = score + delta
-                new_level = raised_level(level, new_score)
-                actions = [
-                    ExpertScore.score.set(new_score),
-                    ExpertScore.level.set(new_level),
-                    ExpertScore.updated_at.set(now),
-                ]
-                if new_level > level:
-                    actions.append(ExpertScore.level_raised_by.set(effect_id))
-                    raised.append((user_id, label, new_level))
-                condition = ExpertScore.score == score if item else ExpertScore.user_id.does_not_exist()
-                transaction.update(ExpertScore(user_id, label), actions=actions, condition=condition)
-
-        try:
-            applied = apply_once(effect_id, write)
-        except TransactWriteError as exc:
-            codes = [reason.code if reason is not None else None for reason in exc.cancellation_reasons or []]
-            if "ConditionalCheckFailed" in codes[1:] or "TransactionConflict" in codes:
-                time.sleep(random.uniform(0, 0.01 * (attempt + 1)))
-                continue
-            raise
-        if not applied:
-            raised = [
-                (user_id, label, int(item.level))
-                for (user_id, label) in moves
-                if (item := _read(user_id, label)) is not None and item.level_raised_by == effect_id
+        transaction = Transaction()
+        for (user_id, label), delta in moves.items():
+            item = _read(user_id, label)
+            score = int(item.score or 0) if item else 0
+            level = int(item.level or 0) if item else 0
+            new_score = score + delta
+            new_level = raised_level(level, new_score)
+            actions = [
+                ExpertScore.score.set(new_score),
+                ExpertScore.level.set(new_level),
+                ExpertScore.updated_at.set(now),
             ]
-        for user_id, label, level in raised:
-            notify(user_id, "expert_level", {"label": label, "level": level},
-                   cause=f"{effect_id}:{user_id}:{label}", at_ms=change.created_ms)
-        return
-    raise RuntimeError("expert scores kept changing; giving up for a retry of the record")
+            if new_level > level:
+                actions.append(ExpertScore.level_raised_by.set(effect_id))
+                raised.append((user_id, label, new_level))
+            condition = ExpertScore.score == score if item else ExpertScore.user_id.does_not_exist()
+            transaction.update("score", ExpertScore(user_id, label), actions=actions, condition=condition,
+                               retry_if_false=True)
+        return commit_once(effect_id, transaction), raised
+
+    applied, raised = retry_on_conflict(attempt, what="expert scores")
+    if not applied:
+        raised = [
+            (user_id, label, int(item.level))
+            for (user_id, label) in moves
+            if (item := _read(user_id, label)) is not None and item.level_raised_by == effect_id
+        ]
+    for user_id, label, level in raised:
+        notify(user_id, "expert_level", {"label": label, "level": level},
+               cause=f"{effect_id}:{user_id}:{label}", at_ms=change.created_ms)
 
 
 def leaderboard(label: str, page: PageRequest) -> Page:

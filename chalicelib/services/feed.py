@@ -35,14 +35,14 @@ from chalicelib.config import get_settings
 from chalicelib.domain import feed as rules
 from chalicelib.domain.ids import epoch_seconds, now_iso
 from chalicelib.errors import BadRequest
-from chalicelib.models.base import batch_get, connection, save_if, update_if
+from chalicelib.models.base import batch_get, save_if, update_if
 from chalicelib.models.graph import Block, Follow
 from chalicelib.models.merchants import Merchant
 from chalicelib.models.posts import FanoutJob, FeedEntry, FeedPullList, PollVote, Post
+from chalicelib.models.transactions import Transaction, TransactionFailed, retry_on_conflict
 from chalicelib.models.users import UserProfile
 from chalicelib.pagination import Page, PageRequest
 from chalicelib.services import audience
-from chalicelib.services.effects import is_condition_failure
 
 FANOUT_PAGE_SIZE = 1000  # followers per fan-out step (about): 40 BatchWriteItem calls
 PULL_LIST_PAGE_SIZE = 200  # followers per step of a threshold crossing (about): one transaction each
@@ -157,19 +157,21 @@ def _list_for_follower(reader_id: str, author_id: str) -> bool:
     audience and this write (its stream effect found nothing to remove yet) cannot leave the author
     listed. False if the follow is gone.
     """
-    from pynamodb.exceptions import TransactWriteError
-    from pynamodb.transactions import TransactWrite
 
-    try:
-        with TransactWrite(connection=connection()) as transaction:
-            transaction.condition_check(Follow, reader_id, author_id, condition=Follow.follower_id.exists())
-            transaction.update(FeedPullList(reader_id, rules.pull_list_key(reader_id)),
-                               actions=[FeedPullList.pull_authors.add({author_id})])
-    except TransactWriteError as exc:
-        if is_condition_failure(exc, index=0):
-            return False
-        raise
-    return True
+    def attempt() -> bool:
+        transaction = Transaction()
+        transaction.check("follow", Follow, reader_id, author_id, condition=Follow.follower_id.exists())
+        transaction.update("pull list", FeedPullList(reader_id, rules.pull_list_key(reader_id)),
+                           actions=[FeedPullList.pull_authors.add({author_id})])
+        try:
+            transaction.commit()
+        except TransactionFailed as exc:
+            if exc.failed_on("follow"):
+                return False
+            raise
+        return True
+
+    return retry_on_conflict(attempt, what=f"the pull list of {reader_id}")
 
 
 def pull_authors_of(reader_id: str) -> list[str]:

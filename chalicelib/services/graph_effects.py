@@ -14,12 +14,8 @@ def _count_follow(change: Change, delta: int) -> bool:
     follower_id, followee_id = change.item["follower_id"], change.item["followee_id"]
 
     def write(transaction) -> None:
-        transaction.update(
-            UserProfile(follower_id), actions=[UserProfile.following_count.add(delta)]
-        )
-        transaction.update(
-            UserProfile(followee_id), actions=[UserProfile.follower_count.add(delta)]
-        )
+        transaction.update("follower", UserProfile(follower_id), actions=[UserProfile.following_count.add(delta)])
+        transaction.update("followee", UserProfile(followee_id), actions=[UserProfile.follower_count.add(delta)])
 
     return apply_once(change.effect_id("follow-count"), write)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from chalicelib.auth import Caller
 from chalicelib.domain.ids import new_id, now_iso
 from chalicelib.errors import Conflict, NotFound
-from chalicelib.models.base import batch_get, connection, delete_if, save_if
+from chalicelib.models.base import batch_get, delete_if, save_if
 from chalicelib.models.groups import Group, GroupMember
 from chalicelib.pagination import Page, PageRequest
 from chalicelib.services.effects import move_counter
@@ -34,15 +34,15 @@ def create_group(caller: Caller, name: str, description: str, label: str) -> dic
     The GroupMembers stream keeps `member_count` for everyone who joins later (see
     `count_members`), so it skips the owner's own INSERT.
     """
-    from pynamodb.transactions import TransactWrite
+    from chalicelib.models.transactions import Transaction
 
     now = now_iso()
     group = Group(new_id(), name=name, description=description, label=label, owner_id=caller.user_id,
                   member_count=1, created_at=now)
     owner = GroupMember(group.group_id, caller.user_id, role=OWNER, joined_at=now)
-    with TransactWrite(connection=connection()) as transaction:
-        transaction.save(group, condition=Group.group_id.does_not_exist())
-        transaction.save(owner, condition=GroupMember.user_id.does_not_exist())
+    with Transaction() as transaction:
+        transaction.put("circle", group, condition=Group.group_id.does_not_exist())
+        transaction.put("owner", owner, condition=GroupMember.user_id.does_not_exist())
     return group_view(group, owner)
 
 

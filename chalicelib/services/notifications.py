@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import hashlib
 from datetime import UTC
 
-from chalicelib.domain.ids import _encode, iso
+from chalicelib.domain.ids import cause_id, iso
 from chalicelib.models.notifications import Notification
 from chalicelib.pagination import Page, PageRequest
 
@@ -15,8 +14,7 @@ NOTIFICATION_TTL_SECONDS = 180 * 24 * 3600
 
 def notification_id(at_ms: int, cause: str) -> str:
     """Time-sortable like any ID, but derived from its cause so a redelivered record rewrites it."""
-    digest = int.from_bytes(hashlib.sha256(cause.encode()).digest()[:10], "big")
-    return _encode(at_ms, 10) + _encode(digest, 16)
+    return cause_id(at_ms, cause)
 
 
 def notify(user_id: str, kind: str, data: dict, *, cause: str, at_ms: int) -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import random
-import time
 from datetime import UTC, datetime
 
 from chalicelib.auth import Caller
@@ -11,10 +9,11 @@ from chalicelib.domain import feed as rules
 from chalicelib.domain.ids import iso, new_id, now_iso
 from chalicelib.errors import BadRequest, Conflict, Forbidden, NotFound
 from chalicelib.models.advice import Product
-from chalicelib.models.base import batch_get, connection, delete_if
+from chalicelib.models.base import batch_get, delete_if
 from chalicelib.models.groups import Group, GroupMember
 from chalicelib.models.merchants import Merchant
 from chalicelib.models.posts import Poll, PollOption, PollVote, Post
+from chalicelib.models.transactions import Transaction, TransactionFailed, retry_on_conflict
 from chalicelib.models.users import UserProfile
 from chalicelib.pagination import Page, PageRequest
 from chalicelib.services.profiles import display_name_of, merchant_block
@@ -175,23 +174,14 @@ def list_group_posts(viewer_id: str, group_id: str, page: PageRequest) -> Page:
 
 
 # -- polls ------------------------------------------------------------------------------------------
-def _transaction_conflict(exc) -> bool:
-    """Concurrent transactions on one item: DynamoDB cancels some with TransactionConflict; retry."""
-    reasons = getattr(exc, "cancellation_reasons", None) or []
-    return any(reason is not None and reason.code == "TransactionConflict" for reason in reasons)
-
-
 def vote(caller: Caller, post_id: str, option: int) -> dict:
-    """One TransactWrite: the voter's PollVote (put if absent) and +1 on the option's count.
+    """One transaction: the voter's PollVote (put if absent) and +1 on the option's count.
 
     Both conditions are checked by DynamoDB inside the transaction, so concurrent votes are
-    counted exactly and a vote racing the poll's close is refused.
+    counted exactly and a vote racing the poll's close is refused; a vote that loses a race with
+    another voter's transaction is tried again under the one conflict rule (then 503 `Busy`).
     """
-    from pynamodb.exceptions import TransactWriteError
     from pynamodb.expressions.operand import Path
-    from pynamodb.transactions import TransactWrite
-
-    from chalicelib.services.effects import is_condition_failure
 
     post = _get(post_id)
     if post.poll is None:
@@ -203,27 +193,23 @@ def vote(caller: Caller, post_id: str, option: int) -> dict:
     if rules.poll_is_closed(post.poll.closes_at, now):
         raise Conflict("This poll has closed", code="PollClosed")
     votes = Path(["poll", "options"])[option]["votes"]
-    for attempt in range(1, 6):
+
+    def attempt() -> None:
+        transaction = Transaction()
+        transaction.put("vote", PollVote(post_id, caller.user_id, option=option, created_at=now),
+                        condition=PollVote.user_id.does_not_exist())
+        transaction.update("tally", Post(post_id), actions=[votes.set(votes + 1)],
+                           condition=Post.post_id.exists() & (Path(["poll", "closes_at"]) > now))
         try:
-            with TransactWrite(connection=connection()) as transaction:
-                transaction.save(
-                    PollVote(post_id, caller.user_id, option=option, created_at=now),
-                    condition=PollVote.user_id.does_not_exist(),
-                )
-                transaction.update(
-                    Post(post_id),
-                    actions=[votes.set(votes + 1)],
-                    condition=Post.post_id.exists() & (Path(["poll", "closes_at"]) > now),
-                )
-            break
-        except TransactWriteError as exc:
-            if is_condition_failure(exc, index=0):
+            transaction.commit()
+        except TransactionFailed as exc:
+            if exc.failed_on("vote"):
                 raise Conflict("You have already voted in this poll", code="AlreadyVoted") from None
-            if is_condition_failure(exc, index=1):
+            if exc.failed_on("tally"):
                 if batch_get([(Post, post_id, None)])[0] is None:
                     raise NotFound(f"No post {post_id}") from None
                 raise Conflict("This poll has closed", code="PollClosed") from None
-            if not _transaction_conflict(exc) or attempt == 5:
-                raise
-            time.sleep(rules.backoff_seconds(attempt, jitter=random.random()))
+            raise
+
+    retry_on_conflict(attempt, what="this poll")
     return get_post(caller.user_id, post_id, consistent=True)

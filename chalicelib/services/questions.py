@@ -13,12 +13,11 @@ from chalicelib.domain.advice import (
     question_label_key,
 )
 from chalicelib.domain.ids import new_id
-from chalicelib.errors import BadRequest, Conflict, Forbidden, NotFound
+from chalicelib.errors import BadRequest, Forbidden, NotFound
 from chalicelib.models.advice import Answer, AnswerVote, LabelIndexEntry, Product, Question
-from chalicelib.models.base import batch_get, connection, get_or_404, save_if
+from chalicelib.models.base import batch_get, get_or_404, save_if
+from chalicelib.models.transactions import Transaction, retry_on_conflict
 from chalicelib.pagination import Page, PageRequest
-
-_MAX_ACCEPT_ATTEMPTS = 10
 
 
 def question_view(question: Question) -> dict:
@@ -54,9 +53,7 @@ def answer_view(answer: Answer, my_vote: int = 0) -> dict:
 
 
 def ask(caller: Caller, title: str, body: str, labels: list[str], product_ids: list[str]) -> dict:
-    """The question and its LabelIndex entries (one per label, plus "all") in one TransactWrite."""
-    from pynamodb.transactions import TransactWrite
-
+    """The question and its LabelIndex entries (one per label, plus "all") in one transaction."""
     product_ids = list(dict.fromkeys(product_ids))
     if product_ids:
         found = batch_get([(Product, product_id, None) for product_id in product_ids])
@@ -75,10 +72,10 @@ def ask(caller: Caller, title: str, body: str, labels: list[str], product_ids: l
         answer_count=0,
         created_at=created_at,
     )
-    with TransactWrite(connection=connection()) as transaction:
-        transaction.save(question, condition=Question.question_id.does_not_exist())
+    with Transaction() as transaction:
+        transaction.put("question", question, condition=Question.question_id.does_not_exist())
         for key in label_keys(question_label_key, labels):
-            transaction.save(LabelIndexEntry(key, question_id, created_at=created_at))
+            transaction.put("index entry", LabelIndexEntry(key, question_id, created_at=created_at))
     return question_view(question)
 
 
@@ -162,16 +159,14 @@ def get_answer(answer_id: str) -> Answer:
 def accept(caller: Caller, question_id: str, answer_id: str) -> dict:
     """The asker accepts one answer; accepting another moves the acceptance.
 
-    One TransactWrite sets the question's `accepted_answer_id` and flips `accepted` (and `rank`)
+    One transaction sets the question's `accepted_answer_id` and flips `accepted` (and `rank`)
     on both answers, each on condition that what was read still holds, so two racing acceptances
-    leave exactly one accepted answer; a lost race reads again.
+    leave exactly one accepted answer; a lost race reads again (under the one conflict rule).
     """
-    from pynamodb.exceptions import TransactWriteError
-    from pynamodb.transactions import TransactWrite
-
     if not plausible_id(question_id):
         raise NotFound(f"No question {question_id[:MAX_ID_LENGTH]}")
-    for _ in range(_MAX_ACCEPT_ATTEMPTS):
+
+    def attempt() -> dict:
         question, chosen = batch_get([(Question, question_id, None), (Answer, answer_id, None)])
         if question is None:
             raise NotFound(f"No question {question_id}")
@@ -183,40 +178,37 @@ def accept(caller: Caller, question_id: str, answer_id: str) -> dict:
             raise BadRequest("answer_id: not an answer to this question")
         current_id = question.accepted_answer_id
         previous_id, changes = acceptance_moves(current_id, answer_id)
-        if not changes:
-            return {"question_id": question_id, "accepted_answer_id": answer_id}
-        previous = batch_get([(Answer, previous_id, None)])[0] if previous_id else None
-        try:
-            with TransactWrite(connection=connection()) as transaction:
+        if changes:
+            previous = batch_get([(Answer, previous_id, None)])[0] if previous_id else None
+            with Transaction() as transaction:
                 transaction.update(
+                    "question",
                     question,
                     actions=[Question.accepted_answer_id.set(answer_id)],
                     condition=(Question.accepted_answer_id == current_id)
                     if current_id
                     else Question.accepted_answer_id.does_not_exist(),
+                    retry_if_false=True,
                 )
                 _set_accepted(transaction, chosen, True)
                 if previous is not None:
                     _set_accepted(transaction, previous, False)
-        except TransactWriteError as exc:
-            from chalicelib.services.effects import is_condition_failure
-
-            if is_condition_failure(exc):
-                continue
-            raise
         return {"question_id": question_id, "accepted_answer_id": answer_id}
-    raise Conflict("The question's acceptance kept changing; try again")
+
+    return retry_on_conflict(attempt, what="this question's acceptance")
 
 
-def _set_accepted(transaction, answer: Answer, accepted: bool) -> None:
+def _set_accepted(transaction: Transaction, answer: Answer, accepted: bool) -> None:
     score = int(answer.score or 0)
     transaction.update(
+        "answer",
         answer,
         actions=[
             Answer.accepted.set(accepted),
             Answer.rank.set(answer_rank(accepted=accepted, score=score, answer_id=answer.answer_id)),
         ],
         condition=(Answer.score == score) & (Answer.accepted == bool(answer.accepted)),
+        retry_if_false=True,
     )
 
 
@@ -235,7 +227,7 @@ def vote(caller: Caller, answer_id: str, value: int) -> dict:
     if target.author_id == caller.user_id:
         raise Forbidden("You cannot vote on your own answer")
     if value == 0:
-        AnswerVote(answer_id, caller.user_id).delete()
+        retry_on_conflict(AnswerVote(answer_id, caller.user_id).delete, what="your vote")
         return {"answer_id": answer_id, "value": 0}
     from chalicelib.domain.ids import now_iso
 

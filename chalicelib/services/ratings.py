@@ -6,7 +6,6 @@ from chalicelib.auth import Caller
 from chalicelib.domain.ids import now_iso
 from chalicelib.domain.tiers import Standing, standing_from_scores
 from chalicelib.errors import Forbidden, NotFound
-from chalicelib.models.base import connection
 from chalicelib.models.merchants import Merchant, Rating
 from chalicelib.streams.events import Change
 
@@ -28,24 +27,22 @@ def rate_merchant(judge: Caller, merchant_id: str, score: int, comment: str | No
     score never lands without its version moving, which is what the standing's optimistic lock
     relies on.
     """
-    from pynamodb.exceptions import TransactWriteError
-    from pynamodb.transactions import TransactWrite
-
-    from chalicelib.services.effects import is_condition_failure
+    from chalicelib.models.transactions import Transaction, TransactionFailed
 
     if judge.user_id == merchant_id:
         raise Forbidden("A judge cannot rate their own store", code="OwnStore")
     rating = Rating(merchant_id, judge.user_id, score=score, comment=comment, updated_at=now_iso())
     try:
-        with TransactWrite(connection=connection()) as transaction:
+        with Transaction() as transaction:
             transaction.update(
+                "store",
                 Merchant(merchant_id),
                 actions=[Merchant.ratings_version.add(1)],
                 condition=Merchant.store_name.exists(),
             )
-            transaction.save(rating)
-    except TransactWriteError as exc:
-        if is_condition_failure(exc):  # the only condition: the store exists
+            transaction.put("rating", rating)
+    except TransactionFailed as exc:
+        if exc.failed_on("store"):
             raise NotFound(f"No merchant {merchant_id}") from None
         raise
     return rating_view(rating)

@@ -7,7 +7,7 @@ from chalicelib.domain.advice import MAX_ID_LENGTH, created_at_of, plausible_id,
 from chalicelib.domain.ids import new_id, now_iso
 from chalicelib.errors import Conflict, Forbidden, NotFound
 from chalicelib.models.advice import HelpfulMark, Product, Review, ReviewGuard
-from chalicelib.models.base import batch_get, connection, save_if
+from chalicelib.models.base import batch_get, save_if
 from chalicelib.pagination import Page, PageRequest
 from chalicelib.services.products import get_product
 
@@ -28,10 +28,7 @@ def review_view(review: Review, marked_helpful: bool = False) -> dict:
 def write(caller: Caller, product_id: str, rating: int, body: str) -> dict:
     """One review per user per product: the review and its guard item are put in one TransactWrite,
     each on condition it does not exist, so of two racing reviews exactly one is stored."""
-    from pynamodb.exceptions import TransactWriteError
-    from pynamodb.transactions import TransactWrite
-
-    from chalicelib.services.effects import is_condition_failure
+    from chalicelib.models.transactions import Transaction, TransactionFailed
 
     product = get_product(product_id)
     if product.merchant_id == caller.user_id:
@@ -50,11 +47,11 @@ def write(caller: Caller, product_id: str, rating: int, body: str) -> dict:
     )
     guard = ReviewGuard(review_guard_key(product_id, caller.user_id), guarded_review_id=review_id)
     try:
-        with TransactWrite(connection=connection()) as transaction:
-            transaction.save(review, condition=Review.review_id.does_not_exist())
-            transaction.save(guard, condition=ReviewGuard.review_id.does_not_exist())
-    except TransactWriteError as exc:
-        if is_condition_failure(exc):
+        with Transaction() as transaction:
+            transaction.put("review", review, condition=Review.review_id.does_not_exist())
+            transaction.put("guard", guard, condition=ReviewGuard.review_id.does_not_exist())
+    except TransactionFailed as exc:
+        if exc.failed_on("review", "guard"):
             raise Conflict("You have already reviewed this product", code="AlreadyReviewed") from None
         raise
     return review_view(review)

@@ -2,7 +2,7 @@
 
 For each (user, cause) a change moves, `settle_cause` reads the wallet and the cause's standing
 award, lets `domain.points.settle` decide the postings, and writes in ONE TransactWrite:
-the effect marker (via `apply_once`), the ledger entries (each conditional on not existing, keyed
+the effect marker (via `commit_once`), the ledger entries (each conditional on not existing, keyed
 by the stream record), the standing award, and the wallet (conditional on the revision it read).
 
 - A redelivered record finds its marker or its entries and changes nothing.
@@ -14,8 +14,6 @@ by the stream record), the standing award, and the wallet (conditional on the re
 
 from __future__ import annotations
 
-import random
-import time
 from datetime import datetime
 
 from chalicelib.domain.points import (
@@ -30,11 +28,12 @@ from chalicelib.domain.points import (
     vote_transitions,
 )
 from chalicelib.models.points import LedgerEntry, StandingAward, Wallet
-from chalicelib.services.effects import apply_once
+from chalicelib.models.transactions import Transaction, TransactionFailed, retry_on_conflict
+from chalicelib.services.effects import commit_once
 from chalicelib.services.points import new_entry, purse_of, read_wallet
 from chalicelib.streams.events import Change
 
-MAX_ATTEMPTS = 20
+ENTRY = "ledger entry"  # the label of a settlement's ledger entries
 
 
 def on_answer_vote_change(change: Change) -> None:
@@ -75,11 +74,10 @@ def _standing_of(user_id: str, cause: str) -> StandingAward | None:
 def settle_cause(user_id: str, cause: str, award: Award | None, *, effect_id: str, at: datetime, ref: str,
                  sequence: str | None = None) -> bool:
     """Make `award` the standing award of `cause` for `user_id`; False if this effect was already written."""
-    from pynamodb.exceptions import TransactWriteError
-
     day = utc_day(at)
     at_ms = int(at.timestamp() * 1000)
-    for attempt in range(MAX_ATTEMPTS):
+
+    def attempt() -> bool:
         wallet = read_wallet(user_id)
         held = _standing_of(user_id, cause)
         standing = Standing(int(held.amount), held.reason, held.day, bool(held.capped)) if held else None
@@ -89,54 +87,49 @@ def settle_cause(user_id: str, cause: str, award: Award | None, *, effect_id: st
                       reason=posting.reason, ref=ref, sequence=sequence, index=index)
             for index, posting in enumerate(outcome.postings)
         ]
-        write = _writer(user_id, cause, wallet, held, outcome, entries)
-        try:
-            return apply_once(effect_id, write)
-        except TransactWriteError as exc:
-            reasons = getattr(exc, "cancellation_reasons", None) or []
-            codes = [reason.code if reason is not None else None for reason in reasons]
-            # PynamoDB sends deletes, then puts (the marker, the entries, ...), then updates (the wallet)
-            first_entry = 2 if outcome.standing is None and held is not None else 1
-            if "ConditionalCheckFailed" in codes[first_entry - 1:first_entry + len(entries)]:
-                return False  # the marker or the entries exist: written by an earlier delivery
-            if codes and (codes[-1] == "ConditionalCheckFailed" or "TransactionConflict" in codes):
-                time.sleep(random.uniform(0, 0.01 * (attempt + 1)))
-                continue
-            raise
-    raise RuntimeError(f"wallet {user_id} kept changing; giving up for a retry of the record")
+        return commit_once(effect_id, _settlement(user_id, cause, wallet, held, outcome, entries))
+
+    try:
+        return retry_on_conflict(attempt, what=f"the wallet of {user_id}")
+    except TransactionFailed as exc:
+        if exc.failed_on(ENTRY):
+            return False  # the entries exist: written by an earlier delivery
+        raise
 
 
-def _writer(user_id: str, cause: str, wallet: Wallet | None, held: StandingAward | None, outcome: Settlement,
-            entries: list[LedgerEntry]):
-    def write(transaction) -> None:
-        for entry in entries:
-            transaction.save(entry, condition=LedgerEntry.entry_id.does_not_exist())
-        standing = outcome.standing
-        if standing is not None:
-            transaction.save(StandingAward(
-                StandingAward.partition(user_id), cause, amount=standing.amount, reason=standing.reason,
-                day=standing.day, capped=standing.capped, granted_by=entries[-1].entry_id,
-            ))
-        elif held is not None:
-            transaction.delete(StandingAward(StandingAward.partition(user_id), cause))
-        purse = outcome.purse
-        if wallet is None:
-            condition = Wallet.user_id.does_not_exist()
-            revision = 0
-        else:
-            revision = int(wallet.revision or 0)
-            condition = Wallet.revision == revision
-            if revision == 0:
-                condition = condition | Wallet.revision.does_not_exist()
-        transaction.update(
-            Wallet(user_id),
-            actions=[
-                Wallet.balance.set(purse.balance),
-                Wallet.lifetime_earned.set(purse.lifetime_earned),
-                Wallet.capped_today.set(dict(purse.capped_by_day)),
-                Wallet.revision.set(revision + 1),
-            ],
-            condition=condition,
-        )
-
-    return write
+def _settlement(user_id: str, cause: str, wallet: Wallet | None, held: StandingAward | None, outcome: Settlement,
+                entries: list[LedgerEntry]) -> Transaction:
+    """The ledger entries, the standing award and the wallet (locked on the revision read), as one unit."""
+    transaction = Transaction()
+    for entry in entries:
+        transaction.put(ENTRY, entry, condition=LedgerEntry.entry_id.does_not_exist())
+    standing = outcome.standing
+    if standing is not None:
+        transaction.put("standing", StandingAward(
+            StandingAward.partition(user_id), cause, amount=standing.amount, reason=standing.reason,
+            day=standing.day, capped=standing.capped, granted_by=entries[-1].entry_id,
+        ))
+    elif held is not None:
+        transaction.delete("standing", StandingAward(StandingAward.partition(user_id), cause))
+    purse = outcome.purse
+    if wallet is None:
+        condition = Wallet.user_id.does_not_exist()
+        revision = 0
+    else:
+        revision = int(wallet.revision or 0)
+        condition = Wallet.revision == revision
+        if revision == 0:
+            condition = condition | Wallet.revision.does_not_exist()
+    transaction.update(
+        "wallet",
+        Wallet(user_id),
+        actions=[
+            Wallet.balance.set(purse.balance),
+            Wallet.lifetime_earned.set(purse.lifetime_earned),
+            Wallet.capped_today.set(dict(purse.capped_by_day)),
+            Wallet.revision.set(revision + 1),
+        ],
+        condition=condition,
+        retry_if_false=True,
+    )
+    return transaction

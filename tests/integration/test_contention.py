@@ -1,0 +1,231 @@
+"""Under contention (DynamoDB's conflicts, injected) no request answers 500, nothing is lost or doubled.
+
+Each test chooses hot items with the conflict injector and drives the real routes and the real
+stream runner. An attempt that loses a race is run again under the one retry rule; when the
+attempts run out the client gets 503 `Busy` with `Retry-After` and nothing was written, and a
+stream record fails and is delivered again until its effects land exactly once.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+import pytest
+
+from chalicelib.domain.ids import iso, utc_now
+from chalicelib.domain.points import ACCEPTED_ANSWER, ACCEPTING_ASKER, VOTE_UP, Award
+from chalicelib.models import transactions
+from chalicelib.models.advice import Answer, AnswerVote, Question
+from chalicelib.models.effects import AppliedEffect
+from chalicelib.models.points import Campaign, Coupon, Wallet
+from chalicelib.models.posts import PollVote, Post
+from tests.support.advice import answer, ask, vote
+from tests.support.api import call
+from tests.support.conflicts import ConflictInjector
+from tests.support.posts import publish
+
+TWO_LENSES = {"options": [{"text": "35mm"}, {"text": "50mm"}], "closes_in_hours": 2}
+
+
+@pytest.fixture
+def conflicts(tables):
+    with ConflictInjector(seed=5) as injector:
+        yield injector
+
+
+@pytest.fixture
+def pauses(monkeypatch) -> list[float]:
+    """The retry rule's backoffs, recorded instead of slept (counted, never timed)."""
+    slept: list[float] = []
+    monkeypatch.setattr(transactions, "_pause", slept.append)
+    return slept
+
+
+def assert_busy(response) -> None:
+    assert response.status_code == 503, response.data
+    assert response.data["Code"] == "Busy"
+    assert int(response.headers["Retry-After"]) >= 1
+
+
+# -- poll votes -------------------------------------------------------------------------------------
+def _tally(post_id: str) -> list[int]:
+    return [int(option.votes or 0) for option in Post.get(post_id, consistent_read=True).poll.options]
+
+
+def test_a_poll_vote_that_keeps_losing_races_is_503_busy_and_writes_nothing(client, users, conflicts, pauses):
+    alice, bob = users("alice"), users("bob")
+    post_id = publish(client, alice, poll=TWO_LENSES)
+    # Given every transaction on the poll's post is cancelled by a conflicting one
+    rule = conflicts.cancel(Post, lambda key: key["post_id"] == post_id)
+    # When bob votes
+    response = call(client, "POST", f"/posts/{post_id}/poll/votes", bob, {"option": 1})
+    # Then he is told to come back, after the bounded retries, and nothing was counted
+    assert_busy(response)
+    assert rule.injected == transactions.ATTEMPTS and len(pauses) == transactions.ATTEMPTS - 1
+    assert _tally(post_id) == [0, 0] and PollVote.count(post_id) == 0
+    # And once the contention is gone his vote counts
+    conflicts.clear()
+    assert call(client, "POST", f"/posts/{post_id}/poll/votes", bob, {"option": 1}).status_code == 200
+    assert _tally(post_id) == [0, 1]
+
+
+def test_poll_votes_under_random_conflicts_are_counted_exactly(client, users, conflicts, pauses):
+    alice = users("alice")
+    voters = [users(f"voter{index}") for index in range(10)]
+    post_id = publish(client, alice, poll=TWO_LENSES)
+    rule = conflicts.cancel(Post, lambda key: key["post_id"] == post_id, rate=0.7)
+    statuses = {}
+    for index, voter in enumerate(voters):
+        statuses[voter.user_id] = call(client, "POST", f"/posts/{post_id}/poll/votes", voter,
+                                       {"option": index % 2}).status_code
+    # No 500; every accepted vote is counted once, every refused one not at all
+    assert set(statuses.values()) <= {200, 503}
+    accepted = [user_id for user_id, status in statuses.items() if status == 200]
+    assert sum(_tally(post_id)) == len(accepted) == PollVote.count(post_id)
+    assert sorted(vote.user_id for vote in PollVote.query(post_id)) == sorted(accepted)
+    assert rule.injected > len(voters) and len(pauses) > 0  # the races were real and were retried
+
+
+# -- coupon redemption ------------------------------------------------------------------------------
+def _give_points(user, amount: int) -> None:
+    from chalicelib.services.rewards import settle_cause
+
+    settle_cause(user.user_id, f"test#{uuid.uuid4().hex}", Award(amount, "answer_accepted", capped=False),
+                 effect_id=f"test:{uuid.uuid4().hex}", at=utc_now(), ref="test")
+
+
+def _campaign(client, store, quantity: int) -> str:
+    body = {"title": "10 off", "discount_cents": 1000, "min_spend_cents": 5000, "points_cost": 30,
+            "total_quantity": quantity, "per_user_limit": 1, "expires_at": iso(utc_now() + timedelta(days=3))}
+    response = call(client, "POST", "/merchants/me/coupons", store, body)
+    assert response.status_code == 201, response.data
+    return response.data["campaign_id"]
+
+
+def _ledger(client, user) -> list[int]:
+    return [entry["amount"] for entry in call(client, "GET", "/me/points/ledger?limit=100", user).data["items"]]
+
+
+def test_coupon_redeems_under_conflicts_never_oversell_lose_or_double(client, users, conflicts, pauses):
+    store = users("store", groups=("merchants",))
+    shoppers = [users(f"shopper{index}") for index in range(8)]
+    for shopper in shoppers:
+        _give_points(shopper, 50)
+    campaign_id = _campaign(client, store, quantity=4)
+    # Given the campaign item (the hot one of a flash sale) is contended on most attempts
+    rule = conflicts.cancel(Campaign, lambda key: key["campaign_id"] == campaign_id, rate=0.75)
+    statuses = {s.user_id: call(client, "POST", f"/coupons/{campaign_id}/redeem", s).status_code for s in shoppers}
+    assert set(statuses.values()) <= {201, 409, 503}, statuses
+    # And the ones turned away try again once it has calmed down
+    conflicts.clear()
+    for shopper in shoppers:
+        if statuses[shopper.user_id] == 503:
+            statuses[shopper.user_id] = call(client, "POST", f"/coupons/{campaign_id}/redeem", shopper).status_code
+    # Then no 500, the stock sold exactly once each, and each buyer paid exactly once
+    assert set(statuses.values()) <= {201, 409}, statuses
+    buyers = {user_id for user_id, status in statuses.items() if status == 201}
+    assert len(buyers) == 4
+    assert int(Campaign.get(campaign_id, consistent_read=True).remaining) == 0
+    for shopper in shoppers:
+        owned = [c for c in Coupon.by_owner.query(shopper.user_id) if c.campaign_id == campaign_id]
+        bought = shopper.user_id in buyers
+        assert len(owned) == (1 if bought else 0)
+        assert int(Wallet.get(shopper.user_id, consistent_read=True).balance) == (20 if bought else 50)
+        assert sorted(_ledger(client, shopper)) == ([-30, 50] if bought else [50])
+    assert rule.injected > 0 and len(pauses) > 0
+
+
+def test_a_redeem_that_keeps_losing_races_is_503_busy_and_spends_nothing(client, users, conflicts, pauses):
+    store, shopper = users("store", groups=("merchants",)), users("shopper")
+    _give_points(shopper, 50)
+    campaign_id = _campaign(client, store, quantity=2)
+    conflicts.cancel(Wallet, lambda key: key["user_id"] == shopper.user_id)
+    assert_busy(call(client, "POST", f"/coupons/{campaign_id}/redeem", shopper))
+    assert int(Campaign.get(campaign_id, consistent_read=True).remaining) == 2
+    assert int(Wallet.get(shopper.user_id, consistent_read=True).balance) == 50
+    assert _ledger(client, shopper) == [50] and list(Coupon.by_owner.query(shopper.user_id)) == []
+
+
+# -- answer votes and acceptance --------------------------------------------------------------------
+@pytest.fixture
+def answered(client, users):
+    """alice asked, bob answered."""
+    alice, bob = users("alice"), users("bob")
+    question_id = ask(client, alice)["question_id"]
+    return alice, bob, question_id, answer(client, bob, question_id)["answer_id"]
+
+
+def _answer(answer_id: str) -> Answer:
+    return Answer.get(answer_id, consistent_read=True)
+
+
+def test_an_answer_vote_refused_by_conflicts_is_retried_and_counted_once(client, users, streams, conflicts,
+                                                                         pauses, answered):
+    alice, bob, question_id, answer_id = answered
+    carol = users("carol")
+    # Given the first two writes of carol's vote item meet a transaction holding it
+    rule = conflicts.cancel(AnswerVote, lambda key: key["voter_id"] == carol.user_id, first=2)
+    response = vote(client, carol, answer_id, 1)
+    assert response.status_code == 200, response.data
+    assert rule.injected == 2 and len(pauses) == 2
+    streams.drain()
+    assert (int(_answer(answer_id).score), int(_answer(answer_id).upvotes)) == (1, 1)
+
+
+def test_an_answer_vote_that_keeps_losing_races_is_503_busy(client, users, streams, conflicts, pauses, answered):
+    alice, bob, question_id, answer_id = answered
+    conflicts.cancel(AnswerVote, conditional_only=False)
+    assert_busy(vote(client, alice, answer_id, 1))
+    conflicts.clear()
+    assert vote(client, alice, answer_id, 1).status_code == 200
+    conflicts.cancel(AnswerVote, conditional_only=False)
+    assert_busy(vote(client, alice, answer_id, 0))  # a withdrawal too
+    streams.drain()
+    assert int(_answer(answer_id).score) == 1  # the vote that got through, once
+
+
+def test_acceptance_under_conflicts_is_retried_then_busy_and_leaves_one_accepted(client, users, conflicts, pauses,
+                                                                                 answered):
+    alice, bob, question_id, first_id = answered
+    second_id = answer(client, users("carol"), question_id)["answer_id"]
+    # Given the question is held by other transactions on its first three attempts
+    rule = conflicts.cancel(Question, lambda key: key["question_id"] == question_id, first=3)
+    accepted = call(client, "POST", f"/questions/{question_id}/accept", alice, {"answer_id": first_id})
+    assert accepted.status_code == 200, accepted.data
+    assert rule.injected == 3
+    # When moving the acceptance keeps losing races
+    conflicts.cancel(Answer, lambda key: key["answer_id"] == second_id)
+    assert_busy(call(client, "POST", f"/questions/{question_id}/accept", alice, {"answer_id": second_id}))
+    # Then nothing moved: exactly the first answer is accepted
+    assert Question.get(question_id, consistent_read=True).accepted_answer_id == first_id
+    assert (bool(_answer(first_id).accepted), bool(_answer(second_id).accepted)) == (True, False)
+
+
+# -- stream effects ---------------------------------------------------------------------------------
+def test_stream_effects_under_conflicts_converge_exactly_after_the_runner_retries(client, users, streams, conflicts,
+                                                                                  pauses, answered):
+    alice, bob, question_id, answer_id = answered
+    voters = [users(f"voter{index}") for index in range(3)]
+    streams.drain()
+    for voter in voters:
+        assert vote(client, voter, answer_id, 1).status_code == 200
+    assert call(client, "POST", f"/questions/{question_id}/accept", alice, {"answer_id": answer_id}).status_code == 200
+    # Given the first stream transaction loses every race (its record fails and is delivered again),
+    # and every effect's marker and every wallet lose half of them after that
+    exhausted = conflicts.cancel(AppliedEffect, rate=1.0, first=transactions.ATTEMPTS)
+    markers = conflicts.cancel(AppliedEffect, rate=0.5)
+    wallets = conflicts.cancel(Wallet, rate=0.5)
+    streams.drain()
+    conflicts.clear()
+    # Then every effect landed exactly once
+    seen = _answer(answer_id)
+    assert (int(seen.score), int(seen.upvotes), bool(seen.accepted)) == (3, 3, True)
+    assert int(Question.get(question_id, consistent_read=True).answer_count) == 1
+    assert int(Wallet.get(bob.user_id, consistent_read=True).balance) == 3 * VOTE_UP + ACCEPTED_ANSWER
+    assert int(Wallet.get(alice.user_id, consistent_read=True).balance) == ACCEPTING_ASKER
+    assert sorted(_ledger(client, bob)) == sorted([VOTE_UP] * 3 + [ACCEPTED_ANSWER])
+    leaders = call(client, "GET", "/leaderboards/camera", alice).data["items"]
+    assert [(row["user_id"], row["score"]) for row in leaders] == [(bob.user_id, 3)]
+    assert streams.set_aside == []
+    assert exhausted.injected == transactions.ATTEMPTS and markers.injected > 0 and wallets.injected > 0
