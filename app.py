@@ -15,6 +15,7 @@ from chalicelib.streams import advice as advice_streams
 from chalicelib.streams import feed as feed_streams
 from chalicelib.streams import graph as graph_streams
 from chalicelib.streams import groups as group_streams
+from chalicelib.streams import jobs as job_streams
 from chalicelib.streams import merchants as merchant_streams
 
 app = Chalice(app_name="jianghu")
@@ -26,7 +27,7 @@ for feature in (meta, profiles, notifications, question_routes, product_routes, 
                 point_routes, coupon_routes):
     app.register_blueprint(feature.blueprint)
 
-for streams in (graph_streams, advice_streams, merchant_streams, feed_streams, group_streams):
+for streams in (graph_streams, advice_streams, merchant_streams, feed_streams, group_streams, job_streams):
     app.register_blueprint(streams.blueprint)
 
 app.register_blueprint(triggers.blueprint)

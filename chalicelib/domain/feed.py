@@ -20,11 +20,6 @@ BACKFILL_POSTS = 20  # following someone copies their newest 20 posts into the f
 
 
 # -- fan-out ----------------------------------------------------------------------------------------
-def fans_out(follower_count: int, pull_threshold: int) -> bool:
-    """Push to followers' feeds unless the author has more followers than the threshold."""
-    return follower_count <= pull_threshold
-
-
 def chunks(items: Sequence[T], size: int = BATCH_WRITE_LIMIT) -> list[list[T]]:
     if size < 1:
         raise ValueError("size must be positive")
@@ -56,7 +51,16 @@ def fanout_readers(follower_ids: Iterable[str], author_id: str, blockers: set[st
 
 
 # -- the audience: a user's followers in hash buckets -------------------------------------------------
-AUDIENCE_BUCKETS = 256  # per user; ~40 bytes an id: a 400 KB item holds ~10,000, so ~2.5M followers
+# A bucket is a pure function of the follower id, so a leave needs no lookup. 512 buckets keep a
+# bucket under ~1 KB (one write unit per follow) up to the keep limit (1.1 x the default threshold
+# of 10,000: ~21 ids of ~37 bytes); the buckets are split over `AUDIENCE_SHARDS` partition keys so
+# one account's follows do not all land on one key, yet a fan-out step (a contiguous range of
+# buckets) reads one partition, two for a whole small audience.
+AUDIENCE_BUCKETS = 512
+AUDIENCE_SHARDS = 2
+BUCKETS_PER_SHARD = AUDIENCE_BUCKETS // AUDIENCE_SHARDS
+KEEP_FACTOR_PERCENT = 110  # an audience is no longer kept once its account passes 1.1 x the threshold
+RETURN_FACTOR_PERCENT = 90  # a pull-mode account goes back to push below 0.9 x the threshold
 
 
 def audience_bucket(follower_id: str) -> int:
@@ -64,11 +68,107 @@ def audience_bucket(follower_id: str) -> int:
     return zlib.crc32(follower_id.encode("utf-8")) % AUDIENCE_BUCKETS
 
 
+def audience_shard(bucket: int) -> int:
+    """Shards are contiguous runs of buckets, so a range of buckets spans as few as possible."""
+    return bucket // BUCKETS_PER_SHARD
+
+
+def audience_key(user_id: str, shard: int) -> str:
+    """The partition key of one shard of a user's audience."""
+    return f"{user_id}#{shard}"
+
+
+def shard_ranges(first: int, last: int) -> list[tuple[int, int, int]]:
+    """(shard, first bucket, last bucket) for each shard that buckets `first`..`last` touch, in order."""
+    if not 0 <= first <= last < AUDIENCE_BUCKETS:
+        raise ValueError("bucket range out of bounds")
+    ranges = []
+    bucket = first
+    while bucket <= last:
+        shard = audience_shard(bucket)
+        end = min(last, (shard + 1) * BUCKETS_PER_SHARD - 1)
+        ranges.append((shard, bucket, end))
+        bucket = end + 1
+    return ranges
+
+
 def buckets_per_step(follower_count: int, followers_per_step: int) -> int:
     """How many buckets one fan-out step reads so that it carries about `followers_per_step` ids."""
     if follower_count <= followers_per_step:
         return AUDIENCE_BUCKETS
     return max(1, -(-AUDIENCE_BUCKETS * followers_per_step // follower_count))
+
+
+# -- push or pull, and whether the audience is kept (hysteresis around the threshold) --------------
+KEPT, DROPPED, BUILDING = "kept", "dropped", "building"  # the state of an account's audience
+PUSH, PULL, LIST, REBUILD, RETURN = "push", "pull", "list", "rebuild", "return"  # what a post does
+JOIN, DROP, SKIP = "join", "drop", "skip"  # what a follow does to the audience
+
+
+@dataclass(frozen=True)
+class Reach:
+    """What the feed knows of an author: followers, whether served by pull, the audience's state.
+
+    `pull_mode`: every follower's pull list names the author (set by the threshold-crossing job).
+    `audience`: KEPT (buckets complete), DROPPED (no longer kept: the account passed the keep
+    limit) or BUILDING (a rebuild job is refilling them from the Follow items).
+    """
+
+    follower_count: int
+    pull_mode: bool = False
+    audience: str = KEPT
+
+
+def keep_limit(threshold: int) -> int:
+    return threshold * KEEP_FACTOR_PERCENT // 100
+
+
+def return_limit(threshold: int) -> int:
+    return threshold * RETURN_FACTOR_PERCENT // 100
+
+
+def audience_on_follow(reach: Reach, threshold: int) -> str:
+    """JOIN the follower into the buckets, DROP the audience (stop keeping it), or SKIP.
+
+    Kept up to `keep_limit` (1.1 x threshold), past which a bucket would grow with every follow;
+    once dropped it stays dropped until a rebuild (so an account hovering at the limit does not
+    flip). Joins during a rebuild go into the buckets being refilled.
+    """
+    if reach.audience == DROPPED:
+        return SKIP
+    if reach.audience == KEPT and reach.follower_count > keep_limit(threshold):
+        return DROP
+    return JOIN
+
+
+def served_by_pull(reach: Reach, threshold: int) -> bool:
+    """Does a new follower get the author through their pull list (not copied entries)?
+
+    Whenever a post might not be fanned out to them: the author is in pull mode, above the
+    threshold, or their audience is not complete. So every follower is in the audience or has the
+    author in their pull list, and a threshold-crossing job over the audience reaches everyone else.
+    """
+    return reach.pull_mode or reach.follower_count > threshold or reach.audience != KEPT
+
+
+def post_plan(reach: Reach, threshold: int) -> str:
+    """What a new post of this author does. A post never fans out from an incomplete audience.
+
+    PUSH: fan out. LIST: the author crosses into pull mode (a job lists them in every follower's
+    pull list; the post is merged at read time). PULL: merged at read time. RETURN: back to push
+    (pull mode cleared) and fan out, the audience being complete. REBUILD: back under the return
+    limit with a dropped audience: a job rebuilds it from the Follow items, the post is pulled.
+    Pull mode starts above `threshold` and ends only below `return_limit` (0.9 x threshold).
+    """
+    if reach.audience == BUILDING:
+        return PULL
+    if reach.pull_mode:
+        if reach.follower_count < return_limit(threshold):
+            return RETURN if reach.audience == KEPT else REBUILD
+        return PULL
+    if reach.follower_count > threshold or reach.audience == DROPPED:
+        return LIST
+    return PUSH
 
 
 def reader_author(reader_id: str, author_id: str) -> str:

@@ -84,6 +84,11 @@ def good_find_rank_key(tier: str, created_at: str, product_id: str) -> str:
     return f"{rank}#{created_at}#{product_id}"
 
 
+def rank_of_key(rank_key: str) -> int:
+    """The tier rank a Good Finds sort key was written at (its first field)."""
+    return int(rank_key.split("#", 1)[0])
+
+
 def possible_rank_keys(created_at: str, product_id: str) -> Iterator[str]:
     """Every key a product's entries can have, whatever tier its merchant had when indexed."""
     for name in TIER_NAMES:

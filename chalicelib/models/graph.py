@@ -28,13 +28,16 @@ class Follow(BaseModel):
 class FollowerBucket(BaseModel):
     """One slice of a user's followers: the ids whose hash lands in `bucket` (see `domain.feed`).
 
-    A fan-out step reads a range of buckets with ONE Query (a few items carrying many ids) instead
-    of a thousand Follow items from the by_followee index. Kept by the Follows stream with set
-    ADD / DELETE, which are idempotent and commute between different followers.
+    Keyed by shard (`audience_key` = "<user_id>#<shard>", a contiguous run of buckets) and bucket:
+    one account's follows spread over `AUDIENCE_SHARDS` partition keys, and a fan-out step reads a
+    range of buckets with one Query per shard it touches instead of a thousand Follow items. Kept
+    by the Follows stream with set ADD / DELETE, which are idempotent and commute between followers.
+    The table is AudienceBuckets (its key schema changed from the user id alone, so its name did too:
+    CloudFormation cannot replace a table that keeps its name).
     """
 
-    Meta = table_meta("FollowerBuckets")
-    user_id = UnicodeAttribute(hash_key=True)
+    Meta = table_meta("AudienceBuckets")
+    audience_key = UnicodeAttribute(hash_key=True)
     bucket = NumberAttribute(range_key=True)
     follower_ids = UnicodeSetAttribute(null=True)
 

@@ -17,5 +17,7 @@ class UserProfile(BaseModel):
     following_count = NumberAttribute(default=0)
     # set by the feed once every follower's pull list names this (large) account; see services/fanout.py
     pull_mode = BooleanAttribute(null=True)
+    # the audience buckets: None (kept), "dropped" or "building"; see chalicelib.domain.feed.Reach
+    audience_state = UnicodeAttribute(null=True)
     created_at = UnicodeAttribute(null=True)
     updated_at = UnicodeAttribute(null=True)

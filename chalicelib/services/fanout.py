@@ -37,12 +37,10 @@ PUSH, PULL, PULL_LIST = "push", "pull", "pull-list"  # FanoutJob modes
 JOB_TTL_SECONDS = 7 * 24 * 3600  # a finished job stays visible for a week
 
 
-def _reach(user_id: str) -> tuple[int, bool]:
-    """(follower count, whether the author is already marked as served by pull): one read."""
+def _reach(user_id: str) -> rules.Reach:
+    """Followers, pull mode and the audience's state of an author: one read of their profile."""
     profile: UserProfile | None = batch_get([(UserProfile, user_id, None)])[0]  # type: ignore[assignment]
-    if profile is None:
-        return 0, False
-    return int(profile.follower_count or 0), bool(profile.pull_mode)
+    return audience.reach_of(profile)
 
 
 def _insert_entries(post: dict, reader_ids: list[str]) -> int:
@@ -58,16 +56,26 @@ def _insert_entries(post: dict, reader_ids: list[str]) -> int:
 
 # -- jobs -------------------------------------------------------------------------------------------
 def start_fan_out(post: dict) -> None:
-    """Posts INSERT: the author's own entry, then a job that carries the post to every follower."""
+    """Posts INSERT: the author's own entry, then a job that carries the post to every follower.
+
+    Push or pull follows `rules.post_plan`, with hysteresis: pull above the threshold, push again
+    only below 0.9 x the threshold and only from a complete audience (else a rebuild job runs first
+    and the post is merged at read time).
+    """
     author_id = post["author_id"]
     entry_for(author_id, post).save()  # the author's own feed: one PutItem, not part of the fan-out's batches
-    count, pull_mode = _reach(author_id)
-    push = rules.fans_out(count, get_settings().fanout_pull_threshold)
-    if not push and not pull_mode:
+    reach = _reach(author_id)
+    count = reach.follower_count
+    plan = rules.post_plan(reach, get_settings().fanout_pull_threshold)
+    if plan == rules.LIST:
         _start_pull_list_job(post, count)  # the author has just crossed the threshold
-    elif push and pull_mode:
-        # back under the threshold: fanned out again; a later crossing must list the followers again
+    elif plan == rules.REBUILD:
+        audience.start_rebuild(author_id)  # back under the return limit: push once the audience is whole
+    elif plan == rules.RETURN:
+        # back under the return limit with a kept audience: fanned out again; a later crossing must
+        # list the followers again
         UserProfile(author_id).update(actions=[UserProfile.pull_mode.remove()])
+    push = plan in (rules.PUSH, rules.RETURN)
     now = now_iso()
     job = FanoutJob(
         post["post_id"],

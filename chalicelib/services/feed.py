@@ -32,6 +32,7 @@ from chalicelib.models.posts import FeedEntry, FeedPullList, PollVote, Post
 from chalicelib.models.transactions import Transaction, TransactionFailed, retry_on_conflict
 from chalicelib.models.users import UserProfile
 from chalicelib.pagination import Page, PageRequest
+from chalicelib.services import audience
 
 
 # -- entries ----------------------------------------------------------------------------------------
@@ -123,14 +124,15 @@ def backfill(follower_id: str, followee_id: str) -> int:
     """The followee's newest posts into the follower's feed, or, for a large account, into the pull list.
 
     Skipped when the follow is already gone again (a late redelivery or a replay: the unfollow's
-    REMOVE has taken, or will take, them out). A large account's posts are not copied: it joins the
-    follower's pull list instead, and every feed page merges its posts.
+    REMOVE has taken, or will take, the follower out). An account whose posts may not be fanned
+    out to this follower (`rules.served_by_pull`: pull mode, above the threshold, or an audience
+    not kept) joins the follower's pull list instead, and every feed page merges its posts.
     """
     follow, profile = batch_get([(Follow, follower_id, followee_id), (UserProfile, followee_id, None)])
     if follow is None:
         return 0
-    count = int(profile.follower_count or 0) if profile is not None else 0
-    if not rules.fans_out(count, get_settings().fanout_pull_threshold):
+    threshold = get_settings().fanout_pull_threshold
+    if rules.served_by_pull(audience.reach_of(profile), threshold):
         add_pull_author(follower_id, followee_id)
         return 0
     if follower_id in blockers_of(followee_id):

@@ -7,7 +7,11 @@ consistently, the product read consistently) instead of replaying what a record 
 redelivered or late record changes nothing:
 
 - `index_product` (Products stream): a product added, changed or removed;
-- `reindex_merchant` (Merchants stream): a store's tier changed, so all its entries move.
+- `reindex_merchant` (Merchants stream): a store's tier changed, so all its entries move. A large
+  store does not fit in one invocation, so this starts a resumable job (`services.jobs`, one per
+  store): its steps write the entries of `REINDEX_PAGE_SIZE` products at the store's current tier,
+  then sweep the store's entries `SWEEP_PAGE_SIZE` at a time, deleting those at another tier. A
+  newer tier change (a later stream record) restarts the job, and the older one stops.
 
 The two can race (a product added while its store changes tier). Reads therefore check each
 entry's tier against the store's current one (the page's one BatchGetItem) and skip any mismatch,
@@ -27,12 +31,21 @@ from chalicelib.domain.tiers import (
     good_find_rank_key,
     merge_ranked,
     possible_rank_keys,
+    rank_of_key,
+    tier_rank,
 )
 from chalicelib.models.advice import Product
+from chalicelib.models.jobs import Job
 from chalicelib.models.merchants import GoodFind, Merchant
 from chalicelib.pagination import MAX_KEY_VALUE_LENGTH, Page, PageRequest
+from chalicelib.services import jobs
 
 Key = tuple[str, str]  # (label, rank_key)
+
+REINDEX_JOB = "good-finds-reindex"
+REINDEX_PAGE_SIZE = 100  # products per step: at most 700 entries (6 labels and "*"), 28 BatchWriteItem calls
+SWEEP_PAGE_SIZE = 1000  # index entries (keys only) checked per sweep step
+PRODUCTS, SWEEP = "products", "sweep"  # a re-index's phases
 
 
 def _get(model, hash_key: str):
@@ -125,19 +138,8 @@ def index_product(change: Change) -> None:
     sync_product(product_id, images, new=change.kind == "INSERT")
 
 
-def sync_merchant(merchant_id: str) -> None:
-    """Bring all of a store's entries in line with its current tier and products.
-
-    One Query of the store's entries (by_merchant GSI, keys only) and, if the store has a tier,
-    one paged Query of its products (Products' by_merchant GSI); then BatchWrites of 25.
-    """
-    merchant = _get(Merchant, merchant_id)
-    existing = {(entry.label, entry.rank_key) for entry in GoodFind.by_merchant.query(merchant_id)}
-    desired: list[GoodFind] = []
-    if merchant is not None and merchant.tier:
-        for product in Product.by_merchant.query(merchant_id):
-            desired.extend(entries_for(product, merchant))
-    _write(desired, existing)
+def reindex_job_id(merchant_id: str) -> str:
+    return f"{REINDEX_JOB}#{merchant_id}"
 
 
 def store_to_reindex(change: Change) -> str | None:
@@ -148,10 +150,44 @@ def store_to_reindex(change: Change) -> str | None:
 
 
 def reindex_merchant(change: Change) -> None:
-    """Merchants stream effect: a tier gained, changed or lost moves all that store's entries."""
+    """Merchants stream effect: a tier gained, changed or lost moves all that store's entries.
+
+    Starts (or restarts) the store's re-index job. The record's sequence number orders tier
+    changes of one store (its records share a shard), so a replayed older record changes nothing
+    and a newer one supersedes a job still running.
+    """
     merchant_id = store_to_reindex(change)
     if merchant_id:
-        sync_merchant(merchant_id)
+        jobs.start(reindex_job_id(merchant_id), REINDEX_JOB, merchant_id, phase=PRODUCTS,
+                   generation=jobs.generation_of(change.sequence_number), supersede=True)
+
+
+def run_reindex_step(job: Job) -> jobs.StepResult:
+    """One step of a store's re-index, against the store's tier as it is now (read consistently).
+
+    PRODUCTS: the next `REINDEX_PAGE_SIZE` products (Products' by_merchant index) get their entries
+    at the current tier (nothing without a tier). SWEEP: the next `SWEEP_PAGE_SIZE` of the store's
+    entries (GoodFinds' by_merchant index, keys only); those at another tier are deleted. Both are
+    idempotent, so a redone step rewrites the same items.
+    """
+    merchant_id = job.subject
+    merchant = _get(Merchant, merchant_id)
+    tier = merchant.tier if merchant is not None else None
+    position = jobs.cursor_of(job)
+    if job.phase == PRODUCTS:
+        if not tier:
+            return jobs.StepResult(processed=0, phase=SWEEP)
+        page = Product.by_merchant.query(merchant_id, limit=REINDEX_PAGE_SIZE, last_evaluated_key=position)
+        products = list(page)
+        _write([entry for product in products for entry in entries_for(product, merchant)], ())
+        following = page.last_evaluated_key
+        return jobs.StepResult(processed=len(products), phase=PRODUCTS if following else SWEEP, cursor=following)
+    page = GoodFind.by_merchant.query(merchant_id, limit=SWEEP_PAGE_SIZE, last_evaluated_key=position)
+    keep = tier_rank(tier)
+    stale = [(entry.label, entry.rank_key) for entry in page if rank_of_key(entry.rank_key) != keep]
+    _write((), stale)
+    following = page.last_evaluated_key
+    return jobs.StepResult(processed=len(stale), phase=SWEEP, cursor=following, done=following is None)
 
 
 def list_good_finds(caller: Caller, page: PageRequest) -> Page:

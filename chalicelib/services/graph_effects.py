@@ -4,6 +4,7 @@ changes, backfill and removal, are in `services.feed`.)"""
 
 from __future__ import annotations
 
+from chalicelib.config import get_settings
 from chalicelib.domain.changes import Change
 from chalicelib.models.base import batch_get
 from chalicelib.models.graph import Follow
@@ -61,7 +62,8 @@ def notify_followee(followee_id: str, follower_id: str, at_ms: int) -> bool:
 
 
 def join_audience(change: Change) -> None:
-    """A follow puts the follower in the followee's audience (the fan-out's list of followers).
+    """A follow puts the follower in the followee's audience (the fan-out's list of followers), while
+    that audience is kept (`audience.on_follow`: not past 1.1 x the pull threshold).
 
     Skipped when the follow is already gone again (a late redelivery or a replay: the unfollow's
     REMOVE has taken, or will take, the follower out).
@@ -69,9 +71,11 @@ def join_audience(change: Change) -> None:
     if change.kind != "INSERT":
         return
     follower_id, followee_id = change.item["follower_id"], change.item["followee_id"]
-    if batch_get([(Follow, follower_id, followee_id)])[0] is None:
+    follow, profile = batch_get([(Follow, follower_id, followee_id), (UserProfile, followee_id, None)])
+    if follow is None:
         return
-    audience.join(followee_id, follower_id)
+    audience.on_follow(followee_id, follower_id, audience.reach_of(profile),  # type: ignore[arg-type]
+                       get_settings().fanout_pull_threshold)
 
 
 def leave_audience(change: Change) -> None:

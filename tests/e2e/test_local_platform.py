@@ -102,13 +102,16 @@ def test_demo_loads_users_profiles_and_follows_through_the_api(stack):
 # -- audience repair --------------------------------------------------------------------------------
 def test_an_operator_rebuilds_a_lost_audience_from_the_follows(stack):
     dynamodb = stack.client("dynamodb")
-    buckets_table = stack.state["tables"]["FollowerBuckets"]
+    from chalicelib.domain.feed import AUDIENCE_SHARDS, audience_key
+
+    buckets_table = stack.state["tables"]["AudienceBuckets"]
     author, run = f"author-{uuid.uuid4().hex[:8]}", uuid.uuid4().hex[:8]
     fans = sorted(f"fan-{run}-{index}" for index in range(3))
 
     def buckets() -> list[dict]:
-        return dynamodb.query(TableName=buckets_table, KeyConditionExpression="user_id = :u",
-                              ExpressionAttributeValues={":u": {"S": author}}, ConsistentRead=True)["Items"]
+        return [item for shard in range(AUDIENCE_SHARDS) for item in dynamodb.query(
+            TableName=buckets_table, KeyConditionExpression="audience_key = :k",
+            ExpressionAttributeValues={":k": {"S": audience_key(author, shard)}}, ConsistentRead=True)["Items"]]
 
     def audience() -> list[str]:
         return sorted(fan for item in buckets() for fan in item.get("follower_ids", {}).get("SS", []))
@@ -120,7 +123,8 @@ def test_an_operator_rebuilds_a_lost_audience_from_the_follows(stack):
     stack.eventually(lambda: audience() == fans, timeout=10)
     # And the buckets lost (a bad restore, a bug)
     for item in buckets():
-        dynamodb.delete_item(TableName=buckets_table, Key={"user_id": item["user_id"], "bucket": item["bucket"]})
+        key = {"audience_key": item["audience_key"], "bucket": item["bucket"]}
+        dynamodb.delete_item(TableName=buckets_table, Key=key)
     assert audience() == []
     # When an operator rebuilds it
     result = cli(stack, "audience", "rebuild", author, check=True)

@@ -290,3 +290,125 @@ def test_replayed_streams_leave_the_index_as_it_should_be(client, users, open_st
     notices = [n for n in call(client, "GET", "/me/notifications", store).data["items"] if n["type"] == "merchant_tier"]
     assert [n["data"]["tier"] for n in notices] == ["platinum", "gold"]
     assert chaos_streams.set_aside == []
+
+
+# -- re-indexing a large store: a resumable job -------------------------------------------------------
+def reindex_job(store):
+    from chalicelib.services import good_finds as service
+    from chalicelib.services import jobs
+
+    return jobs.status(service.reindex_job_id(store.user_id))
+
+
+def stocked_store(client, open_store, count: int):
+    """A store with `count` products (written in bulk: the Products stream is not under test here)."""
+    from chalicelib.domain.ids import new_id, now_iso
+    from chalicelib.models.advice import Product
+
+    store = open_store("Warehouse")
+    product_ids = []
+    with Product.batch_write() as batch:
+        for index in range(count):
+            product_id = new_id()
+            product_ids.append(product_id)
+            batch.save(Product(product_id, merchant_id=store.user_id, title=f"p{index}", price_cents=100,
+                               labels=["digital"], created_at=now_iso()))
+    return store, product_ids
+
+
+def tiers_indexed(store) -> dict[str, int]:
+    from collections import Counter
+
+    return dict(Counter(entry.rank_key.split("#")[0] for entry in entries_of(store)))
+
+
+def test_a_tier_change_re_indexes_a_large_store_in_bounded_steps(client, users, open_store, grade, streams,
+                                                                  monkeypatch):
+    from chalicelib.services import good_finds as service
+
+    monkeypatch.setattr(service, "REINDEX_PAGE_SIZE", 10)
+    monkeypatch.setattr(service, "SWEEP_PAGE_SIZE", 20)
+    # Given a store with 35 products
+    store, product_ids = stocked_store(client, open_store, 35)
+    streams.drain()
+    # When it is graded Gold, then Silver
+    grade(store, "gold")
+    assert tiers_indexed(store) == {"3": 70}  # "*" and "digital", per product
+    grade(store, "silver")
+    # Then a job moved every entry, ten products a step, then swept the old ones twenty at a time
+    job = reindex_job(store)
+    assert job.done and job.kind == service.REINDEX_JOB
+    assert int(job.steps) == 4 + 7  # 35 products in pages of 10; 140 entries (70 new, 70 old) in pages of 20
+    assert tiers_indexed(store) == {"2": 70}
+    shown = ids(good_finds(client, shopper_with(client, users), limit=50))
+    assert sorted(shown) == sorted(product_ids)
+
+
+def test_a_re_index_that_crashes_mid_step_resumes_from_the_last_recorded_step(client, open_store, grade, streams,
+                                                                               monkeypatch):
+    from chalicelib.services import good_finds as service
+
+    monkeypatch.setattr(service, "REINDEX_PAGE_SIZE", 10)
+    store, _ = stocked_store(client, open_store, 25)
+    streams.drain()
+    original, calls = service._write, []
+
+    def crash_once_on_the_second_page(desired, stale):
+        original(desired, stale)
+        calls.append(len(list(desired)))
+        if len(calls) == 2:
+            raise RuntimeError("the Lambda died here")
+
+    monkeypatch.setattr(service, "_write", crash_once_on_the_second_page)
+    # When the store is graded and the second page of its re-index dies after writing
+    grade(store, "bronze")
+    # Then the job redid that page and finished; every product is indexed once
+    job = reindex_job(store)
+    assert job.done and int(job.processed) == 25
+    assert tiers_indexed(store) == {"1": 50}
+    assert streams.set_aside == []
+
+
+def test_a_newer_tier_change_supersedes_a_running_re_index(client, open_store, grade, streams, monkeypatch):
+    from chalicelib.services import good_finds as service
+    from chalicelib.services import jobs
+    from chalicelib.services.job_steps import JOB_STEPS
+
+    monkeypatch.setattr(service, "REINDEX_PAGE_SIZE", 10)
+    store, _ = stocked_store(client, open_store, 25)
+    streams.drain()
+    # Given the store graded Gold, then a re-index (of a later record) that has run one step and stalls
+    grade(store, "gold")
+    job_id = service.reindex_job_id(store.user_id)
+    gold = reindex_job(store).generation
+    stalled = jobs.generation_of(int(gold) + 1)
+    assert jobs.start(job_id, service.REINDEX_JOB, store.user_id, phase=service.PRODUCTS,
+                      generation=stalled, supersede=True)
+    assert jobs.run_step(job_id, 0, stalled, JOB_STEPS)
+    # When a newer tier change restarts it
+    grade(store, "platinum")
+    # Then the newer job ran to the end, and the stalled one's next step, delivered late, does nothing
+    newer = reindex_job(store)
+    assert newer.generation > stalled and newer.done
+    assert not jobs.run_step(job_id, 1, stalled, JOB_STEPS)
+    # And an older record replayed does not restart it
+    assert not jobs.start(job_id, service.REINDEX_JOB, store.user_id, phase=service.PRODUCTS,
+                          generation=gold, supersede=True)
+    assert tiers_indexed(store) == {"4": 50}
+
+
+def test_a_large_re_index_is_exact_under_chaotic_delivery(client, users, open_store, grade, chaos_streams,
+                                                          monkeypatch):
+    from chalicelib.services import good_finds as service
+
+    monkeypatch.setattr(service, "REINDEX_PAGE_SIZE", 7)
+    monkeypatch.setattr(service, "SWEEP_PAGE_SIZE", 9)
+    store, product_ids = stocked_store(client, open_store, 30)
+    chaos_streams.drain()
+    grade(store, "gold", drain=chaos_streams)
+    grade(store, "silver", drain=chaos_streams)
+    grade(store, None, drain=chaos_streams)
+    grade(store, "bronze", drain=chaos_streams)
+    assert tiers_indexed(store) == {"1": 60}
+    assert reindex_job(store).done
+    assert chaos_streams.set_aside == []

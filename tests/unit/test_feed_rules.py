@@ -5,10 +5,91 @@ import pytest
 
 from chalicelib.domain import feed as rules
 
+T = 10_000  # FANOUT_PULL_THRESHOLD's default
 
-def test_authors_at_or_below_the_threshold_are_fanned_out():
-    assert rules.fans_out(10_000, 10_000)
-    assert not rules.fans_out(10_001, 10_000)
+
+def reach(count: int, pull: bool = False, audience: str = rules.KEPT) -> rules.Reach:
+    return rules.Reach(follower_count=count, pull_mode=pull, audience=audience)
+
+
+@pytest.mark.parametrize(("account", "plan"), [
+    (reach(0), rules.PUSH),
+    (reach(T), rules.PUSH),  # at the threshold: still pushed
+    (reach(T + 1), rules.LIST),  # crossing: a job lists the author in every follower's pull list
+    (reach(5, audience=rules.DROPPED), rules.LIST),  # an audience not kept is never pushed from
+    (reach(T + 1, pull=True), rules.PULL),
+    (reach(T - 1, pull=True), rules.PULL),  # hysteresis: under the threshold, still pulled
+    (reach(9_000, pull=True), rules.PULL),  # 0.9 x T is not below it
+    (reach(8_999, pull=True), rules.RETURN),  # below 0.9 x T with a kept audience: push again
+    (reach(8_999, pull=True, audience=rules.DROPPED), rules.REBUILD),  # ... with a dropped one: rebuild first
+    (reach(100, pull=True, audience=rules.BUILDING), rules.PULL),  # never from a half-built audience
+])
+def test_a_post_is_pushed_or_pulled_with_hysteresis_around_the_threshold(account, plan):
+    assert rules.post_plan(account, T) == plan
+
+
+@pytest.mark.parametrize(("account", "action"), [
+    (reach(1), rules.JOIN),
+    (reach(11_000), rules.JOIN),  # kept up to 1.1 x T, pull mode or not
+    (reach(11_000, pull=True), rules.JOIN),
+    (reach(11_001), rules.DROP),  # past it: no longer kept
+    (reach(11_001, pull=True), rules.DROP),
+    (reach(5, audience=rules.DROPPED), rules.SKIP),  # dropped stays dropped until a rebuild
+    (reach(20_000, pull=True, audience=rules.BUILDING), rules.JOIN),  # a rebuild takes every follow
+])
+def test_a_follow_joins_the_audience_only_while_it_is_kept(account, action):
+    assert rules.audience_on_follow(account, T) == action
+
+
+def test_a_new_follower_is_pull_listed_whenever_a_post_might_not_reach_them_by_push():
+    assert not rules.served_by_pull(reach(T), T)
+    assert rules.served_by_pull(reach(T + 1), T)
+    assert rules.served_by_pull(reach(T - 1, pull=True), T)
+    assert rules.served_by_pull(reach(5, audience=rules.DROPPED), T)
+    assert rules.served_by_pull(reach(5, pull=True, audience=rules.BUILDING), T)
+
+
+def simulate(counts: list[int]) -> tuple[list[str], int]:
+    """An account posting once at each follower count, its state moved the way the jobs move it
+    (a crossing job sets pull mode, a rebuild job ends it). Returns the plans and the jobs started."""
+    state, jobs, plans = reach(0), 0, []
+    for count in counts:
+        state = rules.Reach(count, state.pull_mode, state.audience)
+        if rules.audience_on_follow(state, T) == rules.DROP:
+            state = rules.Reach(count, state.pull_mode, rules.DROPPED)
+        plan = rules.post_plan(state, T)
+        plans.append(plan)
+        if plan == rules.LIST:
+            jobs += 1
+            state = rules.Reach(count, True, state.audience)
+        elif plan == rules.RETURN:
+            state = rules.Reach(count, False, state.audience)
+        elif plan == rules.REBUILD:
+            jobs += 1
+            state = rules.Reach(count, False, rules.KEPT)
+    return plans, jobs
+
+
+def test_an_account_hovering_at_the_threshold_does_not_flip():
+    # Given an account whose follower count swings 5% either side of the threshold, post after post
+    plans, jobs = simulate([T - 500, T + 500] * 50)
+    # Then it crosses once and stays pulled: one job in 100 posts
+    assert jobs == 1 and plans[:2] == [rules.PUSH, rules.LIST] and set(plans[2:]) == {rules.PULL}
+
+
+def test_an_account_swinging_past_both_limits_flips_once_per_swing_and_rebuilds_only_if_dropped():
+    # A swing between 0.85 T and 1.05 T: its audience is kept throughout, back to push with no rebuild
+    plans, _ = simulate([8_500, 10_500, 8_500])
+    assert plans == [rules.PUSH, rules.LIST, rules.RETURN]
+    # A swing up to 1.2 T drops the audience: coming back needs a rebuild, then pushes
+    plans, jobs = simulate([8_500, 12_000, 8_500, 8_500])
+    assert plans == [rules.PUSH, rules.LIST, rules.REBUILD, rules.PUSH] and jobs == 2
+
+
+def test_a_bucket_stays_under_one_write_unit_up_to_the_keep_limit():
+    # ~37 bytes a Cognito sub in a string set, plus the item's keys and attribute names
+    ids_per_bucket = rules.keep_limit(T) / rules.AUDIENCE_BUCKETS
+    assert ids_per_bucket < 22 and 66 + 37 * ids_per_bucket < 1024
 
 
 def test_chunks_are_at_most_25_long():
@@ -98,13 +179,25 @@ def test_feed_cursor_round_trips_and_rejects_other_shapes_and_readers():
 def test_a_follower_always_lands_in_the_same_audience_bucket():
     # crc32, not hash(): the same bucket in every process and after every deploy
     assert rules.audience_bucket("fan-00000") == 29
-    assert rules.audience_bucket("b") == 249
+    assert rules.audience_bucket("b") == 505
     buckets = {rules.audience_bucket(f"user-{index}") for index in range(5000)}
     assert buckets <= set(range(rules.AUDIENCE_BUCKETS)) and len(buckets) == rules.AUDIENCE_BUCKETS
 
 
+def test_audience_shards_are_contiguous_runs_of_buckets():
+    assert rules.AUDIENCE_SHARDS * rules.BUCKETS_PER_SHARD == rules.AUDIENCE_BUCKETS
+    assert [rules.audience_shard(b) for b in (0, 255, 256, 511)] == [0, 0, 1, 1]
+    assert rules.audience_key("alice", 1) == "alice#1"
+    assert rules.shard_ranges(0, 511) == [(0, 0, 255), (1, 256, 511)]
+    assert rules.shard_ranges(256, 511) == [(1, 256, 511)]  # a 2,000-follower step: one shard
+    assert rules.shard_ranges(200, 300) == [(0, 200, 255), (1, 256, 300)]
+    assert rules.shard_ranges(7, 7) == [(0, 7, 7)]
+    with pytest.raises(ValueError):
+        rules.shard_ranges(0, 512)
+
+
 @pytest.mark.parametrize(("followers", "expected"), [
-    (0, 256), (1000, 256), (1001, 256), (2000, 128), (3000, 86), (10_000, 26), (10_000_000, 1),
+    (0, 512), (1000, 512), (1001, 512), (2000, 256), (3000, 171), (10_000, 52), (10_000_000, 1),
 ])
 def test_a_fan_out_step_reads_enough_buckets_for_about_a_page_of_followers(followers, expected):
     assert rules.buckets_per_step(followers, 1000) == expected

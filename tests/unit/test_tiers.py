@@ -108,3 +108,10 @@ def test_merging_labels_dedupes_products_and_says_whether_more_remain():
 def test_merging_keeps_entries_of_one_product_at_different_tiers_for_the_reader_to_judge():
     page, more = merge_ranked([[_entry("3#x#P1", "P1")], [_entry("2#x#P1", "P1")]], limit=5)
     assert page == [_entry("3#x#P1", "P1"), _entry("2#x#P1", "P1")] and more is False
+
+
+def test_a_good_finds_key_tells_the_tier_it_was_written_at():
+    from chalicelib.domain.tiers import good_find_rank_key, rank_of_key, tier_rank
+
+    for tier in ("platinum", "gold", "silver", "bronze"):
+        assert rank_of_key(good_find_rank_key(tier, "2026-11-11T00:00:00.000Z", "P1")) == tier_rank(tier)
