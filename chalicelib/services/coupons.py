@@ -47,6 +47,8 @@ MAX_ID_LENGTH = 128
 CODE_CHARS = frozenset("0123456789ABCDEFGHJKMNPQRSTVWXYZ")
 CAMPAIGN_CACHE_SECONDS = 1.0
 CAMPAIGN_CACHE_SIZE = 512
+#: DynamoDB allows 4 KB of condition expression: 32 shards' "not there, or below" take about 1.5 KB.
+TALLY_SHARDS_PER_UPDATE = 32
 STOCK_READS_PER_ATTEMPT = 2  # reads of every shard one attempt may make before it counts as a lost race
 
 _random = random.Random()
@@ -318,17 +320,32 @@ def tally_stock(sold: Iterable[tuple[str, int, int]]) -> dict[str, Exception]:
     """Fold what stock shards have sold (campaign, shard, sold) into their campaigns' tallies.
 
     One conditional update per campaign (each shard's count only rises: the condition is that it
-    rises), so a batch costs one write per campaign it touches. A replayed record makes the
-    condition false: then the campaign is read and only counts that still rise are written, so
-    replays change nothing. Returns the campaigns whose tally could not be written, with why.
+    rises), so a batch costs one write per campaign it touches (one per `TALLY_SHARDS_PER_UPDATE`
+    shards, when a batch touches more). A replayed record makes the condition false: then the
+    campaign is read and only counts that still rise are written, so replays change nothing.
+    Returns the campaigns whose tally could not be written, with why.
     """
     failed: dict[str, Exception] = {}
     for campaign_id, seen in stock.sold_by_shard(sold).items():
+        shards = sorted(seen)
         try:
-            _raise_tally(campaign_id, seen)
+            for start in range(0, len(shards), TALLY_SHARDS_PER_UPDATE):
+                chunk = shards[start:start + TALLY_SHARDS_PER_UPDATE]
+                _raise_tally(campaign_id, {shard: seen[shard] for shard in chunk})
         except Exception as exc:  # reported per campaign: the others' records are not redelivered for it
             failed[campaign_id] = exc
     return failed
+
+
+def tally_update(rises: dict[int, int]) -> tuple[list, object]:
+    """The actions and condition that raise the tally of each shard in `rises`, only if it rises."""
+    condition = Campaign.campaign_id.exists()
+    actions = []
+    for shard, sold in sorted(rises.items()):
+        path = Campaign.sold_by_shard[str(shard)]
+        condition &= path.does_not_exist() | (path < sold)
+        actions.append(path.set(sold))
+    return actions, condition
 
 
 def _raise_tally(campaign_id: str, seen: dict[int, int]) -> None:
@@ -336,12 +353,7 @@ def _raise_tally(campaign_id: str, seen: dict[int, int]) -> None:
     for _ in range(ATTEMPTS):
         if not rises:
             return
-        condition = Campaign.campaign_id.exists()
-        actions = []
-        for shard, sold in sorted(rises.items()):
-            path = Campaign.sold_by_shard[str(shard)]
-            condition &= path.does_not_exist() | (path < sold)
-            actions.append(path.set(sold))
+        actions, condition = tally_update(rises)
         if update_if(Campaign(campaign_id), actions=actions, condition=condition):
             return
         try:

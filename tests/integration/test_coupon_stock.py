@@ -151,3 +151,41 @@ def test_one_shopper_is_held_to_the_per_user_limit_across_shards(client, users, 
     assert [r.status_code for r in codes] == [201, 201, 201, 409, 409]
     assert {r.data["Code"] for r in codes[3:]} == {"LimitReached"}
     assert sum(int(s.remaining) for s in shards_of(campaign_id)) == 47
+
+
+def test_a_tally_update_stays_within_dynamodbs_expression_limits():
+    # Given the widest update: the most shards one update raises, with 3-digit shard numbers
+    from chalicelib.services.coupons import TALLY_SHARDS_PER_UPDATE, tally_update
+
+    actions, condition = tally_update({shard: 10_000 for shard in range(400 - TALLY_SHARDS_PER_UPDATE, 400)})
+    request = Campaign("c" * 26).get_update_kwargs_from_instance(actions=actions, condition=condition)
+    # Then its condition and update expressions are under DynamoDB's 4 KB each
+    assert len(request["ConditionExpression"].encode()) < 4096
+    assert len(request["UpdateExpression"].encode()) < 4096
+
+
+def test_a_batch_touching_many_shards_is_tallied_in_a_few_bounded_updates(client, store, watch):
+    from chalicelib.services.coupons import TALLY_SHARDS_PER_UPDATE, tally_stock
+
+    campaign_id = create(client, store, 1_000)
+    campaign_writes = watch.cancel(Campaign, rate=0.0)
+    assert tally_stock([(campaign_id, shard, 1) for shard in range(100)]) == {}
+    assert campaign_writes.matched == -(-100 // TALLY_SHARDS_PER_UPDATE) == 4
+    assert listed_remaining(client, store, campaign_id) == 900
+
+
+def test_a_tally_that_loses_races_is_delivered_again_and_lands_once(client, users, store, streams, watch,
+                                                                    monkeypatch):
+    from chalicelib.models import transactions
+
+    monkeypatch.setattr(transactions, "_pause", lambda seconds: None)
+    campaign_id = create(client, store, 6)
+    for _ in range(4):
+        assert redeem(client, users(), campaign_id).status_code == 201
+    # Given the campaign's first writes (all of one delivery's tries, and then some) meet other writers
+    refused = watch.cancel(Campaign, rate=1.0, first=transactions.ATTEMPTS + 2)
+    streams.drain()
+    # Then the batch came again until its tally landed, once
+    assert refused.injected == transactions.ATTEMPTS + 2
+    assert listed_remaining(client, store, campaign_id) == 2
+    assert streams.set_aside == []
