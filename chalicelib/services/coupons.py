@@ -230,6 +230,8 @@ def redeem(caller: Caller, campaign_id: str) -> dict:
                 if reads == STOCK_READS_PER_ATTEMPT:
                     raise TransactionFailed(frozenset(), True, frozenset())  # others keep emptying the shards
                 known_empty = campaigns.mark_empty(campaign_id, _empty_shards(campaign))
+                if len(known_empty) >= shards:
+                    raise _refuse("SoldOut")  # and this process remembers it: its next redeems read nothing
                 misses, reads = 0, reads + 1
                 continue
             try:
@@ -251,16 +253,13 @@ def redeem(caller: Caller, campaign_id: str) -> dict:
 
 def _empty_shards(campaign: Campaign) -> set[int]:
     """Read every shard (eventually consistent is enough: stock only falls, so a shard read empty
-    is empty); `SoldOut` if all are, `Expired` if the shards say so."""
+    is empty): the empty ones; `Expired` if the shards say so."""
     shards = int(campaign.shard_count)
     found = batch_get([(CampaignStock, stock.shard_key(campaign.campaign_id, shard), None) for shard in range(shards)])
     now = now_iso()
     if any(item is not None and item.expires_at <= now for item in found):
         raise _refuse("Expired")
-    empty = {shard for shard, item in enumerate(found) if item is None or int(item.remaining) <= 0}
-    if len(empty) == shards:
-        raise _refuse("SoldOut")
-    return empty
+    return {shard for shard, item in enumerate(found) if item is None or int(item.remaining) <= 0}
 
 
 def _take_coupon(caller: Caller, campaign: Campaign, shard: int) -> dict:

@@ -189,3 +189,20 @@ def test_a_tally_that_loses_races_is_delivered_again_and_lands_once(client, user
     assert refused.injected == transactions.ATTEMPTS + 2
     assert listed_remaining(client, store, campaign_id) == 2
     assert streams.set_aside == []
+
+
+def test_a_process_that_found_every_shard_empty_reads_no_shard_again(client, users, store, monkeypatch):
+    # Given a campaign of 4 whose shards other processes sold out, unknown to this one and to the tally
+    from chalicelib.services import coupons
+
+    campaign_id = create(client, store, 4)
+    for shard in range(4):
+        take_elsewhere(campaign_id, shard)
+    reads: list[int] = []
+    real_batch_get = coupons.batch_get
+    monkeypatch.setattr(coupons, "batch_get", lambda keys: reads.append(len(keys)) or real_batch_get(keys))
+    # When shoppers redeem, one after another
+    answers = [redeem(client, users(), campaign_id) for _ in range(3)]
+    # Then each hears SoldOut, and only the first read the shards (all 4, in one batch)
+    assert [(r.status_code, r.data["Code"]) for r in answers] == [(409, "SoldOut")] * 3
+    assert reads == [4]
