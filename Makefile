@@ -12,7 +12,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt 2>&1 | grep -v "^WARNING: Location" || true
-	$(BIN)/python -c "import chalice, pynamodb, moto, pytest" 
+	$(BIN)/python -c "import chalice, pynamodb, moto, pytest, mypy" 
 	@touch $(STAMP)
 
 # `make dev DEMO=1` also loads the demo data set; `make dev STREAM_CHAOS=1` delivers every stream record twice.
@@ -24,6 +24,7 @@ dev: $(STAMP)
 # twice and batches split at random: the same assertions must hold (every stream effect idempotent).
 test: $(STAMP)
 	$(BIN)/ruff check app.py chalicelib tests infra bench
+	$(BIN)/python -m mypy
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
 	STREAM_CHAOS=1 $(BIN)/python -m pytest -m "e2e and not fuzz" -p no:xdist -q
 
@@ -34,8 +35,10 @@ test-fast: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
 
+# mypy checks what pyproject.toml's [tool.mypy] names: strict on chalicelib/domain/, lenient elsewhere.
 lint: $(STAMP)
 	$(BIN)/ruff check app.py chalicelib tests infra bench
+	$(BIN)/python -m mypy
 
 # Ops: deploy a stage to the AWS account of your credentials (see README, "Deploying to AWS").
 STAGE ?= dev

@@ -2,7 +2,7 @@
 
 from chalice import Chalice
 
-from chalicelib import observability
+from chalicelib import observability, triggers
 from chalicelib.api import coupons as coupon_routes
 from chalicelib.api import groups as group_routes
 from chalicelib.api import merchants as merchant_routes
@@ -29,3 +29,5 @@ for feature in (meta, profiles, notifications, question_routes, product_routes, 
 
 for streams in (graph_streams, advice_streams, merchant_streams, feed_streams, group_streams, coupon_streams):
     app.register_blueprint(streams.blueprint)
+
+app.register_blueprint(triggers.blueprint)

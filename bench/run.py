@@ -4,7 +4,9 @@
     python -m bench.run --only operations     # one part; the others keep their committed numbers
 
 Parts: operations (DynamoDB calls per request), fanout (a 2,000-follower post through the streams),
-cold_start (`import app` against `import boto3`), package (the `chalice package` zip).
+hot_keys (Double-11 bursts on one item, metered in write/read units, and the cost model built on
+them: `bench/hotkeys.py`, `bench/cost_model.py`), cold_start (`import app` against `import boto3`),
+package (the `chalice package` zip).
 """
 
 from __future__ import annotations
@@ -17,12 +19,13 @@ import time
 import warnings
 from pathlib import Path
 
-from bench import harness  # first: its DynamoDB call counter must be in place before any client exists
+from bench import harness, meter  # noqa: F401  first: their DynamoDB hooks must be in place before any client exists
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results.json"
 README = ROOT / "bench" / "README.md"
-PARTS = ("operations", "fanout", "cold_start", "package")
+PARTS = ("operations", "fanout", "hot_keys", "cold_start", "package")
+ORDER = ("operations", "fanout", "hot_keys", "cost", "cold_start", "package")
 START, END = "<!-- bench:results:start -->", "<!-- bench:results:end -->"
 
 FANOUT_RATIO_TARGET = 1.5
@@ -78,6 +81,15 @@ def verdicts(results: dict) -> list[tuple[str, str, str, bool]]:
         rows.append(("fanout calls", str(fan["dynamodb_calls"]), f"≤ {limit:g}", fan["dynamodb_calls"] <= limit))
         ratio = fan["ratio"]
         rows.append(("fanout ratio", f"{ratio}", f"≤ {FANOUT_RATIO_TARGET}", ratio <= FANOUT_RATIO_TARGET))
+    for name, entry in results.get("hot_keys", {}).items():
+        rows.append((f"{name} hottest key WCU/s", f"{entry['projected_wcu_per_s']:g}", f"≤ {meter_ceiling('wcu')}",
+                     entry["projected_wcu_per_s"] <= meter_ceiling("wcu")))
+        rows.append((f"{name} transactions/s on one item", f"{entry['projected_tx_per_s_per_item']:g}",
+                     f"≤ {meter_ceiling('tx')}", entry["projected_tx_per_s_per_item"] <= meter_ceiling("tx")))
+    cost = results.get("cost")
+    if cost:
+        limit = round(cost["today_per_1000_dau"] * cost["target_share"], 2)
+        rows.append(("cost per 1,000 DAU", f"{cost['per_1000_dau']}", f"≤ {limit}", cost["per_1000_dau"] <= limit))
     cold = results.get("cold_start")
     if cold:
         rows.append(("cold_start ratio", f"{cold['ratio']}", f"≤ {COLD_START_RATIO_TARGET}",
@@ -87,6 +99,34 @@ def verdicts(results: dict) -> list[tuple[str, str, str, bool]]:
         size = package["zip_mb"]
         rows.append(("package zip_mb", f"{size}", f"≤ {ZIP_MB_TARGET:g}", size <= ZIP_MB_TARGET))
     return rows
+
+
+def meter_ceiling(kind: str) -> int:
+    from bench import hotkeys
+
+    return hotkeys.WCU_CEILING if kind == "wcu" else hotkeys.TX_CEILING
+
+
+def hot_key_table(results: dict) -> list[str]:
+    hot = results.get("hot_keys")
+    if not hot:
+        return []
+    wcu, tx = meter_ceiling("wcu"), meter_ceiling("tx")
+    lines = ["", "### Hot keys at Double-11 rates (projected from scaled bursts; see `bench/hotkeys.py`)", "",
+             "| scenario | rate /s | hottest write key | share | WCU/s on it | tx/s on one item | WCU/op | RCU/op |",
+             "|---|---|---|---|---|---|---|---|"]
+    for name, e in hot.items():
+        lines.append(f"| `{name}` | {e['rate_per_s']:,} | `{e['hottest_key']}` | {e['hottest_key_share']} | "
+                     f"{e['projected_wcu_per_s']:,g}{'' if e['projected_wcu_per_s'] <= wcu else ' ✗'} | "
+                     f"{e['projected_tx_per_s_per_item']:,g}{'' if e['projected_tx_per_s_per_item'] <= tx else ' ✗'} | "
+                     f"{e['wcu_per_op']:g} | {e['rcu_per_op']:g} |")
+    cost = results.get("cost")
+    if cost:
+        limit = cost["today_per_1000_dau"] * cost["target_share"]
+        lines += ["", f"Cost model (`bench/cost_model.py`, `docs/scale.md`): ${cost['per_1000_dau']:.2f} a month per "
+                  f"1,000 daily active users; today's design ${cost['today_per_1000_dau']:.2f}, target ≤ "
+                  f"${limit:.2f}{'' if cost['per_1000_dau'] <= limit else ' ✗'}."]
+    return lines
 
 
 def table(results: dict, details: dict, extra: dict) -> str:
@@ -133,6 +173,7 @@ def table(results: dict, details: dict, extra: dict) -> str:
         if extra.get("largest"):
             biggest = ", ".join(f"{name} {mb}" for name, mb in extra["largest"][:6])
             lines.append(f"| largest in the zip (MB) | {biggest} | - |")
+    lines += hot_key_table(results)
     stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     lines += ["", f"Measured {stamp} with Python {sys.version.split()[0]} on moto (in-process)."]
     return "\n".join(lines)
@@ -164,6 +205,17 @@ def main(argv: list[str] | None = None) -> int:
         if fan:
             results["fanout"] = fan
         details.update(measured_details)
+    if "hot_keys" in parts:
+        from bench import cost_model, hotkeys
+
+        print("hot keys (Double-11 bursts, metered in billed units):", flush=True)
+        measured = hotkeys.measure_all()
+        results["hot_keys"] = measured["hot_keys"]
+        details["hot_keys"] = measured["hot_key_details"]
+        details["operation_units"] = measured["operation_units"]
+        results["cost"] = cost_model.cost_entry(details["operation_units"], results.get("cost"))
+        cost_model.write_doc(cost_model.render(details["operation_units"], results["cost"]))
+        print(f"  cost: ${results['cost']['per_1000_dau']} a month per 1,000 DAU", flush=True)
     if "cold_start" in parts:
         from bench import cold_start
 
@@ -181,7 +233,7 @@ def main(argv: list[str] | None = None) -> int:
         details["largest"] = built["largest"]
         print(f"  deployment.zip {built['zip_mb']} MB", flush=True)
 
-    ordered = {key: results[key] for key in ("operations", "fanout", "cold_start", "package") if key in results}
+    ordered = {key: results[key] for key in ORDER if key in results}
     RESULTS.write_text(json.dumps(ordered, indent=2) + "\n", encoding="utf-8")
     README_DETAILS.write_text(json.dumps(details, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     write_readme(table(ordered, details, details))

@@ -8,12 +8,14 @@ the pool's JWKS (fetched once and cached), issuer, audience or client id, expiry
 from __future__ import annotations
 
 import functools
+import re
 from dataclasses import dataclass
 
-from chalicelib.config import get_settings
+from chalicelib.config import COGNITO_GROUPS, get_settings
+from chalicelib.domain.names import display_name_or_none
 from chalicelib.errors import ServiceUnavailable, Unauthorized
 
-GROUPS = ("merchants", "judges", "admins")
+GROUPS = COGNITO_GROUPS
 _REQUIRED_CLAIMS = ["exp", "iat", "iss", "sub", "token_use"]
 
 
@@ -89,10 +91,34 @@ def verify_token(token: str) -> Caller:
         raise Unauthorized("token_use must be id or access")
     if not settings.user_pool_client_id or client_id != settings.user_pool_client_id:
         raise Unauthorized("Token was issued to another client")
-    groups = claims.get("cognito:groups") or []
-    if isinstance(groups, str):
+    return _caller_from(claims)
+
+
+# Cognito's `sub` is a UUID and its usernames and group names are at most 128 characters: a
+# claim of another type or size names nobody (and a 3,000-character id would reach DynamoDB as
+# an oversized key), so it is a 401 here rather than an error further on.
+MAX_CLAIM_LENGTH = 128
+_USER_ID = re.compile(rf"[\x21-\x7e]{{1,{MAX_CLAIM_LENGTH}}}")  # printable ASCII, no spaces
+_STRING_CLAIMS = ("email", "cognito:username", "username")
+
+
+def _caller_from(claims: dict) -> Caller:
+    """The caller named by signature-checked claims, once each claim has Cognito's type and size."""
+    sub = claims.get("sub")
+    if not isinstance(sub, str) or not _USER_ID.fullmatch(sub):
+        raise Unauthorized("Invalid token: sub must be a user id")
+    for name in _STRING_CLAIMS:
+        value = claims.get(name)
+        if value is not None and not (isinstance(value, str) and len(value) <= MAX_CLAIM_LENGTH):
+            raise Unauthorized(f"Invalid token: {name} must be a string of at most {MAX_CLAIM_LENGTH} characters")
+    groups = claims.get("cognito:groups")
+    if groups is None:
+        groups = []
+    elif isinstance(groups, str):
         groups = [groups]
-    username = claims.get("cognito:username") or claims.get("username") or claims["sub"]
-    name = claims.get("name")
-    display_name = name.strip() if isinstance(name, str) and name.strip() else None
-    return Caller(user_id=claims["sub"], username=str(username), groups=frozenset(groups), display_name=display_name)
+    if not isinstance(groups, list) or not all(isinstance(g, str) and 0 < len(g) <= MAX_CLAIM_LENGTH
+                                               for g in groups):
+        raise Unauthorized("Invalid token: cognito:groups must be a list of group names")
+    username = claims.get("cognito:username") or claims.get("username") or sub
+    display_name = display_name_or_none(claims.get("name"))  # a bad or mistyped claim: the default name instead
+    return Caller(user_id=sub, username=username, groups=frozenset(groups), display_name=display_name)

@@ -22,8 +22,9 @@ import os
 import sys
 from pathlib import Path
 
+from chalicelib.config import COGNITO_GROUPS
+
 DEFAULT_PASSWORD = "Jianghu-local-1"
-GROUPS = ("merchants", "judges", "admins")
 DEFAULT_STATE = Path(__file__).resolve().parents[1] / ".local" / "stack.json"
 
 
@@ -55,7 +56,16 @@ def _client(state: dict, service: str):
 
 
 # -- users ----------------------------------------------------------------------------------------
-def create_user(state: dict, email: str, password: str, groups: list[str]) -> str:
+def create_user(state: dict, email: str, password: str, groups: list[str], name: str | None = None) -> str:
+    """Sign up and confirm a user; confirming runs the pool's sign-up trigger, which creates the
+    profile (named `name` if given: an admin may write the attribute users may not)."""
+    from chalicelib.domain.names import InvalidDisplayName, check_display_name
+
+    if name is not None:
+        try:
+            name = check_display_name(name)
+        except InvalidDisplayName as exc:
+            raise CliError(f"--name {exc}") from None
     cognito = _client(state, "cognito-idp")
     try:
         result = cognito.sign_up(ClientId=state["user_pool_client_id"], Username=email, Password=password,
@@ -64,6 +74,9 @@ def create_user(state: dict, email: str, password: str, groups: list[str]) -> st
         raise CliError(f"{email} already exists; `token {email}` signs them in") from None
     except (cognito.exceptions.InvalidPasswordException, cognito.exceptions.InvalidParameterException) as exc:
         raise CliError(exc.response["Error"]["Message"]) from None
+    if name is not None:
+        cognito.admin_update_user_attributes(UserPoolId=state["user_pool_id"], Username=email,
+                                             UserAttributes=[{"Name": "name", "Value": name}])
     cognito.admin_confirm_sign_up(UserPoolId=state["user_pool_id"], Username=email)
     for group in groups:
         cognito.admin_add_user_to_group(UserPoolId=state["user_pool_id"], Username=email, GroupName=group)
@@ -200,7 +213,8 @@ def build_parser() -> argparse.ArgumentParser:
     create = commands.add_parser("create-user", help="create a confirmed user in the local pool; prints the user id")
     create.add_argument("email")
     create.add_argument("--password", default=DEFAULT_PASSWORD, help=f"default {DEFAULT_PASSWORD}")
-    create.add_argument("--group", action="append", choices=GROUPS, default=[], dest="groups",
+    create.add_argument("--name", help="display name (1-50 visible characters; default shopper-<id>)")
+    create.add_argument("--group", action="append", choices=COGNITO_GROUPS, default=[], dest="groups",
                         help="put the user in this group (repeatable)")
 
     sign_in = commands.add_parser("token", help="sign a user in; prints their IdToken (TOKEN=$(...))")
@@ -240,7 +254,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         if args.command == "create-user":
-            print(create_user(load_state(args.stack_file), args.email, args.password, args.groups))
+            print(create_user(load_state(args.stack_file), args.email, args.password, args.groups, args.name))
         elif args.command == "token":
             print(token(load_state(args.stack_file), args.email, args.password))
         elif args.command == "demo":

@@ -14,6 +14,12 @@ from dataclasses import dataclass
 DEFAULT_REGION = "us-east-1"
 LOCAL_ACCOUNT = "123456789012"
 
+#: The Cognito groups that are roles (the template's `AWS::Cognito::UserPoolGroup`s).
+COGNITO_GROUPS = ("merchants", "judges", "admins")
+
+#: Prefix of the variables naming the stream each handler reads (`STREAM_ARN_FANOUT_JOBS`).
+STREAM_ARN_PREFIX = "STREAM_ARN_"
+
 
 class ConfigError(RuntimeError):
     """A required setting is missing or malformed: fail fast, at the first request."""
@@ -53,6 +59,17 @@ class Settings:
         return f"{self.table_prefix}-{table_suffix(logical_name)}"
 
 
+def running_deployed() -> bool:
+    """In a deployed Lambda: the runtime names the function, and no local endpoint stands in for AWS.
+
+    `chalice local` (AWS_CHALICE_CLI_MODE) and the local stack or the tests (AWS_ENDPOINT_URL, or
+    no function name at all) may run without a pool: tokens are then refused, one by one.
+    """
+    if not os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
+        return False
+    return not (os.environ.get("AWS_CHALICE_CLI_MODE") or os.environ.get("AWS_ENDPOINT_URL"))
+
+
 def _load() -> Settings:
     region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION
     stage = os.environ.get("STAGE", "dev")
@@ -60,6 +77,14 @@ def _load() -> Settings:
     issuer = os.environ.get("TOKEN_ISSUER") or f"https://cognito-idp.{region}.amazonaws.com/{pool_id}"
     jwks_url = os.environ.get("JWKS_URL") or f"{issuer}/.well-known/jwks.json"
     cursor_secret = os.environ.get("CURSOR_SECRET", "")
+    client_id = os.environ.get("USER_POOL_CLIENT_ID", "")
+    if running_deployed():
+        missing = [name for name, value in (("USER_POOL_ID", pool_id), ("USER_POOL_CLIENT_ID", client_id))
+                   if not value]
+        if missing:
+            raise ConfigError(f"the deployed stage {stage!r} lacks {', '.join(missing)}: run "
+                              "`python -m infra.deploy --stage STAGE` so .chalice/config.json carries "
+                              "the infra stack's outputs")
     if stage == "prod" and len(cursor_secret) < 32:
         raise ConfigError("CURSOR_SECRET must hold at least 32 characters in prod")
     return Settings(
@@ -67,7 +92,7 @@ def _load() -> Settings:
         region=region,
         table_prefix=os.environ.get("TABLE_PREFIX", f"jianghu-{stage}"),
         user_pool_id=pool_id,
-        user_pool_client_id=os.environ.get("USER_POOL_CLIENT_ID", ""),
+        user_pool_client_id=client_id,
         jwks_url=jwks_url,
         token_issuer=issuer,
         cursor_secret=(cursor_secret or f"jianghu-{stage}-cursor-key").encode(),
@@ -88,6 +113,47 @@ def reset_settings() -> None:
     get_settings.cache_clear()
 
 
+def stream_env_key(logical_name: str) -> str:
+    """`FanoutJobs` -> `STREAM_ARN_FANOUT_JOBS`: the variable naming that table's stream."""
+    return STREAM_ARN_PREFIX + table_suffix(logical_name).replace("-", "_").upper()
+
+
+def table_of_stream_arn(arn: str) -> str:
+    """`arn:aws:dynamodb:...:table/NAME/stream/LABEL` -> `NAME`; "" for anything else."""
+    if ":table/" not in arn:
+        return ""
+    return arn.split(":table/", 1)[1].split("/", 1)[0]
+
+
+def stage_environment(outputs: dict[str, str], *, region: str, stack_name: str,
+                      consumed_tables: set[str] | None = None, api_authorizer: bool = True) -> dict[str, str]:
+    """The variables the app reads, from the infra stack's outputs (no secrets): deployed and local alike.
+
+    Only the streams some handler consumes get a `STREAM_ARN_*` (`consumed_tables`, logical
+    names; None means all): Lambda caps a function's variables at 4 KB, and thirty stream ARNs
+    alone come close. `api_authorizer=False` where no API Gateway stands in front (the local
+    stack, the tests), so no Cognito authorizer is attached.
+    """
+    pool_id = outputs["UserPoolId"]
+    issuer = f"https://cognito-idp.{region}.amazonaws.com/{pool_id}"
+    env = {
+        "TABLE_PREFIX": stack_name,
+        "USER_POOL_ID": pool_id,
+        "USER_POOL_CLIENT_ID": outputs["UserPoolClientId"],
+        "TOKEN_ISSUER": issuer,
+        "JWKS_URL": f"{issuer}/.well-known/jwks.json",
+        "STREAM_FAILURES_QUEUE_URL": outputs["StreamFailuresQueueUrl"],
+    }
+    if api_authorizer:
+        env["API_AUTHORIZER_POOL_ARN"] = outputs["UserPoolArn"]
+    for key, value in sorted(outputs.items()):
+        if key.endswith("StreamArn"):
+            logical = key[: -len("StreamArn")]
+            if consumed_tables is None or logical in consumed_tables:
+                env[stream_env_key(logical)] = value
+    return env
+
+
 def stream_arn(logical_name: str) -> str:
     """The stream ARN a handler subscribes to, from `STREAM_ARN_<TABLE>`.
 
@@ -95,8 +161,7 @@ def stream_arn(logical_name: str) -> str:
     and in tests it falls back to a placeholder that still names the table: the stream runner
     matches handlers to streams by table name.
     """
-    key = "STREAM_ARN_" + table_suffix(logical_name).replace("-", "_").upper()
-    explicit = os.environ.get(key)
+    explicit = os.environ.get(stream_env_key(logical_name))
     if explicit:
         return explicit
     region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION

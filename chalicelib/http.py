@@ -208,9 +208,13 @@ def _run(spec: RouteSpec, view: Callable, request, path_params: dict) -> Any:
     _check_path_ids(path_params)
     query = dict(request.query_params or {})
     if caller is not None and spec.method in WRITE_METHODS:
+        from chalicelib.services.profiles import ensure_caller_profile
         from chalicelib.services.rate_limits import consume_write
 
-        consume_write(caller.user_id)
+        # A user the sign-up trigger missed gets a profile at their first write of a minute. A token
+        # with a name was issued after the app named them, which it does only once they have one.
+        if consume_write(caller.user_id) and not caller.display_name:
+            ensure_caller_profile(caller)
     for name in spec.query:
         value = query.get(name)
         if value is not None and not re.fullmatch(r"[A-Za-z0-9_.:#-]{1,128}", value):

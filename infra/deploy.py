@@ -17,7 +17,11 @@ Steps of a deploy:
 4. `chalice deploy --stage STAGE`.
 5. Each DynamoDB event source mapping Chalice created gets partial batch responses, bisection,
    bounded retries and age, and the failures queue as on-failure destination (`infra/stages.json`).
-6. The API Gateway stage gets the stage's throttling (rate and burst, every method).
+6. The REST API gets Gateway Responses in the contract's error shape (an unknown route is 404
+   NotFound, a throttle 429 with Retry-After; redeployed so they apply), and the stage its
+   throttling (rate and burst, every method).
+7. The sign-up trigger (`create_profile_on_sign_up`, a pure Lambda `chalice deploy` created) may be
+   invoked by the pool and becomes its PostConfirmation trigger.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from infra import cognito_trigger
 from infra.stages import (
     CHALICE_CONFIG_PATH,
     ROOT,
@@ -211,6 +216,58 @@ def apply_api_throttling(apigateway, rest_api_id: str, stage_name: str, settings
     )
 
 
+# --- 7. the sign-up trigger --------------------------------------------------------------------
+
+def post_confirmation_function_name(stage: str, app_name: str = "jianghu") -> str:
+    """The name `chalice deploy` gives the trigger (`<app>-<stage>-<function>`)."""
+    from chalicelib.triggers import POST_CONFIRMATION_FUNCTION
+
+    return f"{app_name}-{stage}-{POST_CONFIRMATION_FUNCTION}"
+
+
+def trigger_function_arn(resources: list[dict], function_name: str) -> str:
+    found = [r["lambda_arn"] for r in resources
+             if r.get("resource_type") == "lambda_function" and r["lambda_arn"].endswith(f":{function_name}")]
+    if not found:
+        raise RuntimeError(f"chalice deploy recorded no function {function_name}")
+    return found[0]
+
+
+def allow_cognito_to_invoke(lambda_client, function_name: str, pool_arn: str) -> None:
+    """The function's resource policy lets this pool, and only it, invoke the trigger."""
+    statement_id = "cognito-post-confirmation"
+    try:
+        lambda_client.remove_permission(FunctionName=function_name, StatementId=statement_id)
+    except lambda_client.exceptions.ResourceNotFoundException:
+        pass
+    lambda_client.add_permission(FunctionName=function_name, StatementId=statement_id,
+                                 Action="lambda:InvokeFunction", Principal="cognito-idp.amazonaws.com",
+                                 SourceArn=pool_arn)
+
+
+# --- 8. API Gateway responses ------------------------------------------------------------------
+
+def gateway_responses() -> dict[str, dict]:
+    """What API Gateway answers itself, in the contract's error shape (`packaging.GATEWAY_RESPONSES`)."""
+    from infra.packaging import GATEWAY_RESPONSES
+
+    return GATEWAY_RESPONSES
+
+
+def apply_gateway_responses(apigateway, rest_api_id: str, stage_name: str) -> list[dict]:
+    """Put each Gateway Response, then redeploy the stage: API Gateway serves them only from a
+    deployment made after they were put."""
+    applied = []
+    for response_type, response in gateway_responses().items():
+        applied.append(apigateway.put_gateway_response(
+            restApiId=rest_api_id, responseType=response_type, statusCode=response["StatusCode"],
+            responseParameters=response["ResponseParameters"], responseTemplates=response["ResponseTemplates"],
+        ))
+    apigateway.create_deployment(restApiId=rest_api_id, stageName=stage_name,
+                                 description="Gateway Responses in the error shape")
+    return applied
+
+
 # --- the commands ------------------------------------------------------------------------------
 
 def _session():
@@ -256,8 +313,17 @@ def deploy(stage: str, *, infra_only: bool = False) -> int:
     print(f"configured {len(mappings)} stream event source mappings (partial batches, bisect, "
           f"{settings.maximum_retry_attempts} retries, failures to the queue)", flush=True)
     api = rest_api(resources)
-    apply_api_throttling(session.client("apigateway"), api["rest_api_id"], api_gateway_stage(stage), settings)
+    apigateway = session.client("apigateway")
+    apply_gateway_responses(apigateway, api["rest_api_id"], api_gateway_stage(stage))
+    print(f"gateway responses: {', '.join(gateway_responses())} in the error shape", flush=True)
+    apply_api_throttling(apigateway, api["rest_api_id"], api_gateway_stage(stage), settings)
     print(f"API throttling: {settings.throttle_rate_limit:g} req/s, burst {settings.throttle_burst_limit}")
+    trigger_name = post_confirmation_function_name(stage)
+    allow_cognito_to_invoke(session.client("lambda"), trigger_name, outputs["UserPoolArn"])
+    # after the stack update on every deploy: CloudFormation's update of the pool clears the trigger
+    cognito_trigger.attach(session.client("cognito-idp"), outputs["UserPoolId"],
+                           trigger_function_arn(resources, trigger_name))
+    print(f"sign-up trigger: {trigger_name} is the pool's PostConfirmation", flush=True)
     print(json.dumps({
         "api_url": api.get("rest_api_url"),
         "region": region,

@@ -3,8 +3,10 @@
 The packaged SAM template gets, for every DynamoDB event source, partial batch responses,
 bisection, bounded retries and the on-failure queue (`stages.stream_mapping_settings`); for the
 REST API, the stage's throttling as `MethodSettings`; and the cursor-signing key as a `NoEcho`
-parameter instead of a value in the file. Deployed through CloudFormation, it is then as
-complete as what `deploy.py` sets up with the APIs after `chalice deploy`.
+parameter instead of a value in the file; Gateway Responses in the contract's error shape; and
+the sign-up trigger's invoke permission and its attachment to the pool. Deployed through
+CloudFormation, it is then as complete as what `deploy.py` sets up with the APIs after
+`chalice deploy`.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from chalicelib.config import table_of_stream_arn
 from infra.stages import (
     ROOT,
     StageSettings,
@@ -26,6 +29,26 @@ from infra.stages import (
 )
 
 CURSOR_SECRET_PARAMETER = "CursorSecret"
+POST_CONFIRMATION_PERMISSION = "SignUpTriggerPermission"
+POST_CONFIRMATION_ATTACHMENT = "SignUpTriggerAttachment"
+
+# What API Gateway answers without calling the app, in the contract's error shape. An unknown
+# route is MISSING_AUTHENTICATION_TOKEN, whose default 403 echoes the caller's Authorization header.
+# Properties as AWS::ApiGateway::GatewayResponse spells them; `deploy.py` puts the same ones.
+GATEWAY_RESPONSES: dict[str, dict] = {
+    "MISSING_AUTHENTICATION_TOKEN": {
+        "StatusCode": "404",
+        "ResponseParameters": {},
+        "ResponseTemplates": {"application/json": '{"Code": "NotFound", "Message": "No such route"}'},
+    },
+    "THROTTLED": {
+        "StatusCode": "429",
+        "ResponseParameters": {"gatewayresponse.header.Retry-After": "'1'"},
+        "ResponseTemplates": {
+            "application/json": '{"Code": "TooManyRequestsError", "Message": "Too many requests; try again in 1 s"}'
+        },
+    },
+}
 
 
 def chalice_executable() -> str:
@@ -64,7 +87,7 @@ def consumed_stream_tables(project_dir: Path, outputs: dict[str, str], *, stack_
     logical_by_name = {value: key[: -len("TableName")] for key, value in outputs.items() if key.endswith("TableName")}
     consumed = set()
     for arn in arns:
-        table = arn.split(":table/", 1)[1].split("/", 1)[0]
+        table = table_of_stream_arn(arn)
         if table not in logical_by_name:
             raise RuntimeError(f"a stream handler reads {table!r}, which infra/template.yaml does not define")
         consumed.add(logical_by_name[table])
@@ -80,8 +103,82 @@ def add_cursor_secret_parameter(template: dict) -> None:
     }
 
 
-def postprocess(template: dict, settings: StageSettings, failure_destination_arn: str) -> dict:
-    """Add the stream, throttling and secret settings to a template `chalice package` produced."""
+def swagger_gateway_responses() -> dict:
+    """GATEWAY_RESPONSES as the `x-amazon-apigateway-gateway-responses` extension.
+
+    In the API's definition they are part of every deployment of it; a separate GatewayResponse
+    resource would reach the stage only at a later deployment (SAM deploys the API when it is
+    created, and nothing orders the two).
+    """
+    return {kind: {"statusCode": r["StatusCode"], "responseParameters": dict(r["ResponseParameters"]),
+                   "responseTemplates": dict(r["ResponseTemplates"])}
+            for kind, r in GATEWAY_RESPONSES.items()}
+
+
+def add_gateway_responses(template: dict) -> None:
+    """Into the SAM API's definition, or as GatewayResponse resources the deployments wait for."""
+    resources = template.get("Resources", {})
+    for logical, resource in list(resources.items()):
+        kind, props = resource.get("Type"), resource.get("Properties", {})
+        if kind == "AWS::Serverless::Api" and "DefinitionBody" in props:
+            props["DefinitionBody"]["x-amazon-apigateway-gateway-responses"] = swagger_gateway_responses()
+        elif kind == "AWS::ApiGateway::RestApi":
+            names = []
+            for response_type, response in GATEWAY_RESPONSES.items():
+                name = f"{logical}{''.join(w.title() for w in response_type.split('_'))}Response"
+                resources[name] = {"Type": "AWS::ApiGateway::GatewayResponse", "Properties": {
+                    "RestApiId": {"Ref": logical}, "ResponseType": response_type,
+                    **json.loads(json.dumps(response))}}
+                names.append(name)
+            for other in resources.values():
+                if other.get("Type") == "AWS::ApiGateway::Deployment" and \
+                        other.get("Properties", {}).get("RestApiId") == {"Ref": logical}:
+                    depends = other.get("DependsOn", [])
+                    other["DependsOn"] = sorted({*([depends] if isinstance(depends, str) else depends), *names})
+
+
+def add_sign_up_trigger(template: dict, *, user_pool_id: str, user_pool_arn: str) -> None:
+    """Let the pool invoke the trigger function and attach it as PostConfirmation.
+
+    The pool lives in the infra stack, so a custom resource (`infra/cognito_trigger.py`, inline)
+    attaches it, with a role that may only describe and update that pool.
+    """
+    from chalice.utils import to_cfn_resource_name
+
+    from chalicelib.triggers import POST_CONFIRMATION_FUNCTION
+
+    resources = template["Resources"]
+    function = to_cfn_resource_name(POST_CONFIRMATION_FUNCTION)
+    if function not in resources:
+        raise RuntimeError(f"the package has no {function} function (chalicelib/triggers.py)")
+    resources[POST_CONFIRMATION_PERMISSION] = {"Type": "AWS::Lambda::Permission", "Properties": {
+        "FunctionName": {"Fn::GetAtt": [function, "Arn"]}, "Action": "lambda:InvokeFunction",
+        "Principal": "cognito-idp.amazonaws.com", "SourceArn": user_pool_arn}}
+    assume = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                      "Principal": {"Service": "lambda.amazonaws.com"}}]}
+    policy = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": ["cognito-idp:DescribeUserPool", "cognito-idp:UpdateUserPool"],
+         "Resource": user_pool_arn},
+        {"Effect": "Allow", "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+         "Resource": "arn:aws:logs:*:*:*"},
+    ]}
+    resources["SignUpTriggerAttacherRole"] = {"Type": "AWS::IAM::Role", "Properties": {
+        "AssumeRolePolicyDocument": assume,
+        "Policies": [{"PolicyName": "AttachSignUpTrigger", "PolicyDocument": policy}]}}
+    code = (Path(__file__).resolve().parent / "cognito_trigger.py").read_text(encoding="utf-8")
+    resources["SignUpTriggerAttacher"] = {"Type": "AWS::Lambda::Function", "Properties": {
+        "Runtime": "python3.12", "Handler": "index.handler", "Timeout": 60, "MemorySize": 128,
+        "Role": {"Fn::GetAtt": ["SignUpTriggerAttacherRole", "Arn"]}, "Code": {"ZipFile": code}}}
+    resources[POST_CONFIRMATION_ATTACHMENT] = {
+        "Type": "Custom::SignUpTrigger", "DependsOn": [POST_CONFIRMATION_PERMISSION],
+        "Properties": {"ServiceToken": {"Fn::GetAtt": ["SignUpTriggerAttacher", "Arn"]},
+                       "UserPoolId": user_pool_id, "TriggerArn": {"Fn::GetAtt": [function, "Arn"]}}}
+
+
+def postprocess(template: dict, settings: StageSettings, failure_destination_arn: str, *,
+                user_pool_id: str | None = None, user_pool_arn: str | None = None) -> dict:
+    """Add the stream, throttling, secret, gateway-response and sign-up trigger settings to a
+    template `chalice package` produced (the trigger when the pool is named)."""
     mapping = stream_mapping_settings(settings, failure_destination_arn)
     method_settings = [
         {
@@ -104,6 +201,9 @@ def postprocess(template: dict, settings: StageSettings, failure_destination_arn
             props.update(json.loads(json.dumps(mapping)))
         elif kind in ("AWS::Serverless::Api", "AWS::ApiGateway::Stage"):
             props["MethodSettings"] = json.loads(json.dumps(method_settings))
+    add_gateway_responses(template)
+    if user_pool_id and user_pool_arn:
+        add_sign_up_trigger(template, user_pool_id=user_pool_id, user_pool_arn=user_pool_arn)
     return template
 
 
@@ -178,6 +278,7 @@ def package(stage: str, outputs: dict[str, str], *, out_dir: Path, region: str,
     strip_runtime_provided(out_dir / "deployment.zip")
     sam_path = out_dir / "sam.json"
     template = json.loads(sam_path.read_text(encoding="utf-8"))
-    postprocess(template, settings, outputs["StreamFailuresQueueArn"])
+    postprocess(template, settings, outputs["StreamFailuresQueueArn"], user_pool_id=outputs["UserPoolId"],
+                user_pool_arn=outputs["UserPoolArn"])
     sam_path.write_text(json.dumps(template, indent=2) + "\n", encoding="utf-8")
     return sam_path

@@ -8,9 +8,11 @@ both read them from this one place.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
+
+# written once, in the app's own config: the deploy path and the local stack build the same environment
+from chalicelib.config import stage_environment, stream_env_key  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[1]
 STAGES_PATH = ROOT / "infra" / "stages.json"
@@ -72,38 +74,6 @@ def stream_mapping_settings(settings: StageSettings, failure_destination_arn) ->
         "MaximumRecordAgeInSeconds": settings.maximum_record_age_seconds,
         "DestinationConfig": {"OnFailure": {"Destination": failure_destination_arn}},
     }
-
-
-def stream_env_key(logical_table: str) -> str:
-    """`FanoutJobs` -> `STREAM_ARN_FANOUT_JOBS`, the variable `chalicelib.config.stream_arn` reads."""
-    return "STREAM_ARN_" + re.sub(r"(?<!^)(?=[A-Z])", "_", logical_table).upper()
-
-
-def stage_environment(outputs: dict[str, str], *, region: str, stack_name: str,
-                      consumed_tables: set[str] | None = None) -> dict[str, str]:
-    """The stage's environment variables from the infra stack's outputs (no secrets).
-
-    Only the streams some handler consumes get a `STREAM_ARN_*` (`consumed_tables`, logical
-    names; None means all): Lambda caps a function's variables at 4 KB, and thirty stream ARNs
-    alone come close.
-    """
-    pool_id = outputs["UserPoolId"]
-    issuer = f"https://cognito-idp.{region}.amazonaws.com/{pool_id}"
-    env = {
-        "TABLE_PREFIX": stack_name,
-        "USER_POOL_ID": pool_id,
-        "USER_POOL_CLIENT_ID": outputs["UserPoolClientId"],
-        "TOKEN_ISSUER": issuer,
-        "JWKS_URL": f"{issuer}/.well-known/jwks.json",
-        "STREAM_FAILURES_QUEUE_URL": outputs["StreamFailuresQueueUrl"],
-        "API_AUTHORIZER_POOL_ARN": outputs["UserPoolArn"],
-    }
-    for key, value in sorted(outputs.items()):
-        if key.endswith("StreamArn"):
-            logical = key[: -len("StreamArn")]
-            if consumed_tables is None or logical in consumed_tables:
-                env[stream_env_key(logical)] = value
-    return env
 
 
 def placeholder_outputs(settings: StageSettings, template: dict, *, region: str = "us-east-1",

@@ -15,6 +15,7 @@ import json
 import secrets
 import sys
 
+from chalicelib.config import COGNITO_GROUPS
 from infra.stages import CHALICE_CONFIG_PATH
 
 
@@ -57,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     create = commands.add_parser("create", help="create a confirmed user; print their password and a token")
     create.add_argument("email")
-    create.add_argument("--group", action="append", default=[], choices=("merchants", "judges", "admins"))
+    create.add_argument("--group", action="append", default=[], choices=COGNITO_GROUPS)
     token = commands.add_parser("token", help="print an IdToken for an existing user")
     token.add_argument("email")
     token.add_argument("--password", required=True)

@@ -27,7 +27,7 @@ os.environ.pop("AWS_PROFILE", None)
 
 import pytest  # noqa: E402
 
-from tests.support.aws import AwsEnv, moto_world, recreate_tables  # noqa: E402
+from tests.support.aws import AwsEnv, moto_world, reset_tables  # noqa: E402
 from tests.support.users import UserFactory  # noqa: E402
 
 STACK_NAME = "jianghu-test"
@@ -42,8 +42,8 @@ def aws() -> AwsEnv:
 
 @pytest.fixture
 def tables(aws: AwsEnv) -> AwsEnv:
-    """Empty tables (and fresh streams) for every test, created from the template."""
-    recreate_tables(aws)
+    """Empty tables (and empty streams) for every test, as created from the template."""
+    reset_tables(aws)
     return aws
 
 

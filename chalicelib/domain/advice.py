@@ -5,6 +5,7 @@ Plain Python: no boto3, no PynamoDB, so every rule here is unit-tested without m
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 VOTE_VALUES = (-1, 0, 1)
@@ -67,7 +68,7 @@ def question_label_key(label: str | None) -> str:
     return f"question#{label or ALL_LABELS}"
 
 
-def label_keys(kind_key, labels: list[str]) -> list[str]:
+def label_keys(kind_key: Callable[[str | None], str], labels: list[str]) -> list[str]:
     """Every LabelIndex partition an item with `labels` is listed in: one per label, plus "all"."""
     return [kind_key(label) for label in dict.fromkeys(labels)] + [kind_key(None)]
 

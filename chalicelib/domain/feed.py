@@ -9,7 +9,7 @@ exact across any number of sources: nothing older is skipped, nothing shown is r
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
@@ -34,9 +34,9 @@ def chunks(items: Sequence[T], size: int = BATCH_WRITE_LIMIT) -> list[list[T]]:
     return [list(items[start:start + size]) for start in range(0, len(items), size)]
 
 
-def unique_by(items: Iterable[T], key) -> list[T]:
+def unique_by(items: Iterable[T], key: Callable[[T], Hashable]) -> list[T]:
     """First occurrence wins; DynamoDB refuses a batch naming the same key twice."""
-    seen: set = set()
+    seen: set[Hashable] = set()
     kept = []
     for item in items:
         marker = key(item)
@@ -49,7 +49,7 @@ def unique_by(items: Iterable[T], key) -> list[T]:
 
 def backoff_seconds(attempt: int, *, base: float = 0.05, cap: float = 2.0, jitter: float = 0.5) -> float:
     """Exponential backoff for unprocessed batch items; `jitter` in [0, 1) scales the random part."""
-    delay = min(cap, base * (2 ** max(attempt - 1, 0)))
+    delay = min(cap, base * 2.0 ** max(attempt - 1, 0))
     return delay * (0.5 + jitter / 2)
 
 
@@ -122,22 +122,27 @@ class FeedPosition:
     served: int
     pull: tuple[str, ...]
 
-    def to_cursor(self) -> dict:
+    def to_cursor(self) -> dict[str, Any]:
         return {"r": self.reader, "b": self.before, "n": self.served, "p": list(self.pull)}
 
     @classmethod
-    def from_cursor(cls, data: dict | None, reader: str) -> FeedPosition | None:
+    def from_cursor(cls, data: dict[str, Any] | None, reader: str) -> FeedPosition | None:
         """A cursor is one reader's: another reader's (or another list's) is refused."""
         if not data:
             return None
         owner, before, served, pull = data.get("r"), data.get("b"), data.get("n"), data.get("p")
         if owner != reader:
             raise ValueError("not this reader's feed cursor")
-        if not (isinstance(before, str) and isinstance(served, int) and isinstance(pull, list)):
+        if not (_is_id(before) and type(served) is int and served >= 0 and isinstance(pull, list)):
             raise ValueError("not a feed cursor")
-        if not all(isinstance(author, str) for author in pull):
+        if not all(_is_id(author) for author in pull):
             raise ValueError("not a feed cursor")
         return cls(reader=reader, before=before, served=served, pull=tuple(pull))
+
+
+def _is_id(value) -> bool:
+    """A post or user id as this service writes them: a short string (a DynamoDB key within limits)."""
+    return isinstance(value, str) and 0 < len(value) <= 128
 
 
 def page_size(requested: int, served: int, window: int) -> int:

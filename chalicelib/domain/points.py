@@ -1,9 +1,10 @@
 """The points economy's rules: rewards, the daily cap, the floor, expert levels and coupon rules.
 
 Plain Python, no storage. A *cause* (one vote, one acceptance, one helpful mark) gives a user at
-most one *standing award* at a time. When the cause changes, `settle` reverses what the standing
-award actually gave (which the cap or the floor may have made smaller than the rule's amount) and
-grants the new one, returning the ledger postings and the wallet as it must be afterwards.
+most one *standing award* at a time. When the cause changes, `settle` reverses exactly what the
+standing award actually gave (which the cap or the floor may have made smaller than the rule's
+amount), even into a debt, and grants the new one, returning the ledger postings and the wallet as
+it must be afterwards. So the balance is always what the standing awards gave less what was spent.
 """
 
 from __future__ import annotations
@@ -12,6 +13,9 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from chalicelib.domain.ids import CROCKFORD_ALPHABET
 
 VOTE_UP = 10
 VOTE_DOWN = -2
@@ -79,27 +83,27 @@ class Settlement:
 def settle(purse: Purse, standing: Standing | None, award: Award | None, day: str) -> Settlement:
     """Reverse `standing` (if any), then grant `award` (if any) on UTC `day`.
 
-    - A positive capped award gives at most what is left of the day's cap (maybe 0).
-    - A penalty takes at most the balance; a reversal takes back at most the balance, so the
-      balance never goes below 0. Every posting records the amount that actually moved.
-    - Reversing a capped award frees its room on the day it was given: the tally of a day is the
-      sum of that day's capped awards that still stand.
+    - A reversal takes back (or returns) exactly what the standing award recorded, even when that
+      leaves the balance below 0: a debt. Points once spent cannot be earned again by moving an
+      acceptance or by withdrawing and re-casting votes.
+    - A positive capped award gives at most what is left of the day's cap (maybe 0). Reversing one
+      frees room on the day it was given only by what the reversal took back: the tally of a day is
+      the sum of that day's capped awards that still stand.
+    - A penalty takes at most what the balance holds above 0: it floors at 0 and never deepens a debt.
+    - Every posting records the amount that actually moved.
     """
     balance, earned = purse.balance, purse.lifetime_earned
     tally = {d: int(n) for d, n in purse.capped_by_day.items()}
     postings: list[Posting] = []
     if standing is not None:
         reason = REVERSAL_REASONS.get(standing.reason, f"{standing.reason}_reversed")
-        if standing.amount > 0:
-            taken = min(standing.amount, balance)
-            balance -= taken
-            earned = max(0, earned - standing.amount)
+        taken = standing.amount  # a returned penalty is a negative taking
+        balance -= taken
+        if taken > 0:
+            earned = max(0, earned - taken)
             if standing.capped and standing.day in tally:
-                tally[standing.day] = max(0, tally[standing.day] - standing.amount)
-            postings.append(Posting(-taken, reason))
-        else:
-            balance -= standing.amount
-            postings.append(Posting(-standing.amount, reason))
+                tally[standing.day] = max(0, tally[standing.day] - taken)
+        postings.append(Posting(-taken, reason))
     new_standing = None
     if award is not None:
         if award.amount >= 0:
@@ -111,7 +115,7 @@ def settle(purse: Purse, standing: Standing | None, award: Award | None, day: st
             earned += given
             moved = given
         else:
-            moved = -min(-award.amount, balance)
+            moved = -min(-award.amount, max(balance, 0))
             balance += moved
         postings.append(Posting(moved, award.reason))
         new_standing = Standing(moved, award.reason, day, award.capped)
@@ -161,14 +165,14 @@ def _transitions(cause: str, ref: str, old: tuple[str | None, Award | None],
     return moves
 
 
-def vote_transitions(old: Mapping | None, new: Mapping | None) -> list[Transition]:
+def vote_transitions(old: Mapping[str, Any] | None, new: Mapping[str, Any] | None) -> list[Transition]:
     """An AnswerVote item (present while the vote stands) moves its answer author's award."""
     item = new or old
     if not item:
         return []
     cause = f"vote#{item['answer_id']}#{item['voter_id']}"
 
-    def side(vote: Mapping | None) -> tuple[str | None, Award | None]:
+    def side(vote: Mapping[str, Any] | None) -> tuple[str | None, Award | None]:
         if not vote or vote.get("author_id") in (None, vote.get("voter_id")):
             return None, None
         return vote["author_id"], vote_award(vote.get("value"))
@@ -176,7 +180,7 @@ def vote_transitions(old: Mapping | None, new: Mapping | None) -> list[Transitio
     return _transitions(cause, item["answer_id"], side(old), side(new))
 
 
-def acceptance_transitions(old: Mapping | None, new: Mapping | None) -> list[Transition]:
+def acceptance_transitions(old: Mapping[str, Any] | None, new: Mapping[str, Any] | None) -> list[Transition]:
     """An Answer's `accepted` flag: +15 to its author and +2 to the asker while it is set.
 
     Accepting one's own answer rewards nobody.
@@ -186,10 +190,10 @@ def acceptance_transitions(old: Mapping | None, new: Mapping | None) -> list[Tra
         return []
     answer_id = item["answer_id"]
 
-    def accepted(answer: Mapping | None) -> bool:
+    def accepted(answer: Mapping[str, Any] | None) -> bool:
         return bool(answer and answer.get("accepted") and answer.get("author_id") != answer.get("asker_id"))
 
-    def side(answer: Mapping | None, role: str) -> tuple[str | None, Award | None]:
+    def side(answer: Mapping[str, Any] | None, role: str) -> tuple[str | None, Award | None]:
         if not accepted(answer):
             return None, None
         assert answer is not None
@@ -203,14 +207,14 @@ def acceptance_transitions(old: Mapping | None, new: Mapping | None) -> list[Tra
     ]
 
 
-def helpful_transitions(old: Mapping | None, new: Mapping | None) -> list[Transition]:
+def helpful_transitions(old: Mapping[str, Any] | None, new: Mapping[str, Any] | None) -> list[Transition]:
     """A HelpfulMark item (present while the mark stands) gives its reviewer +5."""
     item = new or old
     if not item:
         return []
     cause = f"helpful#{item['review_id']}#{item['user_id']}"
 
-    def side(mark: Mapping | None) -> tuple[str | None, Award | None]:
+    def side(mark: Mapping[str, Any] | None) -> tuple[str | None, Award | None]:
         if not mark or mark.get("reviewer_id") in (None, mark.get("user_id")):
             return None, None
         return mark["reviewer_id"], Award(HELPFUL_REVIEW, "review_marked_helpful", capped=True)
@@ -231,21 +235,22 @@ def raised_level(level: int, score: int) -> int:
     return max(level, level_for(score))
 
 
-def _contributions(item: Mapping | None, user_field: str, actor_field: str, weight: int) -> dict:
+def _contributions(item: Mapping[str, Any] | None, user_field: str, actor_field: str,
+                   weight: int) -> dict[tuple[str, str], int]:
     if not item or item.get(user_field) in (None, item.get(actor_field)) or not weight:
         return {}
     return {(item[user_field], label): weight for label in item.get("labels") or ()}
 
 
-def _net(old: dict, new: dict) -> dict[tuple[str, str], int]:
+def _net(old: dict[tuple[str, str], int], new: dict[tuple[str, str], int]) -> dict[tuple[str, str], int]:
     moves = {key: new.get(key, 0) - old.get(key, 0) for key in set(old) | set(new)}
     return {key: delta for key, delta in sorted(moves.items()) if delta}
 
 
-def vote_score_moves(old: Mapping | None, new: Mapping | None) -> dict[tuple[str, str], int]:
+def vote_score_moves(old: Mapping[str, Any] | None, new: Mapping[str, Any] | None) -> dict[tuple[str, str], int]:
     """(author, label) -> change of expert score: an upvote counts +1, a downvote -1."""
 
-    def weight(vote: Mapping | None) -> int:
+    def weight(vote: Mapping[str, Any] | None) -> int:
         value = (vote or {}).get("value")
         return value if value in (1, -1) else 0
 
@@ -253,13 +258,13 @@ def vote_score_moves(old: Mapping | None, new: Mapping | None) -> dict[tuple[str
                 _contributions(new, "author_id", "voter_id", weight(new)))
 
 
-def helpful_score_moves(old: Mapping | None, new: Mapping | None) -> dict[tuple[str, str], int]:
+def helpful_score_moves(old: Mapping[str, Any] | None, new: Mapping[str, Any] | None) -> dict[tuple[str, str], int]:
     """(reviewer, label) -> change of expert score: a standing helpful mark counts +1."""
     return _net(_contributions(old, "reviewer_id", "user_id", 1), _contributions(new, "reviewer_id", "user_id", 1))
 
 
 # -- coupons -------------------------------------------------------------------------------------
-CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: 5 bits a character
+CODE_ALPHABET = CROCKFORD_ALPHABET  # 5 bits a character
 CODE_LENGTH = 16  # 80 random bits
 MAX_CAMPAIGN_DAYS = 366 * 2
 
@@ -273,7 +278,7 @@ def new_coupon_code() -> str:
 def normalise_code(text: str) -> str:
     """What a cashier types: any case, dashes or spaces, and Crockford's look-alikes (O, I, L)."""
     cleaned = text.strip().upper().replace("-", "").replace(" ", "")
-    return cleaned.translate(str.maketrans({"O": "0", "I": "1", "L": "1"}))
+    return cleaned.translate(str.maketrans("OIL", "011"))
 
 
 def parse_instant(text: str) -> datetime:
@@ -298,6 +303,11 @@ def parse_expiry(text: str, now: datetime) -> datetime:
     if moment > now + timedelta(days=MAX_CAMPAIGN_DAYS):
         raise ValueError(f"must be within {MAX_CAMPAIGN_DAYS} days")
     return moment
+
+
+def can_redeem(balance: int, cost: int) -> bool:
+    """A coupon is paid from points one has: a balance below 0 (a debt) redeems nothing, not even a free one."""
+    return balance >= 0 and balance >= cost
 
 
 def refusal(failed: set[str]) -> str | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 MIN_JUDGES = 3
 MIN_SCORE, MAX_SCORE = 0, 100
@@ -98,7 +99,7 @@ def good_find_labels(product_labels: Iterable[str]) -> list[str]:
     return labels
 
 
-def merge_ranked(streams: Iterable[Iterable[dict]], limit: int) -> tuple[list[dict], bool]:
+def merge_ranked(streams: Iterable[Iterable[dict[str, Any]]], limit: int) -> tuple[list[dict[str, Any]], bool]:
     """Merge Good Finds entries, each list sorted by `rank_key` descending, into one page.
 
     A product listed under several of the caller's labels has the same key in each and appears

@@ -18,38 +18,15 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+
+from chalicelib.config import table_of_stream_arn
+from chalicelib.local.lambda_events import LambdaContext, function_name, invoke, lambda_record, resolve_handler
 
 PEEK_VISIBILITY_SECONDS = 30
 REPLAY_VISIBILITY_SECONDS = 300
 
 
-# -- the Lambda shapes ----------------------------------------------------------------------------
-def _epoch(value: Any) -> float:
-    if isinstance(value, datetime):
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=UTC)
-        return float(int(value.timestamp()))
-    return float(value)
-
-
-def lambda_record(record: dict, stream_arn: str, region: str) -> dict:
-    """A `get_records` record as Lambda delivers it.
-
-    The Streams API (and moto) leave out `eventSourceARN`, and boto3 turns the creation time into a
-    datetime; Lambda sends the ARN and the time as epoch seconds.
-    """
-    record = dict(record)
-    dynamodb = dict(record["dynamodb"])
-    dynamodb["ApproximateCreationDateTime"] = _epoch(dynamodb.get("ApproximateCreationDateTime", time.time()))
-    record["dynamodb"] = dynamodb
-    record["eventSourceARN"] = stream_arn
-    record["awsRegion"] = region
-    record.setdefault("eventVersion", "1.1")
-    record.setdefault("eventSource", "aws:dynamodb")
-    return record
-
-
+# -- what the runner records ---------------------------------------------------------------------
 def describe_error(exc: BaseException, limit: int = 600) -> str:
     """`Type: message`, followed by the exceptions that caused it (`<- Type: message`)."""
     parts, seen = [], set()
@@ -125,8 +102,7 @@ class SetAside:
 
     @property
     def table(self) -> str:
-        arn = self.batch_info.get("streamArn", "")
-        return arn.split(":table/", 1)[1].split("/", 1)[0] if ":table/" in arn else ""
+        return table_of_stream_arn(self.batch_info.get("streamArn", ""))
 
     @property
     def sequence(self) -> str:
@@ -256,8 +232,6 @@ class InProcessInvoker:
     def _handler(self, message: SetAside):
         from chalice.app import DynamoDBEventConfig
 
-        from chalicelib.local.stream_runner import resolve_handler
-
         handler_string = message.body.get("handlerString")
         if not handler_string:
             name = message.handler
@@ -271,17 +245,10 @@ class InProcessInvoker:
         return resolve_handler(handler_string)
 
     def __call__(self, message: SetAside, records: list[dict]) -> dict:
-        from chalicelib.local.stream_runner import LambdaContext
-        from chalicelib.streams.events import record_failures
-
         handler = self._handler(message)
-        context = LambdaContext(function_name=f"jianghu-{message.handler}", region=self.region)
-        errors: dict[str, BaseException] = {}
-        token = record_failures.set(errors)
-        try:
-            response = handler({"Records": records}, context) or {}
-        finally:
-            record_failures.reset(token)
+        context = LambdaContext(function_name=function_name(message.handler), region=self.region)
+        response, errors = invoke(handler, records, context)
+        response = response or {}
         if errors:
             response = {**response, "errors": {sequence: describe_error(exc) for sequence, exc in errors.items()}}
         return response

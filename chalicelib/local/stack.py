@@ -30,6 +30,17 @@ DEFAULT_STATE = PROJECT_DIR / ".local" / "stack.json"
 REGION = "us-east-1"
 
 
+def local_cursor_secret(environ=os.environ) -> str:
+    """The configured CURSOR_SECRET, else a fresh random key for this start.
+
+    The stage default in `config` is written in this repository, so anyone could sign a cursor
+    with it; a random key per start also keeps one start's cursors from paging another's world.
+    """
+    import secrets
+
+    return environ.get("CURSOR_SECRET") or secrets.token_urlsafe(32)
+
+
 def _wait_until_up(url: str, timeout: float = 30.0) -> None:
     deadline = time.time() + timeout
     while True:
@@ -44,12 +55,49 @@ def _wait_until_up(url: str, timeout: float = 30.0) -> None:
         time.sleep(0.1)
 
 
+NO_SUCH_ROUTE = json.dumps({"Code": "NotFound", "Message": "No such route"})
+
+
+#: Connections the kernel holds for the API while its accept loop is busy. socketserver's default
+#: of 5 made a burst of 30 concurrent clients lose connections (refused or reset on macOS, stalled
+#: for a 1 s SYN retransmit on Linux); the kernel caps it at net.core.somaxconn.
+API_LISTEN_BACKLOG = 1024
+
+
+def _api_server_class():
+    """A thread per connection (as Chalice's own local server), with a listen queue for bursts."""
+    from chalice.local import ThreadedHTTPServer
+
+    class LocalApiServer(ThreadedHTTPServer):
+        request_queue_size = API_LISTEN_BACKLOG
+        daemon_threads = True
+        block_on_close = False
+
+    return LocalApiServer
+
+
 def _api_server(app, stage: str, host: str, port: int):
-    """Chalice's local server, answering methods API Gateway does not route with a JSON 405."""
+    """Chalice's local server, answering methods API Gateway does not route with a JSON 405, and
+    unknown routes 404 in the error shape, as the deployed Gateway Responses do (Chalice's own
+    answer is API Gateway's default 403, which echoes the caller's Authorization header)."""
     from chalice.config import Config
-    from chalice.local import ChaliceRequestHandler, LocalDevServer, create_local_server
+    from chalice.local import ChaliceRequestHandler, LocalDevServer, RouteMatcher, create_local_server
+
+    routes = RouteMatcher(list(app.routes))
 
     class ApiRequestHandler(ChaliceRequestHandler):
+        def _generic_handle(self) -> None:
+            try:
+                routes.match_route(self.path)
+            except ValueError:
+                self._parse_payload()  # read the body, so the connection stays usable
+                self._send_http_response(404, {"Content-Type": "application/json"}, NO_SUCH_ROUTE)
+                return
+            super()._generic_handle()
+
+        # Chalice binds each do_<METHOD> to its own `_generic_handle` when its class is made
+        do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = do_PATCH = do_OPTIONS = _generic_handle
+
         def _method_not_allowed(self) -> None:
             body = json.dumps({"Code": "MethodNotAllowedError", "Message": f"Unsupported method: {self.command}"})
             self._send_http_response(405, {"Content-Type": "application/json"}, body)
@@ -62,7 +110,7 @@ def _api_server(app, stage: str, host: str, port: int):
 
     config = Config.create(chalice_stage=stage, app_name="jianghu", project_dir=str(PROJECT_DIR))
     create_local_server(app, config, host, port).server.server_close()  # swaps in Chalice's local app class
-    return LocalDevServer(app, config, host, port, handler_cls=ApiRequestHandler)
+    return LocalDevServer(app, config, host, port, handler_cls=ApiRequestHandler, server_cls=_api_server_class())
 
 
 class LocalStack:
@@ -78,6 +126,7 @@ class LocalStack:
         self.stack_name = f"jianghu-{stage}"
         self._stopped = threading.Event()
         self._threads: list[threading.Thread] = []
+        self.cursor_secret = local_cursor_secret()
 
     def start(self) -> dict:
         from chalicelib.local.moto_server import MotoServer
@@ -100,13 +149,15 @@ class LocalStack:
         os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
         import boto3
 
-        from chalicelib.local.template import deploy, stage_environment, table_names
+        from chalicelib.config import stage_environment
+        from chalicelib.local.template import deploy, table_names
 
         session = boto3.Session(region_name=REGION)
         outputs = deploy(session, stack_name=self.stack_name, stage=self.stage, endpoint_url=endpoint)
-        env = stage_environment(outputs, region=REGION, stack_name=self.stack_name)
+        env = stage_environment(outputs, region=REGION, stack_name=self.stack_name, api_authorizer=False)
         env["JWKS_URL"] = f"{endpoint}/{outputs['UserPoolId']}/.well-known/jwks.json"
         os.environ.update(env)
+        os.environ["CURSOR_SECRET"] = self.cursor_secret  # not in the state file: it signs, nobody reads it
         from chalicelib.auth import reset_jwks_cache
         from chalicelib.config import reset_settings
 
@@ -114,6 +165,8 @@ class LocalStack:
         reset_jwks_cache()
 
         from app import app
+
+        self._attach_sign_up_trigger(session, endpoint, outputs["UserPoolId"])
         from chalicelib.local.stream_runner import StreamRunner
 
         self.runner = StreamRunner(
@@ -151,6 +204,18 @@ class LocalStack:
         tmp.write_text(json.dumps(state, indent=2))
         tmp.replace(self.state_file)  # written last, atomically: its presence means "ready"
         return state
+
+    def _attach_sign_up_trigger(self, session, endpoint: str, pool_id: str) -> None:
+        """As the deploy does: the app's trigger becomes the pool's PostConfirmation; moto (patched)
+        calls the registered local function when the pool confirms a user."""
+        from chalicelib import triggers
+        from chalicelib.local.moto_patches import register_local_function
+        from infra import cognito_trigger
+
+        name = f"jianghu-{self.stage}-{triggers.POST_CONFIRMATION_FUNCTION}"
+        arn = f"arn:aws:lambda:{REGION}:123456789012:function:{name}"
+        register_local_function(arn, triggers.create_profile_on_sign_up)
+        cognito_trigger.attach(session.client("cognito-idp", endpoint_url=endpoint), pool_id, arn)
 
     @staticmethod
     def _load_demo(state: dict) -> list[dict]:

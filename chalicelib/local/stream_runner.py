@@ -18,44 +18,18 @@ how the suite proves every handler idempotent.
 
 from __future__ import annotations
 
-import importlib
 import json
 import random
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from chalicelib.local.failures import describe_error, failure_message, lambda_record
+from chalicelib.config import table_of_stream_arn
+from chalicelib.local.failures import describe_error, failure_message
+from chalicelib.local.lambda_events import LambdaContext, function_name, invoke, lambda_record, resolve_handler
 from chalicelib.observability import logger
-
-
-@dataclass
-class LambdaContext:
-    """The attributes powertools and Chalice read from a real Lambda context."""
-
-    function_name: str
-    memory_limit_in_mb: int = 512
-    function_version: str = "$LATEST"
-    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    region: str = "us-east-1"
-
-    @property
-    def invoked_function_arn(self) -> str:
-        return f"arn:aws:lambda:{self.region}:123456789012:function:{self.function_name}"
-
-    @property
-    def log_group_name(self) -> str:
-        return f"/aws/lambda/{self.function_name}"
-
-    @property
-    def log_stream_name(self) -> str:
-        return "local"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 300_000
 
 
 @dataclass
@@ -73,16 +47,7 @@ class Subscription:
 
     @property
     def function_name(self) -> str:
-        return f"jianghu-{self.name}"
-
-
-def resolve_handler(handler_string: str) -> Callable:
-    module_name, _, attribute = handler_string.rpartition(".")
-    return getattr(importlib.import_module(module_name), attribute)
-
-
-def table_of_arn(stream_arn: str) -> str:
-    return stream_arn.split(":table/", 1)[1].split("/", 1)[0]
+        return function_name(self.name)
 
 
 def _sequence(record: dict) -> str:
@@ -132,7 +97,7 @@ class StreamRunner:
                 name=source.name,
                 handler=resolve_handler(source.handler_string),
                 handler_string=source.handler_string,
-                table_name=table_of_arn(source.stream_arn),
+                table_name=table_of_stream_arn(source.stream_arn),
                 batch_size=source.batch_size,
             )
             self._attach(subscription, latest=self.start_at_latest)
@@ -178,21 +143,15 @@ class StreamRunner:
         A handler that raises fails the whole batch. A response whose `batchItemFailures` names a
         record that is not in the batch (or has no identifier) fails the whole batch too, as in AWS.
         """
-        from chalicelib.streams.events import record_failures
-
         context = LambdaContext(function_name=subscription.function_name, region=self.region)
         self.delivered += len(records)
         sequences = [_sequence(r) for r in records]
-        errors: dict[str, BaseException] = {}
-        token = record_failures.set(errors)
         try:
-            response = subscription.handler({"Records": records}, context)
+            response, errors = invoke(subscription.handler, records, context)
         except Exception as exc:
             logger.exception("stream handler raised", extra={"handler": subscription.name})
             self._errors.update(dict.fromkeys(sequences, describe_error(exc)))
             return set(sequences)
-        finally:
-            record_failures.reset(token)
         self._errors.update({sequence: describe_error(exc) for sequence, exc in errors.items()})
         failures = response.get("batchItemFailures") if isinstance(response, dict) else None
         if not failures:

@@ -118,21 +118,5 @@ def deploy(session, *, stack_name: str, stage: str = "dev", endpoint_url: str | 
     return {output["OutputKey"]: output["OutputValue"] for output in stack.get("Outputs", [])}
 
 
-def stage_environment(outputs: dict[str, str], *, region: str, stack_name: str) -> dict[str, str]:
-    """The environment variables the app reads, from a deployed stack's outputs."""
-    env = {
-        "AWS_DEFAULT_REGION": region,
-        "TABLE_PREFIX": stack_name,
-        "USER_POOL_ID": outputs["UserPoolId"],
-        "USER_POOL_CLIENT_ID": outputs["UserPoolClientId"],
-        "STREAM_FAILURES_QUEUE_URL": outputs.get("StreamFailuresQueueUrl", ""),
-    }
-    for key, value in outputs.items():
-        if key.endswith("StreamArn"):
-            logical = key[: -len("StreamArn")]
-            env["STREAM_ARN_" + re.sub(r"(?<!^)(?=[A-Z])", "_", logical).upper()] = value
-    return env
-
-
 def table_names(outputs: dict[str, str]) -> dict[str, str]:
     return {key[: -len("TableName")]: value for key, value in outputs.items() if key.endswith("TableName")}

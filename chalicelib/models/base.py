@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pynamodb.models import Model
 
 from chalicelib.config import get_settings
@@ -9,7 +11,7 @@ from chalicelib.config import get_settings
 MAX_RETRY_ATTEMPTS = 5  # botocore attempts per call (throttling, 5xx) before an error reaches us
 
 
-def table_meta(logical_name: str) -> type:
+def table_meta(logical_name: str) -> Any:
     """A Meta class whose `table_name` is read from the stage settings on each access.
 
     PynamoDB re-checks `Meta.table_name` before reusing its connection, so a changed prefix
@@ -100,6 +102,25 @@ def update_if(item: Model, actions: list, condition) -> bool:
 def delete_if(item: Model, condition) -> bool:
     """`item.delete(condition=...)`; False when the condition does not hold."""
     return _condition_held(lambda: item.delete(condition=condition))
+
+
+def put_unless_present(item: Model) -> Model:
+    """Put `item` unless an item with its key exists; answer with the item that stands.
+
+    That is `item` itself, or the one already there as DynamoDB returns it with the failed
+    condition (ReturnValuesOnConditionCheckFailure=ALL_OLD): exact, with no read-back that a
+    racing delete could find gone.
+    """
+    model = type(item)
+    hash_key = getattr(model, model._hash_keyname)
+    kwargs = item.get_save_kwargs_from_instance(condition=hash_key.does_not_exist(),
+                                                return_values_on_condition_failure="ALL_OLD")
+    client = connection().client
+    try:
+        client.put_item(**kwargs)
+    except client.exceptions.ConditionalCheckFailedException as exc:
+        return model.from_raw_data(exc.response["Item"])
+    return item
 
 
 BATCH_GET_LIMIT = 100  # keys DynamoDB accepts in one BatchGetItem

@@ -12,6 +12,7 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, create_model
 
 from chalicelib.domain.labels import LABEL_IDS, MAX_LABELS
+from chalicelib.domain.urls import MAX_URL_LENGTH, https_url_problem
 
 
 class RequestModel(BaseModel):
@@ -35,14 +36,15 @@ def _unique(values: list) -> list:
 
 
 def _https(value: str) -> str:
-    if not value.startswith("https://") or len(value) <= len("https://"):
-        raise ValueError("must be an https:// URL")
+    problem = https_url_problem(value)
+    if problem is not None:
+        raise ValueError(problem)
     return value
 
 
 Label = Annotated[str, AfterValidator(_known_label)]
 Labels = Annotated[list[Label], Field(max_length=MAX_LABELS), AfterValidator(_unique)]
-HttpsUrl = Annotated[str, StringConstraints(max_length=2048), AfterValidator(_https)]
+HttpsUrl = Annotated[str, StringConstraints(max_length=MAX_URL_LENGTH), AfterValidator(_https)]
 Id = Annotated[str, StringConstraints(min_length=1, max_length=128)]
 Title = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 Body = Annotated[str, StringConstraints(min_length=1, max_length=10_000)]

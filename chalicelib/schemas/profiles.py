@@ -2,11 +2,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import StringConstraints
+from pydantic import AfterValidator, StringConstraints
 
+from chalicelib.domain.names import MAX_DISPLAY_NAME, check_display_name
 from chalicelib.schemas.base import Labels, RequestModel, ResponseModel
 
-DisplayName = Annotated[str, StringConstraints(min_length=1, max_length=50)]
+DisplayName = Annotated[
+    str, StringConstraints(min_length=1, max_length=MAX_DISPLAY_NAME), AfterValidator(check_display_name)
+]
 Bio = Annotated[str, StringConstraints(max_length=500)]
 
 

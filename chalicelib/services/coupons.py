@@ -18,7 +18,9 @@ a second do not all read one item) but never written by a redeem. A shard found 
 remembered; after `BLIND_MISSES` empty shards, or when every shard is known empty, the redeem reads
 every shard (one BatchGetItem per 100) and answers `SoldOut` only if all of them are empty. A claim
 or wallet refusal is the 409's Code (`domain.points.refusal`); a lost race or a code collision is
-tried again under the one conflict rule, then answered 503 `Busy`.
+tried again under the one conflict rule, then answered 503 `Busy`. A free campaign debits
+nothing: its wallet item becomes a check that the wallet is not in debt (a balance below 0
+redeems nothing).
 
 `remaining` is what the campaign's tally says: the `tally_coupon_stock` stream handler folds the
 shards' sold counts into it, one update per campaign per batch; it may trail by seconds.
@@ -35,7 +37,14 @@ from dataclasses import dataclass, field
 from chalicelib.auth import Caller
 from chalicelib.domain import coupons as stock
 from chalicelib.domain.ids import iso, new_id, now_iso, utc_now
-from chalicelib.domain.points import COUPON_REDEEMED, coupon_status, new_coupon_code, normalise_code, refusal
+from chalicelib.domain.points import (
+    CODE_ALPHABET,
+    COUPON_REDEEMED,
+    coupon_status,
+    new_coupon_code,
+    normalise_code,
+    refusal,
+)
 from chalicelib.errors import Conflict, Forbidden, NotFound
 from chalicelib.models.base import batch_get, update_if
 from chalicelib.models.points import Campaign, CampaignStock, Coupon, CouponClaim, LedgerEntry, Wallet
@@ -44,7 +53,7 @@ from chalicelib.pagination import Page, PageRequest
 from chalicelib.services.points import new_entry
 
 MAX_ID_LENGTH = 128
-CODE_CHARS = frozenset("0123456789ABCDEFGHJKMNPQRSTVWXYZ")
+CODE_CHARS = frozenset(CODE_ALPHABET)
 CAMPAIGN_CACHE_SECONDS = 1.0
 CAMPAIGN_CACHE_SIZE = 512
 #: DynamoDB allows 4 KB of condition expression: 32 shards' "not there, or below" take about 1.5 KB.
@@ -131,7 +140,7 @@ def list_active_campaigns(merchant_id: str, page: PageRequest) -> Page:
         filter_condition=Campaign.expires_at > now,
         scan_index_forward=False,
         limit=page.limit,
-        last_evaluated_key=page.position,
+        last_evaluated_key=page.start_key(Campaign.by_merchant, merchant_id),
     )
     raw = next(results.page_iter)
     items = [campaign_view(Campaign.from_raw_data(item), now) for item in raw.get("Items", [])]
@@ -310,6 +319,9 @@ def _take_coupon(caller: Caller, campaign: Campaign, shard: int) -> dict:
             condition=LedgerEntry.entry_id.does_not_exist(),
             retry_if_false=True,
         )
+    else:  # nothing to pay, but a debt still redeems nothing
+        transaction.check("wallet", Wallet, caller.user_id,
+                          condition=Wallet.user_id.does_not_exist() | (Wallet.balance >= 0))
     transaction.commit()
     return coupon_view(coupon, issued_at)
 
@@ -365,7 +377,7 @@ def _raise_tally(campaign_id: str, seen: dict[int, int]) -> None:
 
 def my_coupons(user_id: str, page: PageRequest) -> Page:
     results = Coupon.by_owner.query(user_id, scan_index_forward=False, limit=page.limit,
-                                    last_evaluated_key=page.position)
+                                    last_evaluated_key=page.start_key(Coupon.by_owner, user_id))
     now = now_iso()
     items = [coupon_view(coupon, now) for coupon in results]
     return Page(items=items, next_cursor=page.next_cursor(results.last_evaluated_key))

@@ -88,7 +88,7 @@ def leaderboard(label: str, page: PageRequest) -> Page:
         ExpertScore.score > 0,
         scan_index_forward=False,
         limit=page.limit,
-        last_evaluated_key=page.position,
+        last_evaluated_key=page.start_key(ExpertScore.leaderboard, label),
     )
     rows = list(results)
     profiles = batch_get([(UserProfile, row.user_id, None) for row in rows])

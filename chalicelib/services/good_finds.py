@@ -29,7 +29,7 @@ from chalicelib.domain.tiers import (
 )
 from chalicelib.models.advice import Product
 from chalicelib.models.merchants import GoodFind, Merchant
-from chalicelib.pagination import Page, PageRequest
+from chalicelib.pagination import MAX_KEY_VALUE_LENGTH, Page, PageRequest
 from chalicelib.streams.events import Change
 
 Key = tuple[str, str]  # (label, rank_key)
@@ -159,7 +159,7 @@ def list_good_finds(caller: Caller, page: PageRequest) -> Page:
     profile = _get_profile(caller.user_id, UserProfile)
     labels = list(dict.fromkeys(profile.labels or [])) if profile is not None else []
     after = (page.position or {}).get("after")
-    if page.position is not None and not isinstance(after, str):
+    if page.position is not None and not (isinstance(after, str) and 0 < len(after) <= MAX_KEY_VALUE_LENGTH):
         from chalicelib.errors import BadRequest
 
         raise BadRequest("cursor: not a cursor this service issued")

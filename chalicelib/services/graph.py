@@ -72,13 +72,14 @@ def _with_names(pairs: list[tuple[str, str]]) -> list[dict]:
 
 
 def followers(user_id: str, page: PageRequest) -> Page:
-    results = Follow.followers.query(user_id, limit=page.limit, last_evaluated_key=page.position)
+    results = Follow.followers.query(user_id, limit=page.limit,
+                                     last_evaluated_key=page.start_key(Follow.followers, user_id))
     pairs = [(f.follower_id, f.created_at) for f in results]
     return Page(items=_with_names(pairs), next_cursor=page.next_cursor(results.last_evaluated_key))
 
 
 def following(user_id: str, page: PageRequest) -> Page:
-    results = Follow.query(user_id, limit=page.limit, last_evaluated_key=page.position)
+    results = Follow.query(user_id, limit=page.limit, last_evaluated_key=page.start_key(Follow, user_id))
     pairs = [(f.followee_id, f.created_at) for f in results]
     return Page(items=_with_names(pairs), next_cursor=page.next_cursor(results.last_evaluated_key))
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from chalicelib.models.graph import Follow
 from chalicelib.models.users import UserProfile
-from chalicelib.services import audience, feed
+from chalicelib.services import audience, feed, notifications
 from chalicelib.services.effects import apply_once
-from chalicelib.services.notifications import notify
 from chalicelib.streams.events import Change
 
 
@@ -20,19 +19,21 @@ def _count_follow(change: Change, delta: int) -> bool:
     return apply_once(change.effect_id("follow-count"), write)
 
 
+def notify_followee(followee_id: str, follower_id: str, at_ms: int) -> bool:
+    """At most one notice per follower per followee per UTC day; followers of one second grouped."""
+    return apply_once(
+        notifications.follower_notice_effect_id(followee_id, follower_id, at_ms),
+        lambda transaction: notifications.add_new_follower(transaction, followee_id, follower_id, at_ms),
+    )
+
+
 def on_follow_change(change: Change) -> None:
     """Counts move exactly once per follow and unfollow; a new follow notifies the followee; the
     followee's audience (the fan-out's list of followers) gains or loses the follower."""
     if change.kind == "INSERT":
         _count_follow(change, +1)
         item = change.item
-        notify(
-            item["followee_id"],
-            "new_follower",
-            {"follower_id": item["follower_id"]},
-            cause=change.effect_id("new-follower"),
-            at_ms=change.created_ms,
-        )
+        notify_followee(item["followee_id"], item["follower_id"], change.created_ms)
         feed.follow_started(item["follower_id"], item["followee_id"])
     elif change.kind == "REMOVE":
         _count_follow(change, -1)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from chalicelib.auth import Caller
 from chalicelib.domain.ids import new_id, now_iso
 from chalicelib.errors import Conflict, NotFound
-from chalicelib.models.base import batch_get, delete_if, save_if
+from chalicelib.models.base import batch_get, delete_if, put_unless_present
 from chalicelib.models.groups import Group, GroupMember
 from chalicelib.pagination import Page, PageRequest
 from chalicelib.services.effects import move_counter
@@ -60,7 +60,7 @@ def get_group(caller: Caller, group_id: str) -> dict:
 def list_by_label(caller: Caller, label: str, page: PageRequest) -> Page:
     """Newest circles of a label first: one Query, and one batched read for the caller's memberships."""
     results = Group.by_label.query(label, scan_index_forward=False, limit=page.limit,
-                                   last_evaluated_key=page.position)
+                                   last_evaluated_key=page.start_key(Group.by_label, label))
     groups = list(results)
     memberships = batch_get([(GroupMember, group.group_id, caller.user_id) for group in groups])
     items = [group_view(group, membership) for group, membership in zip(groups, memberships, strict=True)]
@@ -68,7 +68,8 @@ def list_by_label(caller: Caller, label: str, page: PageRequest) -> Page:
 
 
 def list_mine(caller: Caller, page: PageRequest) -> Page:
-    results = GroupMember.by_user.query(caller.user_id, limit=page.limit, last_evaluated_key=page.position)
+    results = GroupMember.by_user.query(caller.user_id, limit=page.limit,
+                                       last_evaluated_key=page.start_key(GroupMember.by_user, caller.user_id))
     memberships = list(results)
     groups = batch_get([(Group, membership.group_id, None) for membership in memberships])
     items = [group_view(group, membership) for group, membership in zip(groups, memberships, strict=True)
@@ -78,11 +79,9 @@ def list_mine(caller: Caller, page: PageRequest) -> Page:
 
 def join(caller: Caller, group_id: str) -> dict:
     """Idempotent: joining a circle one already belongs to changes nothing."""
-    group, membership = _group_and_membership(group_id, caller.user_id)
-    if membership is None:
-        membership = GroupMember(group_id, caller.user_id, role=MEMBER, joined_at=now_iso())
-        if not save_if(membership, GroupMember.user_id.does_not_exist()):
-            membership = GroupMember.get(group_id, caller.user_id, consistent_read=True)
+    _, membership = _group_and_membership(group_id, caller.user_id)
+    if membership is None:  # a racing join of the same caller may put it first: answer with theirs
+        membership = put_unless_present(GroupMember(group_id, caller.user_id, role=MEMBER, joined_at=now_iso()))
     return {"group_id": group_id, "member": True, "role": membership.role}
 
 

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import hashlib
 from datetime import UTC
 
-from chalicelib.domain.ids import _encode, iso
+from chalicelib.domain.ids import cause_id, iso
 from chalicelib.models.notifications import Notification
 from chalicelib.pagination import Page, PageRequest
 
@@ -15,8 +14,7 @@ NOTIFICATION_TTL_SECONDS = 180 * 24 * 3600
 
 def notification_id(at_ms: int, cause: str) -> str:
     """Time-sortable like any ID, but derived from its cause so a redelivered record rewrites it."""
-    digest = int.from_bytes(hashlib.sha256(cause.encode()).digest()[:10], "big")
-    return _encode(at_ms, 10) + _encode(digest, 16)
+    return cause_id(at_ms, cause)
 
 
 def notify(user_id: str, kind: str, data: dict, *, cause: str, at_ms: int) -> None:
@@ -34,16 +32,65 @@ def notify(user_id: str, kind: str, data: dict, *, cause: str, at_ms: int) -> No
     ).save()
 
 
+def new_follower_notice_id(followee_id: str, at_ms: int) -> str:
+    """One `new_follower` notice per followee per second: followers of the same second share it."""
+    second_ms = at_ms - at_ms % 1000
+    return notification_id(second_ms, f"new-follower:{followee_id}:{second_ms}")
+
+
+def follower_notice_effect_id(followee_id: str, follower_id: str, at_ms: int) -> str:
+    """The exactly-once key of a follower's notice: one per follower per followee per UTC day, so
+    following and unfollowing over and over notifies once, and a replayed record changes nothing."""
+    return f"new-follower:{followee_id}:{follower_id}:{utc_day_of(at_ms)}"
+
+
+def utc_day_of(at_ms: int) -> str:
+    from datetime import datetime
+
+    return datetime.fromtimestamp(at_ms / 1000, tz=UTC).strftime("%Y-%m-%d")
+
+
+def add_new_follower(transaction, followee_id: str, follower_id: str, at_ms: int) -> None:
+    """Into an `apply_once` transaction: the second's `new_follower` notice gains this follower.
+
+    The first follower of the second creates it as the single case (`data: {follower_id}`); each
+    later one adds 1 to `count` (listed as `data.count`). ADD is safe only because `apply_once`
+    runs it once per follower-day.
+    """
+    from datetime import datetime
+
+    second_ms = at_ms - at_ms % 1000
+    moment = iso(datetime.fromtimestamp(second_ms / 1000, tz=UTC))
+    transaction.update(
+        Notification(followee_id, new_follower_notice_id(followee_id, at_ms)),
+        actions=[
+            Notification.type.set("new_follower"),
+            Notification.created_at.set(Notification.created_at | moment),
+            Notification.data.set(Notification.data | {"follower_id": follower_id}),
+            Notification.expires_at.set(Notification.expires_at | second_ms // 1000 + NOTIFICATION_TTL_SECONDS),
+            Notification.count.add(1),
+        ],
+    )
+
+
+def _data_of(notification: Notification) -> dict:
+    data = notification.data.as_dict() if hasattr(notification.data, "as_dict") else dict(notification.data or {})
+    if notification.count is not None and int(notification.count) > 1:
+        data["count"] = int(notification.count)
+    return data
+
+
 def list_notifications(user_id: str, page: PageRequest) -> Page:
     results = Notification.query(
-        user_id, scan_index_forward=False, limit=page.limit, last_evaluated_key=page.position
+        user_id, scan_index_forward=False, limit=page.limit,
+        last_evaluated_key=page.start_key(Notification, user_id)
     )
     items = [
         {
             "notification_id": n.notification_id,
             "type": n.type,
             "created_at": n.created_at,
-            "data": n.data.as_dict() if hasattr(n.data, "as_dict") else dict(n.data or {}),
+            "data": _data_of(n),
         }
         for n in results
     ]

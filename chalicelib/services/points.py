@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import hashlib
-
-from chalicelib.domain.ids import _encode, iso, utc_now
+from chalicelib.domain.ids import _encode, cause_digest, cause_id, iso, utc_now
 from chalicelib.domain.points import DAILY_CAP, Purse, utc_day
 from chalicelib.models.points import LedgerEntry, Wallet
 from chalicelib.pagination import Page, PageRequest
@@ -16,10 +14,9 @@ def ledger_entry_id(at_ms: int, cause: str, *, sequence: str | None = None, inde
     Stream records carry their time in whole seconds, so entries from a stream also sort by the
     record's sequence number (ordered within a shard) and by their position within the record.
     """
-    digest = int.from_bytes(hashlib.sha256(cause.encode()).digest()[:10], "big")
     if sequence is not None and sequence.isdigit():
-        return _encode(at_ms, 10) + _encode(int(sequence), 27) + _encode(index, 2) + _encode(digest, 16)
-    return _encode(at_ms, 10) + _encode(digest, 16)
+        return _encode(at_ms, 10) + _encode(int(sequence), 27) + _encode(index, 2) + _encode(cause_digest(cause), 16)
+    return cause_id(at_ms, cause)
 
 
 def read_wallet(user_id: str, consistent: bool = True) -> Wallet | None:
@@ -59,7 +56,8 @@ def entry_view(entry: LedgerEntry) -> dict:
 
 def list_ledger(user_id: str, page: PageRequest) -> Page:
     """Newest first. The partition holds only this user's entries (standing awards live apart)."""
-    results = LedgerEntry.query(user_id, scan_index_forward=False, limit=page.limit, last_evaluated_key=page.position)
+    results = LedgerEntry.query(user_id, scan_index_forward=False, limit=page.limit,
+                               last_evaluated_key=page.start_key(LedgerEntry, user_id))
     items = [entry_view(entry) for entry in results]
     return Page(items=items, next_cursor=page.next_cursor(results.last_evaluated_key))
 

@@ -157,7 +157,7 @@ def delete_post(caller: Caller, post_id: str) -> None:
 def list_author_posts(viewer_id: str, author_id: str, page: PageRequest) -> Page:
     """The author's posts outside circles, newest first: one Query on the sparse by_author index."""
     results = Post.by_author.query(author_id, scan_index_forward=False, limit=page.limit,
-                                   last_evaluated_key=page.position)
+                                   last_evaluated_key=page.start_key(Post.by_author, author_id))
     posts = list(results)
     if not posts and page.position is None and batch_get([(UserProfile, author_id, None)])[0] is None:
         raise NotFound(f"No user {author_id}")
@@ -168,7 +168,7 @@ def list_group_posts(viewer_id: str, group_id: str, page: PageRequest) -> Page:
     if page.position is None and batch_get([(Group, group_id, None)])[0] is None:
         raise NotFound(f"No circle {group_id}")
     results = Post.by_group.query(group_id, scan_index_forward=False, limit=page.limit,
-                                  last_evaluated_key=page.position)
+                                  last_evaluated_key=page.start_key(Post.by_group, group_id))
     posts = list(results)
     return Page(items=present_posts(posts, viewer_id), next_cursor=page.next_cursor(results.last_evaluated_key))
 

@@ -66,7 +66,8 @@ def merchant_products(merchant_id: str, page: PageRequest) -> Page:
     if not plausible_id(merchant_id):
         return Page(items=[], next_cursor=None)
     results = Product.by_merchant.query(
-        merchant_id, scan_index_forward=False, limit=page.limit, last_evaluated_key=page.position
+        merchant_id, scan_index_forward=False, limit=page.limit,
+        last_evaluated_key=page.start_key(Product.by_merchant, merchant_id)
     )
     items = with_stores(list(results))
     return Page(items=items, next_cursor=page.next_cursor(results.last_evaluated_key))

@@ -6,6 +6,7 @@ import functools
 
 from chalicelib.auth import Caller
 from chalicelib.config import get_settings
+from chalicelib.domain import names
 from chalicelib.domain.ids import now_iso
 from chalicelib.errors import NotFound
 from chalicelib.models.base import batch_get
@@ -17,14 +18,15 @@ from chalicelib.models.users import UserProfile
 def display_name_of(profile: UserProfile | None, user_id: str) -> str:
     if profile is not None and profile.display_name:
         return profile.display_name
-    return f"shopper-{user_id[:8]}"
+    return names.default_display_name(user_id)
 
 
 def default_display_name(caller: Caller) -> str:
-    """The name a first-use profile gets: the token's `name`, else its username, else `shopper-<id>`."""
-    if caller.display_name:
-        return caller.display_name
-    return caller.username if caller.username != caller.user_id else display_name_of(None, caller.user_id)
+    """The name a first-use profile gets: the token's `name` (checked by `auth`), else `shopper-<id>`.
+
+    Never the username: in this pool it is the email address (or the sub), not for display.
+    """
+    return caller.display_name or names.default_display_name(caller.user_id)
 
 
 @functools.lru_cache(maxsize=1)
@@ -76,6 +78,42 @@ def _ensure(caller: Caller, **updates) -> UserProfile:
         actions.append(UserProfile.labels.set(list(updates["labels"])))
     profile.update(actions=actions)
     return profile
+
+
+def create_profile_if_missing(user_id: str, display_name: str | None) -> bool:
+    """Create a fresh profile unless one exists; True if this call created it.
+
+    One conditional PutItem and no read: an existing profile (and its counters) is never touched,
+    so the sign-up trigger, a retried trigger and the first-write fallback can all call it.
+    """
+    from pynamodb.exceptions import PutError
+
+    name = names.display_name_or_none(display_name) or names.default_display_name(user_id)
+    profile = UserProfile(user_id, display_name=name, created_at=now_iso(), follower_count=0, following_count=0)
+    try:
+        profile.save(condition=UserProfile.user_id.does_not_exist())
+    except PutError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
+
+
+def ensure_caller_profile(caller: Caller) -> bool:
+    """The fallback for users the sign-up trigger missed (created by an admin, or before it existed)."""
+    return create_profile_if_missing(caller.user_id, default_display_name(caller))
+
+
+def create_profile_on_sign_up(user_attributes: dict) -> bool:
+    """The post-confirmation trigger's use case: the profile exists from sign-up on.
+
+    `user_attributes` is Cognito's `request.userAttributes`; a `name` that breaks the rule
+    gives the default name (users cannot write `name` through the app client, but an admin can).
+    """
+    user_id = user_attributes.get("sub")
+    if not isinstance(user_id, str) or not user_id:
+        raise ValueError("the sign-up event carries no sub")
+    return create_profile_if_missing(user_id, user_attributes.get("name"))
 
 
 def get_me(caller: Caller) -> dict:

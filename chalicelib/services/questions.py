@@ -96,7 +96,8 @@ def list_questions(label: str | None, page: PageRequest) -> Page:
     if label is not None and label not in LABEL_IDS:
         raise BadRequest(f"label: unknown label {label!r}; see GET /labels")
     results = LabelIndexEntry.query(
-        question_label_key(label), scan_index_forward=False, limit=page.limit, last_evaluated_key=page.position
+        question_label_key(label), scan_index_forward=False, limit=page.limit,
+        last_evaluated_key=page.start_key(LabelIndexEntry, question_label_key(label))
     )
     ids = [entry.item_id for entry in results]
     questions = batch_get([(Question, question_id, None) for question_id in ids])
@@ -136,7 +137,8 @@ def list_answers(caller: Caller, question_id: str, page: PageRequest) -> Page:
     key encodes that order), then one BatchGetItem for the question and the caller's votes."""
     if not plausible_id(question_id):
         raise NotFound(f"No question {question_id[:MAX_ID_LENGTH]}")
-    results = Answer.by_question.query(question_id, limit=page.limit, last_evaluated_key=page.position)
+    results = Answer.by_question.query(question_id, limit=page.limit,
+                                       last_evaluated_key=page.start_key(Answer.by_question, question_id))
     answers = list(results)
     found = batch_get(
         [(Question, question_id, None)] + [(AnswerVote, a.answer_id, caller.user_id) for a in answers]

@@ -9,13 +9,19 @@ from chalicelib.errors import TooManyRequests
 from chalicelib.models.effects import RateBucket
 
 
-def consume_write(user_id: str, now: float | None = None) -> None:
-    """Count one write in the caller's current minute; 429 with Retry-After once over the limit."""
+def consume_write(user_id: str, now: float | None = None) -> bool:
+    """Count one write in the caller's current minute; 429 with Retry-After once over the limit.
+
+    Returns True for the caller's first write of the minute (the update's own return value, no
+    extra call): the request path creates a missing profile then, so a user the sign-up trigger
+    missed exists for others from their first write on, at one conditional put a minute at most.
+    With the limit off (0) every write counts as a first.
+    """
     from pynamodb.exceptions import UpdateError
 
     limit = get_settings().write_limit_per_minute
     if limit <= 0:
-        return
+        return True
     now = time.time() if now is None else now
     minute = int(now // 60)
     bucket = RateBucket(f"writes#{user_id}#{minute}")
@@ -37,3 +43,4 @@ def consume_write(user_id: str, now: float | None = None) -> None:
                 headers={"Retry-After": str(retry_after)},
             ) from None
         raise
+    return int(bucket.count) == 1  # the update returns the item as it now is

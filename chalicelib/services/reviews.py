@@ -75,7 +75,8 @@ def list_reviews(caller: Caller, product_id: str, page: PageRequest) -> Page:
     if not plausible_id(product_id):
         raise NotFound(f"No product {product_id[:MAX_ID_LENGTH]}")
     results = Review.by_product.query(
-        product_id, scan_index_forward=False, limit=page.limit, last_evaluated_key=page.position
+        product_id, scan_index_forward=False, limit=page.limit,
+        last_evaluated_key=page.start_key(Review.by_product, product_id)
     )
     reviews = list(results)
     found = batch_get(

@@ -7,7 +7,7 @@ from chalicelib.domain.advice import MAX_ID_LENGTH, plausible_id
 from chalicelib.domain.ids import now_iso
 from chalicelib.errors import NotFound
 from chalicelib.models.advice import Product, WishlistEntry
-from chalicelib.models.base import batch_get, save_if
+from chalicelib.models.base import batch_get, put_unless_present
 from chalicelib.pagination import Page, PageRequest
 from chalicelib.services.products import get_product
 
@@ -27,9 +27,7 @@ def add(caller: Caller, product_id: str) -> dict:
     entry = WishlistEntry(
         caller.user_id, product_id, title=product.title, price_cents=product.price_cents, added_at=now_iso()
     )
-    if not save_if(entry, WishlistEntry.product_id.does_not_exist()):
-        entry = WishlistEntry.get(caller.user_id, product_id, consistent_read=True)
-    return entry_view(entry)
+    return entry_view(put_unless_present(entry))
 
 
 def remove(caller: Caller, product_id: str) -> None:
@@ -48,7 +46,8 @@ def wishlist(user_id: str, page: PageRequest) -> Page:
     if not plausible_id(user_id):
         return Page(items=[], next_cursor=None)
     results = WishlistEntry.query(
-        user_id, scan_index_forward=False, limit=page.limit, last_evaluated_key=page.position
+        user_id, scan_index_forward=False, limit=page.limit,
+        last_evaluated_key=page.start_key(WishlistEntry, user_id)
     )
     items = [entry_view(e) for e in results]
     return Page(items=items, next_cursor=page.next_cursor(results.last_evaluated_key))

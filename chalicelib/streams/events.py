@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from chalicelib.config import stream_arn
+from chalicelib.config import stream_arn, table_of_stream_arn
 
 #: While set (by the local stream runner), collects `sequence number -> exception` for every record
 #: a handler fails, so a record set aside carries the error that put it there.
@@ -76,8 +76,7 @@ class Change:
     def from_record(cls, record) -> "Change":
         """From powertools' DynamoDBRecord (images already turned into Python values)."""
         stream = record.dynamodb
-        arn = record.event_source_arn or ""
-        table = arn.split(":table/", 1)[1].split("/", 1)[0] if ":table/" in arn else ""
+        table = table_of_stream_arn(record.event_source_arn or "")
         created = stream.approximate_creation_date_time
         return cls(
             table=table,

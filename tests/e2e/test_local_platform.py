@@ -202,7 +202,7 @@ def test_replaying_a_lambda_failure_message_reads_the_stream_and_changes_nothing
     assert replayed.returncode == 0, replayed.stdout + replayed.stderr
     assert "replayed, removed from the queue" in replayed.stdout
     assert message_id not in [r["id"] for r in _failures(stack)]
-    time.sleep(0.5)
+    # (the CLI ran the handler in its own process: its writes were done before it exited)
     assert stack.call("GET", f"/users/{bob.user_id}", alice).json()["follower_count"] == 1
 
 
@@ -260,3 +260,25 @@ def test_ctrl_c_stops_the_stack_cleanly_and_the_next_start_is_fresh(tmp_path):
         assert second.call("GET", "/health").status_code == 200
     finally:
         stop_stack(second)
+
+
+def test_a_cursor_signed_with_the_public_default_key_is_refused(stack, monkeypatch):
+    # The stage default key is written in this repository; the local stack signs with a random one
+    import app  # noqa: F401  (registers every route)
+    from chalicelib.config import reset_settings
+    from chalicelib.http import ROUTES, _page_scope
+    from chalicelib.pagination import encode_cursor
+
+    user = stack.sign_up("cursor")
+    spec = next(s for s in ROUTES if (s.method, s.path) == ("GET", "/me/notifications"))
+    monkeypatch.setenv("CURSOR_SECRET", f"jianghu-{stack.state['stage']}-cursor-key")
+    reset_settings()
+    try:
+        position = {"user_id": {"S": user.user_id}, "notification_id": {"S": "0"}}
+        cursor = encode_cursor(position, _page_scope(spec, {}, {}, type("Caller", (), {"user_id": user.user_id})))
+    finally:
+        monkeypatch.delenv("CURSOR_SECRET")
+        reset_settings()
+    response = stack.call("GET", "/me/notifications", user, params={"cursor": cursor})
+    assert response.status_code == 400, response.text
+    assert response.json()["Message"].startswith("cursor: ")

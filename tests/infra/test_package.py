@@ -105,12 +105,38 @@ def test_functions_get_the_stage_environment_and_the_secret_only_as_a_noecho_par
 @pytest.mark.slow
 def test_every_function_role_holds_exactly_the_stages_least_privilege_policy(packaged):
     expected = json.loads((ROOT / ".chalice" / "policy-dev.json").read_text(encoding="utf-8"))
-    roles = {k: r for k, r in packaged["template"]["Resources"].items() if r["Type"] == "AWS::IAM::Role"}
+    roles = {k: r for k, r in packaged["template"]["Resources"].items()
+             if r["Type"] == "AWS::IAM::Role" and k != "SignUpTriggerAttacherRole"}  # its own, below
     assert roles
     for name, role in roles.items():
         documents = [p["PolicyDocument"] for p in role["Properties"]["Policies"]]
         assert documents == [expected], name
         assert not role["Properties"].get("ManagedPolicyArns"), name
+
+
+@pytest.mark.slow
+def test_the_packaged_api_answers_unknown_routes_and_throttles_in_the_error_shape(packaged):
+    swagger = packaged["template"]["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]
+    responses = swagger["x-amazon-apigateway-gateway-responses"]
+    assert json.loads(responses["MISSING_AUTHENTICATION_TOKEN"]["responseTemplates"]["application/json"]) == {
+        "Code": "NotFound", "Message": "No such route"}
+    assert responses["THROTTLED"]["statusCode"] == "429"
+    assert responses["THROTTLED"]["responseParameters"] == {"gatewayresponse.header.Retry-After": "'1'"}
+
+
+@pytest.mark.slow
+def test_the_sign_up_trigger_is_packaged_invocable_by_the_pool_and_attached_to_it(packaged):
+    resources, outputs = packaged["template"]["Resources"], packaged["outputs"]
+    trigger = resources["CreateProfileOnSignUp"]
+    assert trigger["Type"] == "AWS::Serverless::Function"
+    assert trigger["Properties"]["Handler"] == "chalicelib.triggers.create_profile_on_sign_up"
+    permission = resources[packaging.POST_CONFIRMATION_PERMISSION]["Properties"]
+    assert permission["SourceArn"] == outputs["UserPoolArn"]
+    attachment = resources[packaging.POST_CONFIRMATION_ATTACHMENT]["Properties"]
+    assert attachment["UserPoolId"] == outputs["UserPoolId"]
+    assert attachment["TriggerArn"] == {"Fn::GetAtt": ["CreateProfileOnSignUp", "Arn"]}
+    role = resources["SignUpTriggerAttacherRole"]["Properties"]
+    assert role["Policies"][0]["PolicyDocument"]["Statement"][0]["Resource"] == outputs["UserPoolArn"]
 
 
 def test_postprocess_also_completes_plain_cloudformation_mappings_and_stages():

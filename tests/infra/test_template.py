@@ -82,6 +82,13 @@ def test_app_client_allows_password_sign_in_and_refresh_without_a_secret(templat
     assert client["UserPoolId"] == {"Ref": "UserPool"}
 
 
+def test_users_may_read_but_not_write_their_name_through_the_app_client(template):
+    # the app sets `name` (AdminUpdateUserAttributes) after checking the display-name rule
+    client = template["Resources"]["UserPoolClient"]["Properties"]
+    assert "name" in client["ReadAttributes"]
+    assert client["WriteAttributes"] == ["email"]  # email is required at sign-up
+
+
 def test_the_three_role_groups_exist_in_the_pool(template):
     groups = resources_of(template, "AWS::Cognito::UserPoolGroup").values()
     assert {g["Properties"]["GroupName"] for g in groups} == GROUPS

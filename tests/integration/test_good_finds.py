@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import itertools
-import time
 
 import pytest
 
 from tests.support.api import call
+from tests.support.clock import next_millisecond
 
 SCORES = {"platinum": 95, "gold": 85, "silver": 75, "bronze": 65, None: 30}
 _names = itertools.count()
@@ -43,7 +43,7 @@ def grade(client, panel, streams):
 
 
 def add_product(client, merchant, labels=("digital",), title=None, price_cents=1999):
-    time.sleep(0.002)  # distinct creation times, so "newest first" is well defined
+    next_millisecond()  # distinct creation times, so "newest first" is well defined
     body = {"title": title or f"product {next(_names)}", "price_cents": price_cents, "labels": list(labels)}
     response = call(client, "POST", "/products", merchant, body)
     assert response.status_code == 201, response.data

@@ -438,3 +438,80 @@ def test_replay_on_aws_keeps_the_message_when_the_function_errors(world):
     assert not result.ok
     assert "boom" in result.detail
     assert len(list_set_aside(sqs, queue_url)) == 1
+
+
+# -- moto's transactions, under every stream effect -------------------------------------------------
+AGED_MARKERS = 2_000
+
+
+@pytest.fixture
+def aged_effects(world):
+    """The Effects table as a stack leaves it after a while: thousands of markers, and their records."""
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.dynamodb.models import dynamodb_backends
+
+    table = dynamodb_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].tables[f"{world.stack_name}-effects"]
+    for n in range(AGED_MARKERS):
+        table.put_item({"effect_id": {"S": f"aged:{n}"}, "expires_at": {"N": "4102444800"}})
+    return table
+
+
+@pytest.fixture
+def copied_items(monkeypatch):
+    """How many items moto copies to be able to roll a transaction back (one entry per transaction)."""
+    import copy
+
+    import moto.dynamodb.models as dynamodb_models
+
+    counts: list[int] = []
+
+    class CountingCopy:
+        def __getattr__(self, name):
+            return getattr(copy, name)
+
+        @staticmethod
+        def deepcopy(value, memo=None):
+            result = copy.deepcopy(value, memo)
+            counts.append(sum(len(v) if isinstance(v, dict) else 1 for v in result.items.values())
+                          if isinstance(result.items, dict) else len(result.items))
+            return result
+
+    monkeypatch.setattr(dynamodb_models, "copy", CountingCopy())
+    return counts
+
+
+def test_a_stream_effect_copies_only_the_items_it_writes_however_large_its_tables_grew(aged_effects, copied_items):
+    # Given an Effects table holding thousands of markers
+    from chalicelib.services.effects import apply_once
+
+    # When a stream effect writes its marker (the transaction under every counter, award and score)
+    assert apply_once("test:one-effect", lambda transaction: None) is True
+    # Then moto keeps a copy of that one item to roll back, not of the whole table (it copied 2,001,
+    # which made each vote's three transactions cost ~2 s on a stack that had run for a while)
+    assert copied_items == [1]
+
+
+def test_a_cancelled_transaction_leaves_no_item_and_no_record_and_the_stream_flows_on(world, aged_effects):
+    # Given a runner that has read the Follows stream, and a marker that exists
+    client = world.session.client("dynamodb")
+    runner = _runner(world)
+    _follow(world, "before")
+    runner.drain()
+    records_before = len(aged_effects.stream_shard.items)
+    # When a transaction writes a follow but is cancelled by its marker's condition
+    with pytest.raises(client.exceptions.TransactionCanceledException):
+        client.transact_write_items(TransactItems=[
+            {"Put": {"TableName": aged_effects.name, "Item": {"effect_id": {"S": "aged:0"}, "expires_at": {"N": "1"}},
+                     "ConditionExpression": "attribute_not_exists(effect_id)"}},
+            {"Put": {"TableName": f"{world.stack_name}-follows",
+                     "Item": {"follower_id": {"S": "cancelled"}, "followee_id": {"S": "star"}}}},
+        ])
+    # Then neither table nor stream holds anything of it
+    assert len(aged_effects.stream_shard.items) == records_before
+    assert "Item" not in client.get_item(TableName=f"{world.stack_name}-follows",
+                                         Key={"follower_id": {"S": "cancelled"}, "followee_id": {"S": "star"}})
+    assert client.scan(TableName=aged_effects.name, Select="COUNT")["Count"] == AGED_MARKERS
+    # And the runner's iterators, handed out before the rollback, still see what is written after it
+    _follow(world, "after")
+    runner.drain()
+    assert DELIVERED == ["before", "after"]

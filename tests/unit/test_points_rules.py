@@ -105,15 +105,62 @@ def test_a_penalty_larger_than_the_balance_takes_it_to_zero_and_records_what_it_
     assert back.purse.balance == 1
 
 
-def test_a_reversal_never_takes_the_balance_below_zero():
+def test_a_reversal_takes_back_exactly_what_its_entry_recorded_even_into_a_debt():
     # Given 10 points from an upvote, all of them spent
     earned = settle(Purse(), None, Award(10, "answer_upvoted", True), DAYS[0])
     spent = Purse(0, earned.purse.lifetime_earned, earned.purse.capped_by_day)
     # When the upvote is withdrawn
     back = settle(spent, earned.standing, None, DAYS[0])
-    # Then the balance stays at 0 and the ledger records the 0 actually taken
-    assert [p.amount for p in back.postings] == [0]
-    assert back.purse.balance == 0
+    # Then the 10 it gave are taken back: the balance is a debt of 10, and the ledger says so
+    assert [(p.amount, p.reason) for p in back.postings] == [(-10, "upvote_withdrawn")]
+    assert back.purse.balance == -10
+    # and a debt redeems nothing, not even a free coupon
+    assert not rules.can_redeem(back.purse.balance, 0)
+    assert not rules.can_redeem(back.purse.balance, 5)
+    assert rules.can_redeem(0, 0) and rules.can_redeem(15, 15) and not rules.can_redeem(14, 15)
+
+
+def test_a_penalty_on_a_debt_takes_nothing_and_its_withdrawal_returns_nothing():
+    # Given a user 10 points in debt
+    purse = Purse(balance=-10, lifetime_earned=0)
+    # When a downvote arrives, it takes nothing (a penalty floors at 0; it never deepens a debt)
+    down = settle(purse, None, Award(-2, "answer_downvoted", True), DAYS[0])
+    assert [p.amount for p in down.postings] == [0] and down.purse.balance == -10
+    # and its withdrawal gives back the 0 it took
+    back = settle(down.purse, down.standing, None, DAYS[0])
+    assert [p.amount for p in back.postings] == [0] and back.purse.balance == -10
+
+
+def test_moving_an_acceptance_away_and_back_after_spending_mints_nothing():
+    # Given alice's answer a1 accepted (+15) and the 15 spent on a coupon
+    engine, world = Engine(), World()
+    run([("accept", "q1", "a1", 0)], engine, world=world)
+    assert engine.spend("alice", 15)
+    # When the asker moves the acceptance to a2 and back to a1
+    run([("accept", "q1", "a2", 0), ("accept", "q1", "a1", 0)], engine, world=world)
+    # Then alice stands where she stood after spending: 0, and a second coupon is refused
+    assert engine.balance("alice") == 0
+    assert not engine.spend("alice", 15)
+    # and the ledger records every move in full: +15, -15 spent, -15 moved, +15
+    assert engine.ledger["alice"] == [15, -15, -15, 15]
+
+
+def test_withdrawing_spent_upvotes_frees_the_cap_only_by_what_it_took_back():
+    # Given 20 upvotes on one day (200, the cap), spent on coupons
+    engine, world = Engine(), World()
+    run([("crowd", "a1", 20, 1)], engine, world=world)
+    assert engine.balance("alice") == DAILY_CAP and engine.spend("alice", DAILY_CAP)
+    spent = DAILY_CAP
+    for _ in range(3):
+        # When every upvote is withdrawn and cast again, and the points are spent once more
+        run([("crowd", "a1", 20, 0)], engine, world=world)
+        assert engine.balance("alice") == -DAILY_CAP  # each withdrawal took back its 10
+        run([("crowd", "a1", 20, 1)], engine, world=world)
+        spent += DAILY_CAP if engine.spend("alice", DAILY_CAP) else 0
+    # Then the day's votes bought at most the cap's worth of coupons
+    assert spent == DAILY_CAP
+    assert engine.balance("alice") == 0
+    assert engine.purses["alice"].capped_on(DAYS[0]) == DAILY_CAP
 
 
 def test_old_day_tallies_are_dropped():
@@ -260,37 +307,47 @@ class World:
 
 
 class Engine:
-    """What `services.rewards` does, with dicts for tables."""
+    """What `services.rewards` and `services.coupons` do, with dicts for tables."""
 
     def __init__(self):
         self.purses: dict[str, Purse] = {}
         self.standing: dict[tuple[str, str], Standing] = {}
         self.ledger: dict[str, list[int]] = {}
-        self.min_balance_seen = 0
+        self.spent: dict[str, int] = {}
+        self.into_debt_by: set[str] = set()  # reasons of postings that left a balance below 0
 
     def apply(self, transitions, day):
         for t in transitions:
             outcome = settle(self.purses.get(t.user_id, Purse()), self.standing.get((t.user_id, t.cause)),
                              t.award, day)
-            self.purses[t.user_id] = outcome.purse
             if outcome.standing is None:
                 self.standing.pop((t.user_id, t.cause), None)
             else:
                 self.standing[(t.user_id, t.cause)] = outcome.standing
+            balance = self.balance(t.user_id)
+            for posting in outcome.postings:
+                balance += posting.amount
+                if posting.amount < 0 and balance < 0:
+                    self.into_debt_by.add(posting.reason)
+            self.purses[t.user_id] = outcome.purse
             self.ledger.setdefault(t.user_id, []).extend(p.amount for p in outcome.postings)
-            self.min_balance_seen = min(self.min_balance_seen, outcome.purse.balance)
 
     def spend(self, user, cost):
-        """A coupon redemption: refused unless the balance covers it."""
+        """A coupon redemption: refused unless the balance covers it (the wallet condition of the redeem)."""
         purse = self.purses.get(user, Purse())
-        if cost > purse.balance:
+        if not rules.can_redeem(purse.balance, cost):
             return False
         self.purses[user] = Purse(purse.balance - cost, purse.lifetime_earned, purse.capped_by_day)
         self.ledger.setdefault(user, []).append(-cost)
+        self.spent[user] = self.spent.get(user, 0) + cost
         return True
 
     def balance(self, user):
         return self.purses.get(user, Purse()).balance
+
+    def standing_total(self, user):
+        """What the awards that still stand actually gave (penalties as what they took)."""
+        return sum(s.amount for (u, _), s in self.standing.items() if u == user)
 
 
 class Reference:
@@ -328,7 +385,7 @@ class Reference:
             balance = self.balance.get(user, 0)
             if (user, cause) in self.given:
                 amount, _, _ = self.given.pop((user, cause))
-                balance -= min(amount, balance) if amount > 0 else amount
+                balance -= amount  # exactly what it gave or took, even into a debt
             if (user, cause) in wanted:
                 base, capped = wanted[(user, cause)]
                 if base > 0:
@@ -336,7 +393,7 @@ class Reference:
                                            if u == user and c and d == day and a > 0)
                     amount = min(base, max(room, 0)) if capped else base
                 else:
-                    amount = -min(-base, balance)
+                    amount = -min(-base, max(balance, 0))  # a penalty takes at most what is there
                 balance += amount
                 self.given[(user, cause)] = (amount, day, capped)
             self.balance[user] = balance
@@ -357,13 +414,13 @@ accept_ops = st.tuples(st.just("accept"), st.sampled_from(sorted(ASKERS)),
                        st.sampled_from((None, "a1", "a2", "a3", "a4")), st.just(0))
 helpful_ops = st.tuples(st.just("helpful"), st.sampled_from(sorted(REVIEWS)), st.sampled_from(MARKERS),
                         st.booleans())
-spend_ops = st.tuples(st.just("spend"), st.sampled_from(PEOPLE), st.integers(min_value=1, max_value=60), st.just(0))
+spend_ops = st.tuples(st.just("spend"), st.sampled_from(PEOPLE), st.integers(min_value=0, max_value=60), st.just(0))
 day_ops = st.tuples(st.just("next_day"), st.just(""), st.just(""), st.just(0))
 
 
-def run(ops, engine: Engine, reference: Reference | None = None, check_each_step=None):
-    """Play `ops` one item change at a time, as the streams deliver them."""
-    world, day_index = World(), 0
+def run(ops, engine: Engine, reference: Reference | None = None, check_each_step=None, world: World | None = None):
+    """Play `ops` one item change at a time, as the streams deliver them (on `world`, or a new one)."""
+    world, day_index = world if world is not None else World(), 0
 
     def item_change(item_of, mutate, transitions_of):
         before = Reference.should_stand(world)
@@ -405,9 +462,11 @@ def run(ops, engine: Engine, reference: Reference | None = None, check_each_step
         elif op == "helpful":
             item_change(partial(world.mark_item, a, b), partial(set_mark, a, b, c), helpful_transitions)
         elif op == "spend":
-            if reference is not None and b <= reference.balance.get(a, 0):
-                reference.balance[a] -= b
-            engine.spend(a, b)
+            balance = reference.balance.get(a, 0) if reference is not None else 0
+            if reference is not None and balance >= 0 and b <= balance:
+                reference.balance[a] = balance - b
+            if engine.spend(a, b) and check_each_step:
+                check_each_step(world, engine, reference)
         elif op == "next_day":
             day_index = min(day_index + 1, len(DAYS) - 1)
     return world
@@ -415,8 +474,9 @@ def run(ops, engine: Engine, reference: Reference | None = None, check_each_step
 
 def invariants(world, engine, reference):
     for user, purse in engine.purses.items():
-        assert purse.balance >= 0
         assert purse.balance == sum(engine.ledger[user])
+        # every reversal is exact: the balance is what the standing awards gave less what was spent
+        assert purse.balance == engine.standing_total(user) - engine.spent.get(user, 0)
         for day, tally in purse.capped_by_day.items():
             assert 0 <= tally <= DAILY_CAP
             standing = sum(s.amount for (u, _), s in engine.standing.items() if u == user and s.capped and s.day == day
@@ -437,8 +497,32 @@ def test_any_history_ends_with_the_balance_the_rules_give_and_the_ledger_sums_to
     engine, reference = Engine(), Reference()
     # When each change is settled the way the stream handler settles it
     run(ops, engine, reference, check_each_step=invariants)
-    # Then at every step: balance == ledger sum == the reference rules, never below 0, days within the cap
-    assert engine.min_balance_seen >= 0
+    # Then at every step: balance == ledger sum == what stands less what was spent == the reference
+    # rules, days within the cap; only reversals ever take a balance below 0, never a penalty
+    assert engine.into_debt_by <= set(rules.REVERSAL_REASONS.values())
+
+
+FARMING_OP = st.one_of(accept_ops, accept_ops, vote_ops, crowd_ops, helpful_ops, spend_ops, spend_ops, day_ops)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(FARMING_OP, min_size=1, max_size=80))
+def test_no_history_redeems_more_coupons_than_the_awards_that_still_stand(ops):
+    # Given any history of votes, withdrawals, acceptances and their moves, helpful marks and redeems
+    engine = Engine()
+
+    def never_minted(world, engine, reference):
+        # Then whenever it is asked, nobody holds more coupons' worth of points than the rules give for
+        # what stands now: spent <= what the standing awards gave <= the rules' amounts of the rewards
+        rewards = Reference.should_stand(world)
+        for user in PEOPLE:
+            spent = engine.spent.get(user, 0)
+            if engine.balance(user) >= 0:
+                assert spent <= engine.standing_total(user)
+                assert spent <= sum(base for (u, _), (base, _) in rewards.items() if u == user and base > 0)
+
+    # When it is played, checking after every change and every redeem
+    run(ops, engine, check_each_step=never_minted)
 
 
 @settings(max_examples=300, deadline=None)
