@@ -12,6 +12,7 @@ from chalicelib.api import posts as post_routes
 from chalicelib.api import products as product_routes
 from chalicelib.api import questions as question_routes
 from chalicelib.streams import advice as advice_streams
+from chalicelib.streams import coupons as coupon_streams
 from chalicelib.streams import feed as feed_streams
 from chalicelib.streams import graph as graph_streams
 from chalicelib.streams import groups as group_streams
@@ -27,7 +28,8 @@ for feature in (meta, profiles, notifications, question_routes, product_routes, 
                 point_routes, coupon_routes):
     app.register_blueprint(feature.blueprint)
 
-for streams in (graph_streams, advice_streams, merchant_streams, feed_streams, group_streams, job_streams):
+for streams in (graph_streams, advice_streams, merchant_streams, feed_streams, group_streams, job_streams,
+                coupon_streams):
     app.register_blueprint(streams.blueprint)
 
 app.register_blueprint(triggers.blueprint)

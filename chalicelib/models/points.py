@@ -83,6 +83,12 @@ class CampaignsByMerchantIndex(GlobalSecondaryIndex):
 
 
 class Campaign(BaseModel):
+    """A coupon campaign's terms, and the trailing tally of what its stock shards have sold.
+
+    The stock itself is in `CampaignStock` shards; `sold_by_shard` ({"<shard>": sold}) is kept by
+    the `tally_coupon_stock` stream handler and may trail the shards by seconds (`domain.coupons`).
+    """
+
     Meta = table_meta("Campaigns")
     campaign_id = UnicodeAttribute(hash_key=True)
     merchant_id = UnicodeAttribute()
@@ -91,11 +97,29 @@ class Campaign(BaseModel):
     min_spend_cents = NumberAttribute()
     points_cost = NumberAttribute()
     total_quantity = NumberAttribute()
-    remaining = NumberAttribute()
+    shard_count = NumberAttribute()
+    sold_by_shard = MapAttribute(default=dict)
     per_user_limit = NumberAttribute()
     expires_at = UnicodeAttribute()
     created_at = UnicodeAttribute()
     by_merchant = CampaignsByMerchantIndex()
+
+
+class CampaignStock(BaseModel):
+    """One shard of a campaign's stock, under its own partition key `campaign_id#shard`.
+
+    A redeem takes one coupon from one shard (`remaining - 1` if above 0, in the redeem's
+    transaction); `expires_at` is copied from the campaign so that transaction checks the expiry
+    without touching the campaign item.
+    """
+
+    Meta = table_meta("CampaignStock")
+    stock_id = UnicodeAttribute(hash_key=True)  # domain.coupons.shard_key(campaign_id, shard)
+    campaign_id = UnicodeAttribute()
+    shard = NumberAttribute()
+    allotment = NumberAttribute()
+    remaining = NumberAttribute()
+    expires_at = UnicodeAttribute()
 
 
 class CouponsByOwnerIndex(GlobalSecondaryIndex):
@@ -125,9 +149,13 @@ class Coupon(BaseModel):
 
 
 class CouponClaim(BaseModel):
-    """How many coupons of one campaign one user holds: the per-user limit's counter."""
+    """How many coupons of one campaign one user holds: the per-user limit's counter.
 
-    Meta = table_meta("CouponClaims")
-    campaign_id = UnicodeAttribute(hash_key=True)
-    user_id = UnicodeAttribute(range_key=True)
+    Keyed by the user, so a flash sale's redeems write as many partitions as there are shoppers
+    (not one partition per campaign).
+    """
+
+    Meta = table_meta("UserCouponClaims")
+    user_id = UnicodeAttribute(hash_key=True)
+    campaign_id = UnicodeAttribute(range_key=True)
     count = NumberAttribute(default=0)

@@ -66,7 +66,7 @@ class CampaignOut(ResponseModel):
     min_spend_cents: int
     points_cost: int
     total_quantity: int
-    remaining: int
+    remaining: int = Field(description="Coupons left, as the stock's tally knows: it may trail redemptions by seconds")
     per_user_limit: int
     expires_at: str
     created_at: str

@@ -1,24 +1,42 @@
 """Coupon campaigns, redemption with points, and use at checkout.
 
-A redemption is ONE TransactWrite, so no interleaving of requests can oversell a campaign, exceed
-a per-user limit or spend points a user does not have:
+A campaign's stock is split over `CampaignStock` shards (sizing and choice: `domain.coupons`). A
+redemption is ONE TransactWrite, so no interleaving of requests can oversell a campaign, exceed a
+per-user limit or spend points a user does not have:
 
-0. the campaign: `remaining - 1`, if `remaining > 0` and it has not expired;
-1. the user's claim counter for the campaign: `count + 1`, if below `per_user_limit`;
-2. the coupon, if its (random) code is new;
-3. the wallet: `balance - points_cost`, if `balance >= points_cost` (and `revision + 1`, so the
-   reward engine's optimistic lock sees the change);
-4. the ledger entry of the debit (reason `coupon_redeemed`).
+- "stock": one shard, `remaining - 1`, if `remaining > 0` and the campaign has not expired;
+- "claim": the user's claim counter for the campaign (keyed by the user): `count + 1`, if below
+  `per_user_limit`;
+- "coupon": the coupon, if its (random) code is new;
+- "wallet": `balance - points_cost`, if `balance >= points_cost` (and `revision + 1`, so the reward
+  engine's optimistic lock sees the change);
+- "ledger entry": the debit (reason `coupon_redeemed`). Wallet and ledger are left out of a free
+  campaign.
 
-Which labelled conditions failed becomes the 409's Code (`domain.points.refusal`); a lost race
-or a code collision is tried again under the one conflict rule, then answered 503 `Busy`. A free
-campaign debits nothing: items 3 and 4 become a check that the wallet is not in debt
-(`domain.points.can_redeem`: a balance below 0 redeems nothing).
+The campaign item is read (and kept for `CAMPAIGN_CACHE_SECONDS` in the process, so 10,000 redeems
+a second do not all read one item) but never written by a redeem. A shard found empty is
+remembered; after `BLIND_MISSES` empty shards, or when every shard is known empty, the redeem reads
+every shard (one BatchGetItem per 100) and answers `SoldOut` only if all of them are empty. A claim
+or wallet refusal is the 409's Code (`domain.points.refusal`); a lost race or a code collision is
+tried again under the one conflict rule, then answered 503 `Busy`. A free campaign debits
+nothing: its wallet item becomes a check that the wallet is not in debt (a balance below 0
+redeems nothing).
+
+`remaining` is what the campaign's tally says: the `tally_coupon_stock` stream handler folds the
+shards' sold counts into it, one update per campaign per batch; it may trail by seconds.
 """
 
 from __future__ import annotations
 
+import random
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
 from chalicelib.auth import Caller
+from chalicelib.domain import coupons as stock
 from chalicelib.domain.ids import iso, new_id, now_iso, utc_now
 from chalicelib.domain.points import (
     CODE_ALPHABET,
@@ -29,19 +47,26 @@ from chalicelib.domain.points import (
     refusal,
 )
 from chalicelib.errors import Conflict, Forbidden, NotFound
-from chalicelib.models.base import update_if
-from chalicelib.models.points import Campaign, Coupon, CouponClaim, LedgerEntry, Wallet
-from chalicelib.models.transactions import Transaction, TransactionFailed, retry_on_conflict
+from chalicelib.models.base import batch_get, update_if
+from chalicelib.models.points import Campaign, CampaignStock, Coupon, CouponClaim, LedgerEntry, Wallet
+from chalicelib.models.transactions import ATTEMPTS, Transaction, TransactionFailed, retry_on_conflict
 from chalicelib.pagination import Page, PageRequest
 from chalicelib.services.points import new_entry
 
 MAX_ID_LENGTH = 128
 CODE_CHARS = frozenset(CODE_ALPHABET)
+CAMPAIGN_CACHE_SECONDS = 1.0
+CAMPAIGN_CACHE_SIZE = 512
+#: DynamoDB allows 4 KB of condition expression: 32 shards' "not there, or below" take about 1.5 KB.
+TALLY_SHARDS_PER_UPDATE = 32
+STOCK_READS_PER_ATTEMPT = 2  # reads of every shard one attempt may make before it counts as a lost race
+
+_random = random.Random()
 
 
 def campaign_view(campaign: Campaign, now: str | None = None) -> dict:
     now = now or now_iso()
-    remaining = int(campaign.remaining)
+    remaining = stock.remaining(int(campaign.total_quantity), _sold(campaign))
     return {
         "campaign_id": campaign.campaign_id,
         "merchant_id": campaign.merchant_id,
@@ -56,6 +81,11 @@ def campaign_view(campaign: Campaign, now: str | None = None) -> dict:
         "created_at": campaign.created_at,
         "status": "expired" if campaign.expires_at <= now else ("sold_out" if remaining <= 0 else "active"),
     }
+
+
+def _sold(campaign: Campaign) -> dict[str, int]:
+    tally = campaign.sold_by_shard
+    return {shard: int(sold) for shard, sold in (tally.as_dict() if tally is not None else {}).items()}
 
 
 def coupon_view(coupon: Coupon, now: str | None = None) -> dict:
@@ -76,6 +106,7 @@ def coupon_view(coupon: Coupon, now: str | None = None) -> dict:
 
 def create_campaign(merchant: Caller, *, title: str, discount_cents: int, min_spend_cents: int, points_cost: int,
                     total_quantity: int, per_user_limit: int, expires_at) -> dict:
+    """The stock shards first, then the campaign: a campaign anyone can see always has its stock."""
     now = utc_now()
     campaign = Campaign(
         new_id(),
@@ -85,11 +116,17 @@ def create_campaign(merchant: Caller, *, title: str, discount_cents: int, min_sp
         min_spend_cents=min_spend_cents,
         points_cost=points_cost,
         total_quantity=total_quantity,
-        remaining=total_quantity,
+        shard_count=stock.shard_count(total_quantity),
+        sold_by_shard={},
         per_user_limit=per_user_limit,
         expires_at=iso(expires_at),
         created_at=iso(now),
     )
+    with CampaignStock.batch_write() as batch:
+        for shard, allotment in enumerate(stock.allotments(total_quantity, int(campaign.shard_count))):
+            batch.save(CampaignStock(stock.shard_key(campaign.campaign_id, shard), campaign_id=campaign.campaign_id,
+                                     shard=shard, allotment=allotment, remaining=allotment,
+                                     expires_at=campaign.expires_at))
     campaign.save(condition=Campaign.campaign_id.does_not_exist())
     return campaign_view(campaign, iso(now))
 
@@ -111,7 +148,60 @@ def list_active_campaigns(merchant_id: str, page: PageRequest) -> Page:
     return Page(items=items, next_cursor=page.next_cursor(results.page_iter.last_evaluated_key))
 
 
-def _get_campaign(campaign_id: str) -> Campaign:
+# -- the campaigns a process has read, and the shards it knows are empty ---------------------------
+@dataclass
+class _Known:
+    campaign: Campaign
+    read_at: float
+    empty: set[int] = field(default_factory=set)
+
+
+class CampaignCache:
+    """Campaign items read in the last `CAMPAIGN_CACHE_SECONDS`, and each one's known-empty shards.
+
+    A campaign's terms never change once created, and what it says of its stock only ever trails
+    the shards (a shard that was empty stays empty), so a second-old copy is safe to act on: the
+    transaction's conditions on the shard decide. Empty shards found by this process are kept
+    across re-reads, for the same reason.
+    """
+
+    def __init__(self, seconds: float = CAMPAIGN_CACHE_SECONDS, size: int = CAMPAIGN_CACHE_SIZE):
+        self.seconds, self.size = seconds, size
+        self._known: dict[str, _Known] = {}
+        self._lock = threading.Lock()
+
+    def get(self, campaign_id: str) -> tuple[Campaign, frozenset[int]]:
+        with self._lock:
+            known = self._known.get(campaign_id)
+        if known is None or time.monotonic() - known.read_at > self.seconds:
+            campaign = _read_campaign(campaign_id)
+            tallied = stock.empty_shards(int(campaign.total_quantity), int(campaign.shard_count), _sold(campaign))
+            with self._lock:
+                if len(self._known) >= self.size:
+                    self._known.pop(next(iter(self._known)))
+                previous = self._known.get(campaign_id)
+                known = _Known(campaign, time.monotonic(), tallied | (previous.empty if previous else set()))
+                self._known[campaign_id] = known
+        with self._lock:
+            return known.campaign, frozenset(known.empty)
+
+    def mark_empty(self, campaign_id: str, shards: Iterable[int]) -> frozenset[int]:
+        with self._lock:
+            known = self._known.get(campaign_id)
+            if known is None:
+                return frozenset(shards)
+            known.empty.update(shards)
+            return frozenset(known.empty)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._known.clear()
+
+
+campaigns = CampaignCache()
+
+
+def _read_campaign(campaign_id: str) -> Campaign:
     if len(campaign_id) > MAX_ID_LENGTH:
         raise NotFound(f"No coupon campaign {campaign_id[:MAX_ID_LENGTH]}")
     try:
@@ -128,85 +218,164 @@ MESSAGES = {
 }
 
 
+def _refuse(code: str) -> Conflict:
+    return Conflict(MESSAGES[code], code=code)
+
+
 def redeem(caller: Caller, campaign_id: str) -> dict:
-    campaign = _get_campaign(campaign_id)
+    campaign, empty = campaigns.get(campaign_id)
     if campaign.merchant_id == caller.user_id:
         raise Forbidden("A merchant cannot redeem their own store's coupons")
     if campaign.expires_at <= now_iso():
-        raise Conflict(MESSAGES["Expired"], code="Expired")
-    cost = int(campaign.points_cost)
+        raise _refuse("Expired")
+    shards = int(campaign.shard_count)
+    if len(empty) >= shards:
+        raise _refuse("SoldOut")  # the tally has seen every shard sell out: final, whatever its age
 
     def attempt() -> dict:
-        now = utc_now()
-        issued_at = iso(now)
-        coupon = Coupon(
-            new_coupon_code(),
-            campaign_id=campaign.campaign_id,
-            merchant_id=campaign.merchant_id,
-            owner_id=caller.user_id,
-            title=campaign.title,
-            points_cost=cost,
-            status="issued",
-            discount_cents=int(campaign.discount_cents),
-            min_spend_cents=int(campaign.min_spend_cents),
-            expires_at=campaign.expires_at,
-            issued_at=issued_at,
-        )
-        transaction = Transaction()
-        transaction.update(
-            "campaign",
-            Campaign(campaign.campaign_id),
-            actions=[Campaign.remaining.add(-1)],
-            condition=(Campaign.remaining > 0) & (Campaign.expires_at > issued_at),
-        )
-        transaction.update(
-            "claim",
-            CouponClaim(campaign.campaign_id, caller.user_id),
-            actions=[CouponClaim.count.add(1)],
-            condition=CouponClaim.count.does_not_exist() | (CouponClaim.count < int(campaign.per_user_limit)),
-        )
-        # the code is random: a collision (of the coupon or of its ledger entry) is tried again
-        transaction.put("coupon", coupon, condition=Coupon.coupon_code.does_not_exist(), retry_if_false=True)
-        if cost > 0:
-            transaction.update(
-                "wallet",
-                Wallet(caller.user_id),
-                actions=[Wallet.balance.add(-cost), Wallet.revision.add(1)],
-                condition=Wallet.balance >= cost,
-            )
-            transaction.put(
-                "ledger entry",
-                new_entry(caller.user_id, at_ms=int(now.timestamp() * 1000),
-                          cause=f"coupon:{coupon.coupon_code}", amount=-cost, reason=COUPON_REDEEMED,
-                          ref=campaign.campaign_id),
-                condition=LedgerEntry.entry_id.does_not_exist(),
-                retry_if_false=True,
-            )
-        else:  # nothing to pay, but a debt still redeems nothing
-            transaction.check("wallet", Wallet, caller.user_id,
-                              condition=Wallet.user_id.does_not_exist() | (Wallet.balance >= 0))
-        try:
-            transaction.commit()
-        except TransactionFailed as exc:
-            code = _refusal(exc, campaign)
-            if code is not None:
-                raise Conflict(MESSAGES[code], code=code) from None
-            raise
-        return coupon_view(coupon, issued_at)
+        known_empty, misses, reads = empty, 0, 0
+        while True:
+            shard = stock.choose_shard(shards, known_empty, _random) if misses < stock.BLIND_MISSES else None
+            if shard is None:
+                if reads == STOCK_READS_PER_ATTEMPT:
+                    raise TransactionFailed(frozenset(), True, frozenset())  # others keep emptying the shards
+                known_empty = campaigns.mark_empty(campaign_id, _empty_shards(campaign))
+                if len(known_empty) >= shards:
+                    raise _refuse("SoldOut")  # and this process remembers it: its next redeems read nothing
+                misses, reads = 0, reads + 1
+                continue
+            try:
+                return _take_coupon(caller, campaign, shard)
+            except TransactionFailed as exc:
+                code = refusal({code for label, code in (("claim", "LimitReached"), ("wallet", "InsufficientPoints"))
+                                if exc.failed_on(label)})
+                if code is not None:
+                    raise _refuse(code) from None
+                if not exc.failed_on("stock"):
+                    raise  # a lost race or a code collision: the retry rule runs the attempt again
+                if campaign.expires_at <= now_iso():
+                    raise _refuse("Expired") from None
+                known_empty = campaigns.mark_empty(campaign_id, [shard])
+                misses += 1
 
     return retry_on_conflict(attempt, what="this campaign's coupons")
 
 
-def _refusal(exc: TransactionFailed, campaign: Campaign) -> str | None:
-    """The 409 Code of a redemption whose conditions were false, or None if none of them refuses."""
-    refused = set()
-    if exc.failed_on("campaign"):
-        refused.add("Expired" if campaign.expires_at <= now_iso() else "SoldOut")
-    if exc.failed_on("claim"):
-        refused.add("LimitReached")
-    if exc.failed_on("wallet"):
-        refused.add("InsufficientPoints")
-    return refusal(refused)
+def _empty_shards(campaign: Campaign) -> set[int]:
+    """Read every shard (eventually consistent is enough: stock only falls, so a shard read empty
+    is empty): the empty ones; `Expired` if the shards say so."""
+    shards = int(campaign.shard_count)
+    found: list[Any] = batch_get(
+        [(CampaignStock, stock.shard_key(campaign.campaign_id, shard), None) for shard in range(shards)]
+    )
+    now = now_iso()
+    if any(item is not None and item.expires_at <= now for item in found):
+        raise _refuse("Expired")
+    return {shard for shard, item in enumerate(found) if item is None or int(item.remaining) <= 0}
+
+
+def _take_coupon(caller: Caller, campaign: Campaign, shard: int) -> dict:
+    """One redemption from one shard, as one transaction; `TransactionFailed` names what refused it."""
+    cost = int(campaign.points_cost)
+    now = utc_now()
+    issued_at = iso(now)
+    coupon = Coupon(
+        new_coupon_code(),
+        campaign_id=campaign.campaign_id,
+        merchant_id=campaign.merchant_id,
+        owner_id=caller.user_id,
+        title=campaign.title,
+        points_cost=cost,
+        status="issued",
+        discount_cents=int(campaign.discount_cents),
+        min_spend_cents=int(campaign.min_spend_cents),
+        expires_at=campaign.expires_at,
+        issued_at=issued_at,
+    )
+    transaction = Transaction()
+    transaction.update(
+        "stock",
+        CampaignStock(stock.shard_key(campaign.campaign_id, shard)),
+        actions=[CampaignStock.remaining.add(-1)],
+        condition=(CampaignStock.remaining > 0) & (CampaignStock.expires_at > issued_at),
+    )
+    transaction.update(
+        "claim",
+        CouponClaim(caller.user_id, campaign.campaign_id),
+        actions=[CouponClaim.count.add(1)],
+        condition=CouponClaim.count.does_not_exist() | (CouponClaim.count < int(campaign.per_user_limit)),
+    )
+    # the code is random: a collision (of the coupon or of its ledger entry) is tried again
+    transaction.put("coupon", coupon, condition=Coupon.coupon_code.does_not_exist(), retry_if_false=True)
+    if cost > 0:
+        transaction.update(
+            "wallet",
+            Wallet(caller.user_id),
+            actions=[Wallet.balance.add(-cost), Wallet.revision.add(1)],
+            condition=Wallet.balance >= cost,
+        )
+        transaction.put(
+            "ledger entry",
+            new_entry(caller.user_id, at_ms=int(now.timestamp() * 1000),
+                      cause=f"coupon:{coupon.coupon_code}", amount=-cost, reason=COUPON_REDEEMED,
+                      ref=campaign.campaign_id),
+            condition=LedgerEntry.entry_id.does_not_exist(),
+            retry_if_false=True,
+        )
+    else:  # nothing to pay, but a debt still redeems nothing
+        transaction.check("wallet", Wallet, caller.user_id,
+                          condition=Wallet.user_id.does_not_exist() | (Wallet.balance >= 0))
+    transaction.commit()
+    return coupon_view(coupon, issued_at)
+
+
+# -- the tally (stream effect of CampaignStock) ------------------------------------------------
+def tally_stock(sold: Iterable[tuple[str, int, int]]) -> dict[str, Exception]:
+    """Fold what stock shards have sold (campaign, shard, sold) into their campaigns' tallies.
+
+    One conditional update per campaign (each shard's count only rises: the condition is that it
+    rises), so a batch costs one write per campaign it touches (one per `TALLY_SHARDS_PER_UPDATE`
+    shards, when a batch touches more). A replayed record makes the condition false: then the
+    campaign is read and only counts that still rise are written, so replays change nothing.
+    Returns the campaigns whose tally could not be written, with why.
+    """
+    failed: dict[str, Exception] = {}
+    for campaign_id, seen in stock.sold_by_shard(sold).items():
+        shards = sorted(seen)
+        try:
+            for start in range(0, len(shards), TALLY_SHARDS_PER_UPDATE):
+                chunk = shards[start:start + TALLY_SHARDS_PER_UPDATE]
+                _raise_tally(campaign_id, {shard: seen[shard] for shard in chunk})
+        except Exception as exc:  # reported per campaign: the others' records are not redelivered for it
+            failed[campaign_id] = exc
+    return failed
+
+
+def tally_update(rises: dict[int, int]) -> tuple[list, object]:
+    """The actions and condition that raise the tally of each shard in `rises`, only if it rises."""
+    condition = Campaign.campaign_id.exists()
+    actions = []
+    for shard, sold in sorted(rises.items()):
+        path = Campaign.sold_by_shard[str(shard)]
+        condition &= path.does_not_exist() | (path < sold)
+        actions.append(path.set(sold))
+    return actions, condition
+
+
+def _raise_tally(campaign_id: str, seen: dict[int, int]) -> None:
+    rises = dict(seen)
+    for _ in range(ATTEMPTS):
+        if not rises:
+            return
+        actions, condition = tally_update(rises)
+        if update_if(Campaign(campaign_id), actions=actions, condition=condition):
+            return
+        try:
+            campaign = Campaign.get(campaign_id, consistent_read=True)
+        except Campaign.DoesNotExist:
+            return  # no such campaign (any more): nothing to tally
+        rises = stock.raises(_sold(campaign), seen)
+    raise RuntimeError(f"the tally of campaign {campaign_id} kept changing under its update")
 
 
 def my_coupons(user_id: str, page: PageRequest) -> Page:

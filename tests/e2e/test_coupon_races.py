@@ -2,7 +2,9 @@
 
 Only the stack can prove this (moto server serialises DynamoDB calls the way DynamoDB is atomic;
 in-process moto is not atomic across threads). Points are earned the way shoppers earn them: an
-upvote through the API, rewarded by the real AnswerVotes stream handler.
+upvote through the API, rewarded by the real AnswerVotes stream handler. A campaign's stock is
+sharded (one shard a coupon for these small campaigns); `remaining` is the stream's tally, so it is
+read with `eventually`.
 """
 
 from __future__ import annotations
@@ -67,6 +69,11 @@ def remaining(stack, merchant, campaign_id) -> int:
     return next(c["remaining"] for c in items if c["campaign_id"] == campaign_id)
 
 
+def settles_at(stack, merchant, campaign_id, expected: int) -> None:
+    """The tally reaches `expected` (it trails the shards by the stream's delay)."""
+    stack.eventually(lambda: remaining(stack, merchant, campaign_id) == expected, timeout=10)
+
+
 def test_racers_for_the_last_coupon_exactly_one_wins(stack):
     # Given a campaign with one coupon left
     merchant = stack.sign_up("store", groups=("merchants",))
@@ -79,7 +86,7 @@ def test_racers_for_the_last_coupon_exactly_one_wins(stack):
     codes = sorted(r.status_code for r in responses)
     assert codes == [201] + [409] * (RACERS - 1), [r.text for r in responses]
     assert {r.json()["Code"] for r in responses if r.status_code == 409} == {"SoldOut"}
-    assert remaining(stack, merchant, offer["campaign_id"]) == 0
+    settles_at(stack, merchant, offer["campaign_id"], 0)
     holders = [racer for racer in racers if stack.call("GET", "/me/coupons", racer).json()["items"]]
     assert len(holders) == 1
 
@@ -97,7 +104,7 @@ def test_one_shopper_with_points_for_one_coupon_gets_exactly_one(stack):
     assert {r.json()["Code"] for r in responses if r.status_code == 409} == {"InsufficientPoints"}
     assert balance(stack, shopper) == 0 == ledger_sum(stack, shopper)
     assert len(stack.call("GET", "/me/coupons", shopper).json()["items"]) == 1
-    assert remaining(stack, merchant, offer["campaign_id"]) == 49
+    settles_at(stack, merchant, offer["campaign_id"], 49)
 
 
 def test_one_shopper_racing_the_per_user_limit_gets_exactly_the_limit(stack):
@@ -128,4 +135,37 @@ def test_many_shoppers_with_just_enough_points_never_overspend_or_oversell(stack
     balances = [balance(stack, s) for s in shoppers]
     assert sorted(balances) == [0, 0, 0, 10, 10]
     assert all(b == ledger_sum(stack, s) for b, s in zip(balances, shoppers, strict=True))
-    assert remaining(stack, merchant, offer["campaign_id"]) == 0
+    settles_at(stack, merchant, offer["campaign_id"], 0)
+
+
+def test_forty_racers_for_ten_coupons_over_ten_shards_exactly_ten_win(stack):
+    # Given a free campaign of 10 coupons, one on each of its 10 stock shards
+    merchant = stack.sign_up("store", groups=("merchants",))
+    offer = campaign(stack, merchant, total_quantity=10)
+    racers = [stack.sign_up(f"racer{i}") for i in range(40)]
+    # When 40 shoppers redeem at the same moment
+    responses = race(stack, [("POST", f"/coupons/{offer['campaign_id']}/redeem", racer) for racer in racers])
+    # Then exactly 10 win, to 10 different shoppers, and the other 30 hear SoldOut (never a 500)
+    codes = sorted(r.status_code for r in responses)
+    assert codes == [201] * 10 + [409] * 30, [r.text for r in responses if r.status_code not in (201, 409)]
+    assert {r.json()["Code"] for r in responses if r.status_code == 409} == {"SoldOut"}
+    holders = [racer for racer in racers if stack.call("GET", "/me/coupons", racer).json()["items"]]
+    assert len(holders) == 10
+    # And the tally comes to 0, and later shoppers hear SoldOut too
+    settles_at(stack, merchant, offer["campaign_id"], 0)
+    late = stack.call("POST", f"/coupons/{offer['campaign_id']}/redeem", stack.sign_up("late"))
+    assert (late.status_code, late.json()["Code"]) == (409, "SoldOut")
+
+
+def test_one_shopper_racing_a_sharded_campaign_gets_exactly_the_limit(stack):
+    # Given a free campaign of 30 coupons over 30 shards allowing 3 per shopper
+    merchant = stack.sign_up("store", groups=("merchants",))
+    shopper = stack.sign_up("shopper")
+    offer = campaign(stack, merchant, total_quantity=30, per_user_limit=3)
+    # When they fire 20 redemptions at once (landing on different shards)
+    responses = race(stack, [("POST", f"/coupons/{offer['campaign_id']}/redeem", shopper)] * 20)
+    # Then exactly 3 succeed, the rest are LimitReached, and 27 remain
+    assert sorted(r.status_code for r in responses) == [201] * 3 + [409] * 17, [r.text for r in responses]
+    assert {r.json()["Code"] for r in responses if r.status_code == 409} == {"LimitReached"}
+    assert len(stack.call("GET", "/me/coupons", shopper).json()["items"]) == 3
+    settles_at(stack, merchant, offer["campaign_id"], 27)

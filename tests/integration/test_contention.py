@@ -18,7 +18,7 @@ from chalicelib.domain.points import ACCEPTED_ANSWER, ACCEPTING_ASKER, VOTE_UP, 
 from chalicelib.models import transactions
 from chalicelib.models.advice import Answer, AnswerVote, Question
 from chalicelib.models.effects import AppliedEffect
-from chalicelib.models.points import Campaign, Coupon, Wallet
+from chalicelib.models.points import CampaignStock, Coupon, Wallet
 from chalicelib.models.posts import PollVote, Post
 from tests.support.advice import answer, ask, vote
 from tests.support.api import call
@@ -103,6 +103,19 @@ def _campaign(client, store, quantity: int) -> str:
     return response.data["campaign_id"]
 
 
+def _stock_left(campaign_id: str) -> int:
+    from chalicelib.domain.coupons import shard_key
+    from chalicelib.models.points import Campaign
+
+    count = int(Campaign.get(campaign_id, consistent_read=True).shard_count)
+    return sum(int(CampaignStock.get(shard_key(campaign_id, shard), consistent_read=True).remaining)
+               for shard in range(count))
+
+
+def _shards_of(campaign_id: str):
+    return lambda key: key["stock_id"].startswith(f"{campaign_id}#")
+
+
 def _ledger(client, user) -> list[int]:
     return [entry["amount"] for entry in call(client, "GET", "/me/points/ledger?limit=100", user).data["items"]]
 
@@ -113,8 +126,8 @@ def test_coupon_redeems_under_conflicts_never_oversell_lose_or_double(client, us
     for shopper in shoppers:
         _give_points(shopper, 50)
     campaign_id = _campaign(client, store, quantity=4)
-    # Given the campaign item (the hot one of a flash sale) is contended on most attempts
-    rule = conflicts.cancel(Campaign, lambda key: key["campaign_id"] == campaign_id, rate=0.75)
+    # Given the campaign's stock shards (the hot items of a flash sale) are contended on most attempts
+    rule = conflicts.cancel(CampaignStock, _shards_of(campaign_id), rate=0.75)
     statuses = {s.user_id: call(client, "POST", f"/coupons/{campaign_id}/redeem", s).status_code for s in shoppers}
     assert set(statuses.values()) <= {201, 409, 503}, statuses
     # And the ones turned away try again once it has calmed down
@@ -126,7 +139,7 @@ def test_coupon_redeems_under_conflicts_never_oversell_lose_or_double(client, us
     assert set(statuses.values()) <= {201, 409}, statuses
     buyers = {user_id for user_id, status in statuses.items() if status == 201}
     assert len(buyers) == 4
-    assert int(Campaign.get(campaign_id, consistent_read=True).remaining) == 0
+    assert _stock_left(campaign_id) == 0
     for shopper in shoppers:
         owned = [c for c in Coupon.by_owner.query(shopper.user_id) if c.campaign_id == campaign_id]
         bought = shopper.user_id in buyers
@@ -142,9 +155,47 @@ def test_a_redeem_that_keeps_losing_races_is_503_busy_and_spends_nothing(client,
     campaign_id = _campaign(client, store, quantity=2)
     conflicts.cancel(Wallet, lambda key: key["user_id"] == shopper.user_id)
     assert_busy(call(client, "POST", f"/coupons/{campaign_id}/redeem", shopper))
-    assert int(Campaign.get(campaign_id, consistent_read=True).remaining) == 2
+    assert _stock_left(campaign_id) == 2
     assert int(Wallet.get(shopper.user_id, consistent_read=True).balance) == 50
     assert _ledger(client, shopper) == [50] and list(Coupon.by_owner.query(shopper.user_id)) == []
+
+
+def test_a_flash_sale_under_realistic_contention_sells_out_exactly_and_never_answers_500(client, users, streams,
+                                                                                         conflicts, pauses):
+    # Given 12 coupons over 12 shards, 30 shoppers, and a third of the attempts on any shard or
+    # wallet meeting another transaction (DynamoDB at ~50 tx/s per item)
+    store = users("store", groups=("merchants",))
+    shoppers = [users(f"shopper{index}") for index in range(30)]
+    for shopper in shoppers:
+        _give_points(shopper, 30)
+    campaign_id = _campaign(client, store, quantity=12)
+    shards = conflicts.cancel(CampaignStock, _shards_of(campaign_id), rate=0.33)
+    wallets = conflicts.cancel(Wallet, rate=0.33)
+    # When each shopper redeems, and tries again after any 503
+    answers: dict[str, list[int]] = {s.user_id: [] for s in shoppers}
+    for _ in range(3):
+        for shopper in shoppers:
+            if answers[shopper.user_id][-1:] in ([], [503]):
+                response = call(client, "POST", f"/coupons/{campaign_id}/redeem", shopper)
+                if response.status_code == 503:
+                    assert_busy(response)
+                answers[shopper.user_id].append(response.status_code)
+    # Then no request answered 500, and exactly 12 coupons went to 12 shoppers who paid once each
+    codes = [code for seen in answers.values() for code in seen]
+    assert set(codes) <= {201, 409, 503} and codes.count(201) == 12, answers
+    assert _stock_left(campaign_id) == 0
+    paid = [s for s in shoppers if int(Wallet.get(s.user_id, consistent_read=True).balance) == 0]
+    assert sorted(s.user_id for s in paid) == sorted(u for u, seen in answers.items() if 201 in seen)
+    assert sum(len([c for c in Coupon.by_owner.query(s.user_id) if c.campaign_id == campaign_id])
+               for s in shoppers) == 12
+    # And those who were turned away heard SoldOut, once every shard was empty
+    last = [seen[-1] for seen in answers.values()]
+    assert last.count(409) == 18
+    conflicts.clear()
+    streams.drain()
+    listed = call(client, "GET", f"/merchants/{store.user_id}/coupons", store).data["items"]
+    assert (listed[0]["remaining"], listed[0]["status"]) == (0, "sold_out")
+    assert shards.injected > 0 and wallets.injected > 0 and len(pauses) > 0
 
 
 # -- answer votes and acceptance --------------------------------------------------------------------

@@ -48,9 +48,20 @@ def redeem(client, user, campaign_id):
 
 
 def expire_campaign(campaign_id: str) -> None:
+    """As if its expiry had passed: the campaign and each of its stock shards carry it."""
     from chalicelib.models.points import Campaign
 
-    Campaign(campaign_id).update(actions=[Campaign.expires_at.set(iso(utc_now() - timedelta(seconds=1)))])
+    past = iso(utc_now() - timedelta(seconds=1))
+    Campaign(campaign_id).update(actions=[Campaign.expires_at.set(past)])
+    expire_stock(campaign_id, past)
+
+
+def expire_stock(campaign_id: str, past: str) -> None:
+    from chalicelib.domain.coupons import shard_key
+    from chalicelib.models.points import Campaign, CampaignStock
+
+    for shard in range(int(Campaign.get(campaign_id).shard_count)):
+        CampaignStock(shard_key(campaign_id, shard)).update(actions=[CampaignStock.expires_at.set(past)])
 
 
 def expire_coupon(code: str) -> None:
@@ -125,7 +136,7 @@ def test_expired_campaigns_leave_the_list_and_pages_are_one_query_each(client, u
 # -- redeeming -------------------------------------------------------------------------------------
 
 
-def test_redeeming_debits_the_points_in_the_ledger_and_issues_an_unguessable_code(client, users, store):
+def test_redeeming_debits_the_points_in_the_ledger_and_issues_an_unguessable_code(client, users, store, streams):
     # Given a shopper with 50 points and a 30-point campaign
     shopper = users("shopper")
     give_points(shopper, 50)
@@ -141,6 +152,8 @@ def test_redeeming_debits_the_points_in_the_ledger_and_issues_an_unguessable_cod
     assert points(client, shopper) == 20 == ledger_sum(client, shopper)
     entry = call(client, "GET", "/me/points/ledger", shopper).data["items"][0]
     assert (entry["amount"], entry["reason"], entry["ref"]) == (-30, "coupon_redeemed", campaign["campaign_id"])
+    # And once the stock's stream is tallied, the store's list shows one fewer
+    streams.drain()
     listed = call(client, "GET", f"/merchants/{store.user_id}/coupons", shopper).data["items"]
     assert listed[0]["remaining"] == 4
     mine = call(client, "GET", "/me/coupons", shopper).data["items"]
@@ -160,11 +173,12 @@ def test_redeeming_without_enough_points_is_409_insufficient_points_and_changes_
     assert call(client, "GET", "/me/coupons", shopper).data["items"] == []
 
 
-def test_a_sold_out_campaign_is_409_sold_out(client, users, store):
+def test_a_sold_out_campaign_is_409_sold_out(client, users, store, streams):
     campaign = create(client, store, total_quantity=1, points_cost=0)
     assert redeem(client, users(), campaign["campaign_id"]).status_code == 201
     response = redeem(client, users(), campaign["campaign_id"])
     assert (response.status_code, response.data["Code"]) == (409, "SoldOut")
+    streams.drain()
     listed = call(client, "GET", f"/merchants/{store.user_id}/coupons", users()).data["items"]
     assert (listed[0]["remaining"], listed[0]["status"]) == (0, "sold_out")
 
@@ -178,6 +192,10 @@ def test_the_per_user_limit_is_409_limit_reached(client, users, store):
     response = redeem(client, shopper, campaign["campaign_id"])
     assert (response.status_code, response.data["Code"]) == (409, "LimitReached")
     assert points(client, shopper) == 40 == ledger_sum(client, shopper)
+    # And the limit's counter is the shopper's own item, not a row in a campaign-wide partition
+    from chalicelib.models.points import CouponClaim
+
+    assert int(CouponClaim.get(shopper.user_id, campaign["campaign_id"], consistent_read=True).count) == 2
 
 
 def test_an_expired_campaign_is_409_expired(client, users, store):
@@ -186,6 +204,22 @@ def test_an_expired_campaign_is_409_expired(client, users, store):
     campaign = create(client, store)
     expire_campaign(campaign["campaign_id"])
     response = redeem(client, shopper, campaign["campaign_id"])
+    assert (response.status_code, response.data["Code"]) == (409, "Expired")
+    assert points(client, shopper) == 100
+
+
+def test_a_campaign_that_expires_between_its_read_and_the_redeem_is_409_expired(client, users, store):
+    # Given a shopper whose process read the campaign while it was still on
+    from chalicelib.services.coupons import campaigns
+
+    shopper = users()
+    give_points(shopper, 100)
+    campaign = create(client, store)
+    campaigns.get(campaign["campaign_id"])
+    # When its expiry passes (the stock the redeem takes from says so) and they redeem
+    expire_stock(campaign["campaign_id"], iso(utc_now() - timedelta(seconds=1)))
+    response = redeem(client, shopper, campaign["campaign_id"])
+    # Then the transaction refuses it and they hear Expired, not SoldOut, and pay nothing
     assert (response.status_code, response.data["Code"]) == (409, "Expired")
     assert points(client, shopper) == 100
 
