@@ -17,7 +17,8 @@ Steps of a deploy:
 4. `chalice deploy --stage STAGE`.
 5. Each DynamoDB event source mapping Chalice created gets partial batch responses, bisection,
    bounded retries and age, and the failures queue as on-failure destination (`infra/stages.json`).
-6. The API Gateway stage gets the stage's throttling (rate and burst, every method).
+6. The API Gateway stage gets the stage's throttling (rate and burst, every method), and the routes
+   the Double-11 model sizes (`infra/stages.json` "methods", docs/scale.md) their own.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from infra.stages import (
     load_stage,
     stage_environment,
     stream_mapping_settings,
+    throttling_patch_operations,
     write_stage_config,
 )
 
@@ -200,14 +202,12 @@ def _includes(actual, expected) -> bool:
 # --- 6. API Gateway throttling -----------------------------------------------------------------
 
 def apply_api_throttling(apigateway, rest_api_id: str, stage_name: str, settings: StageSettings) -> dict:
-    """Set the stage-wide default throttling (every resource, every method); return the stage."""
+    """Set the stage-wide default throttling (every resource, every method), then each route's own
+    (`infra/stages.json` "methods"); return the stage."""
     return apigateway.update_stage(
         restApiId=rest_api_id,
         stageName=stage_name,
-        patchOperations=[
-            {"op": "replace", "path": "/*/*/throttling/rateLimit", "value": str(settings.throttle_rate_limit)},
-            {"op": "replace", "path": "/*/*/throttling/burstLimit", "value": str(settings.throttle_burst_limit)},
-        ],
+        patchOperations=throttling_patch_operations(settings),
     )
 
 
@@ -257,7 +257,8 @@ def deploy(stage: str, *, infra_only: bool = False) -> int:
           f"{settings.maximum_retry_attempts} retries, failures to the queue)", flush=True)
     api = rest_api(resources)
     apply_api_throttling(session.client("apigateway"), api["rest_api_id"], api_gateway_stage(stage), settings)
-    print(f"API throttling: {settings.throttle_rate_limit:g} req/s, burst {settings.throttle_burst_limit}")
+    print(f"API throttling: {settings.throttle_rate_limit:g} req/s, burst {settings.throttle_burst_limit} a method; "
+          f"{len(settings.method_throttles)} routes with their own")
     print(json.dumps({
         "api_url": api.get("rest_api_url"),
         "region": region,

@@ -2,7 +2,7 @@
 
 The packaged SAM template gets, for every DynamoDB event source, partial batch responses,
 bisection, bounded retries and the on-failure queue (`stages.stream_mapping_settings`); for the
-REST API, the stage's throttling as `MethodSettings`; and the cursor-signing key as a `NoEcho`
+REST API, the stage's throttling (default and per route) as `MethodSettings`; and the cursor-signing key as a `NoEcho`
 parameter instead of a value in the file. Deployed through CloudFormation, it is then as
 complete as what `deploy.py` sets up with the APIs after `chalice deploy`.
 """
@@ -20,6 +20,7 @@ from infra.stages import (
     ROOT,
     StageSettings,
     load_stage,
+    method_settings,
     stage_environment,
     stream_mapping_settings,
     write_stage_config,
@@ -83,14 +84,7 @@ def add_cursor_secret_parameter(template: dict) -> None:
 def postprocess(template: dict, settings: StageSettings, failure_destination_arn: str) -> dict:
     """Add the stream, throttling and secret settings to a template `chalice package` produced."""
     mapping = stream_mapping_settings(settings, failure_destination_arn)
-    method_settings = [
-        {
-            "ResourcePath": "/*",
-            "HttpMethod": "*",
-            "ThrottlingRateLimit": settings.throttle_rate_limit,
-            "ThrottlingBurstLimit": settings.throttle_burst_limit,
-        }
-    ]
+    throttles = method_settings(settings)
     add_cursor_secret_parameter(template)
     for resource in template.get("Resources", {}).values():
         kind, props = resource.get("Type"), resource.setdefault("Properties", {})
@@ -103,7 +97,7 @@ def postprocess(template: dict, settings: StageSettings, failure_destination_arn
         elif kind == "AWS::Lambda::EventSourceMapping" and ":dynamodb:" in json.dumps(props.get("EventSourceArn")):
             props.update(json.loads(json.dumps(mapping)))
         elif kind in ("AWS::Serverless::Api", "AWS::ApiGateway::Stage"):
-            props["MethodSettings"] = json.loads(json.dumps(method_settings))
+            props["MethodSettings"] = json.loads(json.dumps(throttles))
     return template
 
 
