@@ -126,13 +126,13 @@ def merge_page(
 
 
 # -- the cursor ---------------------------------------------------------------------------------------
-def cursor_position(states: Sequence[ShardState]) -> dict:
+def cursor_position(states: Sequence[ShardState]) -> dict[str, Any]:
     """What the signed cursor carries (see `chalicelib.pagination`)."""
     return {CURSOR_FIELD: list(states)}
 
 
 def states_from_cursor(
-    position: dict | None,
+    position: dict[str, Any] | None,
     *,
     shard_partitions: Sequence[dict[str, str]],
     key_names: frozenset[str],
