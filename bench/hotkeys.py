@@ -54,6 +54,7 @@ RATES = {
     "follow_surge": 1_000,
     "circle_join_surge": 1_000,
     "answer_vote_storm": 1_000,
+    "question_surge": 500,  # questions a second in one label (issue #13: the `question#*` partition)
     "fanout_near_threshold": 1,  # posts a second by one author just under FANOUT_PULL_THRESHOLD
 }
 COUPONS_PER_CLAIM = 0.2  # 10,000 claims for 2,000 coupons
@@ -147,6 +148,13 @@ def answer_vote_storm(world, pool) -> Burst:
                  note=f"{len(pool)} up-votes on one answer")
 
 
+def question_surge(world, pool) -> Burst:
+    """`size` shoppers each ask a question in one label: its list, and the list of all, take every one."""
+    body = {"body": "Under 500, for travel", "labels": ["camera"]}
+    return Burst([("POST", "/questions", user, {**body, "title": f"Best camera deal for 11.11, take {n}?"}, (201,))
+                  for n, user in enumerate(pool)], {}, note=f"{len(pool)} questions, one label")
+
+
 def fanout_near_threshold(world, pool) -> Burst:
     """One post by an author with `size` followers; per-follower units projected to threshold − 1."""
     from tests.support.posts import given_followers
@@ -166,6 +174,7 @@ SCENARIOS = {
     "follow_surge": follow_surge,
     "circle_join_surge": circle_join_surge,
     "answer_vote_storm": answer_vote_storm,
+    "question_surge": question_surge,
     "fanout_near_threshold": fanout_near_threshold,
 }
 

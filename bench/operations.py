@@ -25,6 +25,16 @@ TARGETS = {
     "vote_answer": 3,
     "redeem_coupon": 3,
     "good_finds_page": 3,
+    "list_questions": 5,  # 4 Queries at once (one per shard) + 1 BatchGetItem: 2 round trips
+    "leaderboard_page": 5,  # the same shape: 4 shard Queries at once + 1 BatchGetItem of profiles
+}
+
+# Requests that read a list kept in a sharded index (SPEC "Discovery": up to 4 shards a page, in
+# parallel) make one Query per shard, all at once: each counts as a call (and is billed), but they
+# are one round trip. `tests/integration/test_bench_budget.py` checks the count and the round trips.
+PARALLEL_QUERIES = {
+    "list_questions": 4,  # domain.advice.QUESTION_INDEX_SHARDS
+    "leaderboard_page": 4,  # domain.points.LEADERBOARD_SHARDS
 }
 
 
@@ -138,6 +148,17 @@ def read_question_answers(world) -> Request:
     return Request("GET", f"/questions/{question_id}/answers", voter)
 
 
+def leaderboard_page(world) -> Request:
+    """A label's leaderboard with three experts in it (their scores kept by the votes' stream)."""
+    _, _, answer_ids = _question_with_answers(world)
+    for index, answer_id in enumerate(answer_ids):
+        for n in range(index + 1):
+            _ok(call(world.client, "PUT", f"/answers/{answer_id}/vote", _profile(world, f"fan{index}{n}"),
+                     {"value": 1}))
+    world.streams.drain()
+    return Request("GET", "/leaderboards/camera", _profile(world, "reader"))
+
+
 def redeem_coupon(world) -> Request:
     """A shopper with points redeeming a campaign that costs points (wallet debit and ledger entry)."""
     from chalicelib.domain.ids import iso, utc_now
@@ -185,6 +206,7 @@ SCENARIOS: dict[str, Callable] = {
     "list_questions": list_questions,
     "vote_answer": vote_answer,
     "read_question_answers": read_question_answers,
+    "leaderboard_page": leaderboard_page,
     "redeem_coupon": redeem_coupon,
     "good_finds_page": good_finds_page,
 }

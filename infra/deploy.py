@@ -19,7 +19,8 @@ Steps of a deploy:
    bounded retries and age, and the failures queue as on-failure destination (`infra/stages.json`).
 6. The REST API gets Gateway Responses in the contract's error shape (an unknown route is 404
    NotFound, a throttle 429 with Retry-After; redeployed so they apply), and the stage its
-   throttling (rate and burst, every method).
+   throttling (rate and burst, every method), and the routes the Double-11 model sizes
+   (`infra/stages.json` "methods", docs/scale.md) their own.
 7. The sign-up trigger (`create_profile_on_sign_up`, a pure Lambda `chalice deploy` created) may be
    invoked by the pool and becomes its PostConfirmation trigger.
 """
@@ -43,6 +44,7 @@ from infra.stages import (
     load_stage,
     stage_environment,
     stream_mapping_settings,
+    throttling_patch_operations,
     write_stage_config,
 )
 
@@ -205,14 +207,12 @@ def _includes(actual, expected) -> bool:
 # --- 6. API Gateway throttling -----------------------------------------------------------------
 
 def apply_api_throttling(apigateway, rest_api_id: str, stage_name: str, settings: StageSettings) -> dict:
-    """Set the stage-wide default throttling (every resource, every method); return the stage."""
+    """Set the stage-wide default throttling (every resource, every method), then each route's own
+    (`infra/stages.json` "methods"); return the stage."""
     return apigateway.update_stage(
         restApiId=rest_api_id,
         stageName=stage_name,
-        patchOperations=[
-            {"op": "replace", "path": "/*/*/throttling/rateLimit", "value": str(settings.throttle_rate_limit)},
-            {"op": "replace", "path": "/*/*/throttling/burstLimit", "value": str(settings.throttle_burst_limit)},
-        ],
+        patchOperations=throttling_patch_operations(settings),
     )
 
 
@@ -317,7 +317,8 @@ def deploy(stage: str, *, infra_only: bool = False) -> int:
     apply_gateway_responses(apigateway, api["rest_api_id"], api_gateway_stage(stage))
     print(f"gateway responses: {', '.join(gateway_responses())} in the error shape", flush=True)
     apply_api_throttling(apigateway, api["rest_api_id"], api_gateway_stage(stage), settings)
-    print(f"API throttling: {settings.throttle_rate_limit:g} req/s, burst {settings.throttle_burst_limit}")
+    print(f"API throttling: {settings.throttle_rate_limit:g} req/s, burst {settings.throttle_burst_limit} a method; "
+          f"{len(settings.method_throttles)} routes with their own")
     trigger_name = post_confirmation_function_name(stage)
     allow_cognito_to_invoke(session.client("lambda"), trigger_name, outputs["UserPoolArn"])
     # after the stack update on every deploy: CloudFormation's update of the pool clears the trigger

@@ -2,10 +2,10 @@
 
 The packaged SAM template gets, for every DynamoDB event source, partial batch responses,
 bisection, bounded retries and the on-failure queue (`stages.stream_mapping_settings`); for the
-REST API, the stage's throttling as `MethodSettings`; and the cursor-signing key as a `NoEcho`
-parameter instead of a value in the file; Gateway Responses in the contract's error shape; and
-the sign-up trigger's invoke permission and its attachment to the pool. Deployed through
-CloudFormation, it is then as complete as what `deploy.py` sets up with the APIs after
+REST API, the stage's throttling (default and per route) as `MethodSettings`; the cursor-signing
+key as a `NoEcho` parameter instead of a value in the file; Gateway Responses in the contract's
+error shape; and the sign-up trigger's invoke permission and its attachment to the pool. Deployed
+through CloudFormation, it is then as complete as what `deploy.py` sets up with the APIs after
 `chalice deploy`.
 """
 
@@ -23,6 +23,7 @@ from infra.stages import (
     ROOT,
     StageSettings,
     load_stage,
+    method_settings,
     stage_environment,
     stream_mapping_settings,
     write_stage_config,
@@ -180,14 +181,7 @@ def postprocess(template: dict, settings: StageSettings, failure_destination_arn
     """Add the stream, throttling, secret, gateway-response and sign-up trigger settings to a
     template `chalice package` produced (the trigger when the pool is named)."""
     mapping = stream_mapping_settings(settings, failure_destination_arn)
-    method_settings = [
-        {
-            "ResourcePath": "/*",
-            "HttpMethod": "*",
-            "ThrottlingRateLimit": settings.throttle_rate_limit,
-            "ThrottlingBurstLimit": settings.throttle_burst_limit,
-        }
-    ]
+    throttles = method_settings(settings)
     add_cursor_secret_parameter(template)
     for resource in template.get("Resources", {}).values():
         kind, props = resource.get("Type"), resource.setdefault("Properties", {})
@@ -200,7 +194,7 @@ def postprocess(template: dict, settings: StageSettings, failure_destination_arn
         elif kind == "AWS::Lambda::EventSourceMapping" and ":dynamodb:" in json.dumps(props.get("EventSourceArn")):
             props.update(json.loads(json.dumps(mapping)))
         elif kind in ("AWS::Serverless::Api", "AWS::ApiGateway::Stage"):
-            props["MethodSettings"] = json.loads(json.dumps(method_settings))
+            props["MethodSettings"] = json.loads(json.dumps(throttles))
     add_gateway_responses(template)
     if user_pool_id and user_pool_arn:
         add_sign_up_trigger(template, user_pool_id=user_pool_id, user_pool_arn=user_pool_arn)

@@ -21,6 +21,25 @@ LAMBDA_ENV_LIMIT = 4096  # bytes: Lambda refuses a function whose variables add 
 SECRET_KEYS = frozenset({"CURSOR_SECRET"})
 
 
+HTTP_METHODS = frozenset({"GET", "POST", "PUT", "DELETE", "PATCH"})
+ACCOUNT_DEFAULT_QUOTA = (10_000.0, 5_000)  # API Gateway REST requests/s and burst, per account and region
+
+
+@dataclass(frozen=True)
+class MethodThrottle:
+    """A route's own API Gateway throttle, above or below the stage default (sized in docs/scale.md)."""
+
+    method: str
+    path: str  # the route's path as Chalice declares it: "/coupons/{campaign_id}/redeem"
+    rate_limit: float
+    burst_limit: int
+
+    @property
+    def encoded_path(self) -> str:
+        """The resource path as stage method settings name it: "/" inside the path becomes "~1"."""
+        return "/" + self.path.replace("/", "~1")
+
+
 @dataclass(frozen=True)
 class StageSettings:
     name: str
@@ -30,6 +49,10 @@ class StageSettings:
     maximum_retry_attempts: int
     maximum_record_age_seconds: int
     bisect_batch_on_function_error: bool
+    method_throttles: tuple[MethodThrottle, ...] = ()
+    # The account's API Gateway quota the throttles assume (Service Quotas must have raised it)
+    account_rate_limit: float = ACCOUNT_DEFAULT_QUOTA[0]
+    account_burst_limit: int = ACCOUNT_DEFAULT_QUOTA[1]
 
     @property
     def cursor_secret_parameter(self) -> str:
@@ -43,6 +66,7 @@ def load_stage(stage: str, path: Path = STAGES_PATH) -> StageSettings:
         raise SystemExit(f"unknown stage {stage!r}; {path.name} defines {', '.join(sorted(stages))}")
     raw = stages[stage]
     throttling, failures = raw["api_throttling"], raw["stream_failures"]
+    quota = throttling.get("account_quota", {})
     settings = StageSettings(
         name=stage,
         stack_name=raw["stack_name"],
@@ -51,13 +75,57 @@ def load_stage(stage: str, path: Path = STAGES_PATH) -> StageSettings:
         maximum_retry_attempts=int(failures["maximum_retry_attempts"]),
         maximum_record_age_seconds=int(failures["maximum_record_age_seconds"]),
         bisect_batch_on_function_error=bool(failures["bisect_batch_on_function_error"]),
+        method_throttles=_method_throttles(throttling.get("methods", {})),
+        account_rate_limit=float(quota.get("rate_limit", ACCOUNT_DEFAULT_QUOTA[0])),
+        account_burst_limit=int(quota.get("burst_limit", ACCOUNT_DEFAULT_QUOTA[1])),
     )
+    # API Gateway never lets a method pass the account's quota: a larger number is a mistake.
+    limits = [(settings.throttle_rate_limit, settings.throttle_burst_limit)]
+    limits += [(throttle.rate_limit, throttle.burst_limit) for throttle in settings.method_throttles]
+    for rate, burst in limits:
+        if not (0 < rate <= settings.account_rate_limit and 0 < burst <= settings.account_burst_limit):
+            raise ValueError(f"stage {stage}: throttle {rate:g}/s, burst {burst} is outside the account quota")
     # The limits Lambda itself enforces, checked before anything is deployed.
     if not 0 <= settings.maximum_retry_attempts <= 10_000:
         raise ValueError("maximum_retry_attempts must be within 0..10000")
     if not (settings.maximum_record_age_seconds == -1 or 60 <= settings.maximum_record_age_seconds <= 604_800):
         raise ValueError("maximum_record_age_seconds must be -1 or within 60..604800")
     return settings
+
+
+def _method_throttles(methods: dict) -> tuple[MethodThrottle, ...]:
+    """`{"POST /coupons/{campaign_id}/redeem": {"rate_limit": .., "burst_limit": ..}}` as MethodThrottles."""
+    throttles = []
+    for route, limits in methods.items():
+        method, _, path = route.partition(" ")
+        if method not in HTTP_METHODS or not path.startswith("/") or " " in path:
+            raise ValueError(f"a method throttle is named 'METHOD /path', not {route!r}")
+        throttles.append(MethodThrottle(method, path, float(limits["rate_limit"]), int(limits["burst_limit"])))
+    return tuple(throttles)
+
+
+def method_settings(settings: StageSettings) -> list[dict]:
+    """The stage's throttles as CloudFormation `MethodSettings`: the default for every method, then
+    each route that has its own."""
+    default = {"ResourcePath": "/*", "HttpMethod": "*", "ThrottlingRateLimit": settings.throttle_rate_limit,
+               "ThrottlingBurstLimit": settings.throttle_burst_limit}
+    return [default] + [
+        {"ResourcePath": throttle.encoded_path, "HttpMethod": throttle.method,
+         "ThrottlingRateLimit": throttle.rate_limit, "ThrottlingBurstLimit": throttle.burst_limit}
+        for throttle in settings.method_throttles
+    ]
+
+
+def throttling_patch_operations(settings: StageSettings) -> list[dict]:
+    """The same throttles as `UpdateStage` patch operations (what the deploy path applies)."""
+    operations = []
+    for setting in method_settings(settings):
+        where = f"{setting['ResourcePath']}/{setting['HttpMethod']}" if setting["ResourcePath"] != "/*" else "/*/*"
+        operations += [
+            {"op": "replace", "path": f"{where}/throttling/rateLimit", "value": str(setting["ThrottlingRateLimit"])},
+            {"op": "replace", "path": f"{where}/throttling/burstLimit", "value": str(setting["ThrottlingBurstLimit"])},
+        ]
+    return operations
 
 
 def stream_mapping_settings(settings: StageSettings, failure_destination_arn) -> dict:

@@ -27,7 +27,11 @@ class Question(BaseModel):
 
 
 class LabelIndexEntry(BaseModel):
-    """`label_key` is "{kind}#{label}" (or "{kind}#*" for all); `item_id` sorts by time."""
+    """`label_key` is "{kind}#{label}#{shard}" (label "*" for all); `item_id` sorts by time.
+
+    Lists are sharded so no partition takes every write of a hot label (see
+    `domain.advice.QUESTION_INDEX_SHARDS`); a page merges the shards (`models.sharded`).
+    """
 
     Meta = table_meta("LabelIndex")
     label_key = UnicodeAttribute(hash_key=True)

@@ -54,11 +54,14 @@ class StandingAward(BaseModel):
 
 
 class LeaderboardIndex(GlobalSecondaryIndex):
+    """A label's scores, highest first, sharded by user: `leaderboard_key` is "{label}#{shard}"
+    (`domain.leaderboards`), so no one index partition takes every score change of a label."""
+
     class Meta:
         index_name = "leaderboard"
         projection = AllProjection()
 
-    label = UnicodeAttribute(hash_key=True)
+    leaderboard_key = UnicodeAttribute(hash_key=True)
     score = NumberAttribute(range_key=True)
 
 
@@ -70,6 +73,7 @@ class ExpertScore(BaseModel):
     level = NumberAttribute(default=0)
     updated_at = UnicodeAttribute(null=True)
     level_raised_by = UnicodeAttribute(null=True)  # the effect that raised `level` (re-notified on replay)
+    leaderboard_key = UnicodeAttribute(null=True)  # domain.leaderboards.leaderboard_key(label, user_id)
     leaderboard = LeaderboardIndex()
 
 

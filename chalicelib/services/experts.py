@@ -12,9 +12,11 @@ from __future__ import annotations
 
 from chalicelib.domain.changes import Change
 from chalicelib.domain.ids import iso
+from chalicelib.domain.leaderboards import leaderboard_key, leaderboard_partitions
 from chalicelib.domain.points import helpful_score_moves, raised_level, vote_score_moves
 from chalicelib.models.base import batch_get
 from chalicelib.models.points import ExpertScore
+from chalicelib.models.sharded import ShardedList, read_sharded_page
 from chalicelib.models.transactions import Transaction, retry_on_conflict
 from chalicelib.models.users import UserProfile
 from chalicelib.pagination import Page, PageRequest
@@ -58,6 +60,7 @@ def move_scores(moves: dict[tuple[str, str], int], change: Change) -> None:
                 ExpertScore.score.set(new_score),
                 ExpertScore.level.set(new_level),
                 ExpertScore.updated_at.set(now),
+                ExpertScore.leaderboard_key.set(leaderboard_key(label, user_id)),
             ]
             if new_level > level:
                 actions.append(ExpertScore.level_raised_by.set(effect_id))
@@ -80,18 +83,24 @@ def move_scores(moves: dict[tuple[str, str], int], change: Change) -> None:
 
 
 def leaderboard(label: str, page: PageRequest) -> Page:
-    """One Query of the (label, score) index, highest first, then one batched read of names."""
+    """Highest score first: one Query per shard of the label's leaderboard (4, in parallel), merged,
+    then one batched read of names."""
     from chalicelib.services.profiles import display_name_of
 
-    results = ExpertScore.leaderboard.query(
-        label,
-        ExpertScore.score > 0,
-        scan_index_forward=False,
-        limit=page.limit,
-        last_evaluated_key=page.start_key(ExpertScore.leaderboard, label),
+    partitions = leaderboard_partitions(label)
+    listing = ShardedList(
+        model=ExpertScore,
+        shard_partitions=[{"leaderboard_key": key} for key in partitions],
+        key_names=frozenset({"user_id", "label", "leaderboard_key", "score"}),
+        order_key=lambda row: int(row.score),
     )
-    rows = list(results)
-    profiles = batch_get([(UserProfile, row.user_id, None) for row in rows])
+
+    def query_shard(shard: int, start: dict | None, limit: int):
+        return ExpertScore.leaderboard.query(partitions[shard], ExpertScore.score > 0, scan_index_forward=False,
+                                             limit=limit, last_evaluated_key=start)
+
+    rows, next_cursor = read_sharded_page(listing, query_shard, page)
+    profiles = batch_get([(UserProfile, row.user_id, None) for row in rows]) if rows else []
     items = [
         {
             "user_id": row.user_id,
@@ -102,4 +111,4 @@ def leaderboard(label: str, page: PageRequest) -> Page:
         }
         for row, profile in zip(rows, profiles, strict=True)
     ]
-    return Page(items=items, next_cursor=page.next_cursor(results.last_evaluated_key))
+    return Page(items=items, next_cursor=next_cursor)

@@ -8,14 +8,15 @@ from chalicelib.domain.advice import (
     acceptance_moves,
     answer_rank,
     created_at_of,
-    label_keys,
     plausible_id,
-    question_label_key,
+    question_index_keys,
+    question_list_partitions,
 )
 from chalicelib.domain.ids import new_id
 from chalicelib.errors import BadRequest, Forbidden, NotFound
 from chalicelib.models.advice import Answer, AnswerVote, LabelIndexEntry, Product, Question
 from chalicelib.models.base import batch_get, get_or_404, save_if
+from chalicelib.models.sharded import ShardedList, read_sharded_page
 from chalicelib.models.transactions import Transaction, retry_on_conflict
 from chalicelib.pagination import Page, PageRequest
 
@@ -53,7 +54,8 @@ def answer_view(answer: Answer, my_vote: int = 0) -> dict:
 
 
 def ask(caller: Caller, title: str, body: str, labels: list[str], product_ids: list[str]) -> dict:
-    """The question and its LabelIndex entries (one per label, plus "all") in one transaction."""
+    """The question and its LabelIndex entries (one per label, plus "all", each in the question's
+    shard of that list) in one transaction."""
     product_ids = list(dict.fromkeys(product_ids))
     if product_ids:
         found = batch_get([(Product, product_id, None) for product_id in product_ids])
@@ -74,7 +76,7 @@ def ask(caller: Caller, title: str, body: str, labels: list[str], product_ids: l
     )
     with Transaction() as transaction:
         transaction.put("question", question, condition=Question.question_id.does_not_exist())
-        for key in label_keys(question_label_key, labels):
+        for key in question_index_keys(question_id, labels):
             transaction.put("index entry", LabelIndexEntry(key, question_id, created_at=created_at))
     return question_view(question)
 
@@ -90,19 +92,28 @@ def question(question_id: str) -> dict:
 
 
 def list_questions(label: str | None, page: PageRequest) -> Page:
-    """Newest first: one Query on the label's LabelIndex partition, then one BatchGetItem."""
+    """Newest first: one Query per shard of the label's LabelIndex list (4, in parallel), merged,
+    then one BatchGetItem of the page's questions."""
     from chalicelib.domain.labels import LABEL_IDS
 
     if label is not None and label not in LABEL_IDS:
         raise BadRequest(f"label: unknown label {label!r}; see GET /labels")
-    results = LabelIndexEntry.query(
-        question_label_key(label), scan_index_forward=False, limit=page.limit,
-        last_evaluated_key=page.start_key(LabelIndexEntry, question_label_key(label))
+    partitions = question_list_partitions(label)
+    listing = ShardedList(
+        model=LabelIndexEntry,
+        shard_partitions=[{"label_key": key} for key in partitions],
+        key_names=frozenset({"label_key", "item_id"}),
+        order_key=lambda entry: entry.item_id,  # time-sortable ids: newest first
     )
-    ids = [entry.item_id for entry in results]
-    questions = batch_get([(Question, question_id, None) for question_id in ids])
+
+    def query_shard(shard: int, start: dict | None, limit: int):
+        return LabelIndexEntry.query(partitions[shard], scan_index_forward=False, limit=limit,
+                                     last_evaluated_key=start)
+
+    entries, next_cursor = read_sharded_page(listing, query_shard, page)
+    questions = batch_get([(Question, entry.item_id, None) for entry in entries]) if entries else []
     items = [question_view(q) for q in questions if q is not None]
-    return Page(items=items, next_cursor=page.next_cursor(results.last_evaluated_key))
+    return Page(items=items, next_cursor=next_cursor)
 
 
 # --- Answers -------------------------------------------------------------------------------------

@@ -164,6 +164,29 @@ def test_prod_throttles_higher_than_dev():
     assert prod.throttle_rate_limit > dev.throttle_rate_limit and prod.throttle_burst_limit >= prod.throttle_rate_limit
 
 
+def test_routes_with_their_own_throttle_get_it_beside_the_stage_default(moto_session):
+    # Given the REST API with the coupon redeem route, as `chalice deploy` creates it
+    prod = load_stage("prod")
+    apigateway = moto_session.client("apigateway")
+    api_id = apigateway.create_rest_api(name="jianghu")["id"]
+    parent = apigateway.get_resources(restApiId=api_id)["items"][0]["id"]
+    for part in ("coupons", "{campaign_id}", "redeem"):
+        parent = apigateway.create_resource(restApiId=api_id, parentId=parent, pathPart=part)["id"]
+    apigateway.put_method(restApiId=api_id, resourceId=parent, httpMethod="POST", authorizationType="NONE")
+    apigateway.put_integration(restApiId=api_id, resourceId=parent, httpMethod="POST", type="MOCK")
+    apigateway.create_deployment(restApiId=api_id, stageName="api")
+
+    # When the deploy step applies prod's throttling
+    deploy.apply_api_throttling(apigateway, api_id, "api", prod)
+
+    # Then every method has the stage default, and redeem its own (sized for a flash sale)
+    settings = apigateway.get_stage(restApiId=api_id, stageName="api")["methodSettings"]
+    assert settings["*/*"]["throttlingRateLimit"] == prod.throttle_rate_limit
+    redeem = settings["~1coupons~1{campaign_id}~1redeem/POST"]
+    assert (redeem["throttlingRateLimit"], redeem["throttlingBurstLimit"]) == (12000.0, 12000)
+    assert len(settings) == 1 + len(prod.method_throttles)
+
+
 # --- the cursor secret -------------------------------------------------------------------------
 
 def test_cursor_secret_is_generated_once_per_stage_and_kept_in_ssm(moto_session, dev):

@@ -14,7 +14,7 @@ import pytest
 
 from chalicelib.local.template import load_template
 from infra import packaging
-from infra.stages import load_stage, placeholder_outputs
+from infra.stages import load_stage, method_settings, placeholder_outputs
 
 ROOT = Path(__file__).resolve().parents[2]
 PUBLIC_PATHS = {"/health", "/openapi.json"}
@@ -70,10 +70,11 @@ def test_each_handler_reads_a_real_stream_of_the_template_and_no_stream_has_more
 def test_the_api_stage_is_throttled_as_the_stage_settings_say(packaged):
     settings = packaged["settings"]
     api = packaged["template"]["Resources"]["RestAPI"]["Properties"]
-    assert api["MethodSettings"] == [{
+    assert api["MethodSettings"][0] == {
         "ResourcePath": "/*", "HttpMethod": "*",
         "ThrottlingRateLimit": settings.throttle_rate_limit, "ThrottlingBurstLimit": settings.throttle_burst_limit,
-    }]
+    }
+    assert api["MethodSettings"] == method_settings(settings)
 
 
 @pytest.mark.slow
@@ -158,5 +159,9 @@ def test_postprocess_also_completes_plain_cloudformation_mappings_and_stages():
     assert resources["Mapping"]["Properties"]["MaximumRetryAttempts"] == 10
     assert resources["Mapping"]["Properties"]["DestinationConfig"]["OnFailure"]["Destination"].endswith(":failures")
     assert "MaximumRetryAttempts" not in resources["QueueMapping"]["Properties"]
-    assert resources["Stage"]["Properties"]["MethodSettings"][0]["ThrottlingRateLimit"] == 500
+    prod = load_stage("prod")
+    throttles = resources["Stage"]["Properties"]["MethodSettings"]
+    assert throttles[0]["ThrottlingRateLimit"] == prod.throttle_rate_limit
+    assert {"ResourcePath": "/~1coupons~1{campaign_id}~1redeem", "HttpMethod": "POST",
+            "ThrottlingRateLimit": 12000.0, "ThrottlingBurstLimit": 12000} in throttles
     assert resources["Fn"]["Properties"]["Environment"]["Variables"]["CURSOR_SECRET"] == {"Ref": "CursorSecret"}

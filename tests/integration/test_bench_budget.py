@@ -14,7 +14,7 @@ import pytest
 
 from bench import harness  # noqa: F401  (installs the DynamoDB call counter before any client exists)
 from bench.harness import World
-from bench.operations import SCENARIOS, TARGETS, measure
+from bench.operations import PARALLEL_QUERIES, SCENARIOS, TARGETS, measure
 
 RESULTS = json.loads((Path(__file__).resolve().parents[2] / "bench" / "results.json").read_text())
 COMMITTED = RESULTS["operations"]
@@ -50,6 +50,17 @@ def test_a_request_meets_its_call_target(world, name):
     measured = measure(world, name)
     # Then it stays within the benchmark issue's ceiling
     assert measured["dynamodb_calls"] <= TARGETS[name], measured
+
+
+@pytest.mark.parametrize("name", sorted(PARALLEL_QUERIES))
+def test_a_sharded_list_page_reads_each_shard_once_in_one_round_trip(world, name):
+    # Given a list kept in a sharded index, When a page of it is read
+    measured = measure(world, name)
+    # Then it makes one Query per shard (the number bench/operations.py states, at most 4), and
+    # everything else it reads is one more call: two round trips, since the Queries go at once
+    queries = measured["calls_by_operation"].get("Query", 0)
+    assert queries == PARALLEL_QUERIES[name] <= 4, measured
+    assert measured["dynamodb_calls"] - queries + 1 <= 2, measured
 
 
 def test_every_benchmarked_operation_has_a_committed_number():

@@ -262,3 +262,57 @@ def test_the_answers_stream_keeps_flowing_after_replays_and_failed_transactions(
     # Then it is still counted and announced
     assert call(client, "GET", f"/questions/{qid}", alice).data["answer_count"] == 2
     assert len(notifications(client, alice, "new_answer")) == 2
+
+
+def test_a_label_list_spread_over_its_shards_pages_through_every_question_once(client, users):
+    # Given eleven camera questions (spread over the list's shards) and one about phones
+    from chalicelib.domain.advice import QUESTION_INDEX_SHARDS
+    from chalicelib.domain.sharded_lists import shard_of
+
+    alice = users()
+    asked = [ask(client, alice, labels=["camera"], title=f"q{i}")["question_id"] for i in range(11)]
+    ask(client, alice, labels=["phone"], title="phone")
+    assert len({shard_of(qid, QUESTION_INDEX_SHARDS) for qid in asked}) > 1
+    # When a client pages through the camera list three at a time
+    seen, cursor, pages = [], None, 0
+    while True:
+        suffix = f"&cursor={cursor}" if cursor else ""
+        response = call(client, "GET", f"/questions?label=camera&limit=3{suffix}", alice)
+        assert response.status_code == 200, response.data
+        seen += [q["question_id"] for q in response.data["items"]]
+        pages += 1
+        cursor = response.data["next_cursor"]
+        if cursor is None:
+            break
+    # Then every question comes exactly once, newest first, in full pages
+    assert seen == list(reversed(asked))
+    assert pages == 4
+
+
+def test_a_signed_cursor_of_the_wrong_shape_is_a_400(client, users):
+    # Given a cursor this service signed, but whose position is not one of the sharded list's
+    from chalicelib.pagination import encode_cursor
+
+    alice = users()
+    for i in range(3):
+        ask(client, alice, labels=["camera"], title=f"q{i}")
+    scope = f"/questions|caller={alice.user_id}|label=camera"
+    positions = [
+        {"label_key": {"S": "question#camera"}, "item_id": {"S": "x"}},  # an unsharded key
+        {"shards": [None, None]},
+        {"shards": [{"label_key": {"S": "question#phone#0"}, "item_id": {"S": "x"}}, None, None, None]},
+        {"shards": [{"label_key": {"S": "question#camera#0"}, "item_id": {"N": "1e999"}}, None, None, None]},
+    ]
+    for position in positions:
+        # When it is used, Then the answer is a 400, not a 500
+        response = call(client, "GET", f"/questions?label=camera&limit=1&cursor={encode_cursor(position, scope)}",
+                        alice)
+        assert response.status_code == 400, (position, response.data)
+        assert "cursor" in response.data["Message"]
+    # (the scope is right: a real cursor's position, signed again, is accepted)
+    first = call(client, "GET", "/questions?label=camera&limit=1", alice).data
+    from chalicelib.pagination import decode_cursor
+
+    position = decode_cursor(first["next_cursor"], scope)
+    again = call(client, "GET", f"/questions?label=camera&limit=1&cursor={encode_cursor(position, scope)}", alice)
+    assert again.status_code == 200 and len(again.data["items"]) == 1

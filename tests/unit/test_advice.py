@@ -1,19 +1,23 @@
 """Rules of purchase advice, without AWS: answer ranks, vote arithmetic, label keys."""
 
 import random
+from collections import Counter
 
 import pytest
 
 from chalicelib.domain.advice import (
+    QUESTION_INDEX_SHARDS,
     acceptance_moves,
     answer_rank,
     created_at_of,
     label_keys,
-    question_label_key,
+    question_index_keys,
+    question_list_partitions,
     review_guard_key,
     vote_delta,
 )
 from chalicelib.domain.ids import new_id
+from chalicelib.domain.sharded_lists import MAX_SHARDS_PER_PAGE, shard_of
 
 
 def _rank(accepted, score, at_ms):
@@ -81,9 +85,31 @@ def test_vote_delta_refuses_other_values():
 
 
 def test_label_keys_list_each_label_once_plus_all():
-    assert label_keys(question_label_key, ["camera", "phone", "camera"]) == [
+    def kind_key(label):
+        return f"question#{label or '*'}"
+
+    assert label_keys(kind_key, ["camera", "phone", "camera"]) == [
         "question#camera", "question#phone", "question#*"]
-    assert label_keys(question_label_key, ["makeup"]) == ["question#makeup", "question#*"]
+    assert label_keys(kind_key, ["makeup"]) == ["question#makeup", "question#*"]
+
+
+def test_a_question_is_indexed_in_one_shard_of_each_of_its_lists():
+    # Given a question with two labels (one repeated)
+    question_id = new_id()
+    # When its index keys are made
+    keys = question_index_keys(question_id, ["camera", "phone", "camera"])
+    # Then it is in the same shard of the camera, phone and "all" lists, and that shard is read
+    shard = shard_of(question_id, QUESTION_INDEX_SHARDS)
+    assert keys == [f"question#camera#{shard}", f"question#phone#{shard}", f"question#*#{shard}"]
+    assert keys[0] in question_list_partitions("camera")
+    assert keys[-1] in question_list_partitions(None)
+    assert len(question_list_partitions("camera")) == QUESTION_INDEX_SHARDS <= MAX_SHARDS_PER_PAGE
+
+
+def test_questions_spread_over_every_shard():
+    shards = Counter(shard_of(new_id(), QUESTION_INDEX_SHARDS) for _ in range(2_000))
+    assert set(shards) == set(range(QUESTION_INDEX_SHARDS))
+    assert max(shards.values()) < 2_000 / QUESTION_INDEX_SHARDS * 1.25  # near even: no hot shard
 
 
 def test_review_guard_key_is_per_user_and_product():
