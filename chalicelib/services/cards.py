@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from chalicelib.domain.points import reached_levels
 from chalicelib.domain.products import DEFAULT_CURRENCY, rating_average
 from chalicelib.models.advice import Product
 from chalicelib.models.base import batch_get
@@ -26,10 +27,8 @@ from chalicelib.schemas.cards import CardExpertLevel, CardStore, ProductCard, Pr
 
 # -- views ------------------------------------------------------------------------------------------
 def expert_levels(profile: UserProfile) -> list[CardExpertLevel]:
-    """The levels kept on the profile, highest first, then by label."""
-    kept = profile.expert_levels
-    stored = kept.as_dict() if hasattr(kept, "as_dict") else dict(kept or {})
-    levels = {str(label): int(level) for label, level in stored.items() if int(level) > 0}
+    """The levels kept on the profile (each label's highest), highest first, then by label."""
+    levels = reached_levels(profile.expert_levels or ())
     return [CardExpertLevel(label=label, level=level)
             for label, level in sorted(levels.items(), key=lambda pair: (-pair[1], pair[0]))]
 
@@ -89,6 +88,7 @@ def _product_store(merchant_id: str, merchant: Merchant | None) -> ProductStore:
 class Cards:
     users: dict[str, UserCard] = field(default_factory=dict)
     products: dict[str, ProductCard] = field(default_factory=dict)
+    stores: dict[str, Merchant | None] = field(default_factory=dict)  # the Merchant items read, by id
 
 
 @dataclass
@@ -136,7 +136,7 @@ class CardRead:
         unread = sorted({p.merchant_id for p in products.values() if p is not None and p.merchant_id not in stores})
         if unread:
             stores.update(zip(unread, batch_get([(Merchant, m, None) for m in unread]), strict=True))  # type: ignore[arg-type]
-        cards = Cards()
+        cards = Cards(stores=stores)
         for user_id in self.user_ids:
             cards.users[user_id] = user_card(user_id, profiles[user_id], stores.get(user_id))
         for product_id in self.product_ids:
@@ -155,6 +155,16 @@ def read_cards(user_ids: Iterable[str] = (), product_ids: Iterable[str] = (),
     read = CardRead(user_ids, product_ids, merchant_of, kept)
     keys = read.keys()
     return read.build(batch_get(keys) if keys else [])
+
+
+def cards_of_products(products: Mapping[str, Product | None]) -> dict[str, ProductCard]:
+    """Cards of products already read: their stores in one BatchGetItem (none for no product)."""
+    merchant_ids = sorted({product.merchant_id for product in products.values() if product is not None})
+    stores: dict[str, Merchant | None] = {}
+    if merchant_ids:
+        stores.update(zip(merchant_ids, batch_get([(Merchant, m, None) for m in merchant_ids]), strict=True))  # type: ignore[arg-type]
+    return {product_id: product_card(product_id, product, stores.get(product.merchant_id) if product else None)
+            for product_id, product in products.items()}
 
 
 def user_cards(user_ids: Iterable[str]) -> dict[str, UserCard]:

@@ -13,8 +13,8 @@ from __future__ import annotations
 from chalicelib.domain.changes import Change
 from chalicelib.domain.ids import iso
 from chalicelib.domain.leaderboards import leaderboard_key, leaderboard_partitions
-from chalicelib.domain.points import helpful_score_moves, raised_level, vote_score_moves
-from chalicelib.models.base import batch_get
+from chalicelib.domain.points import helpful_score_moves, level_mark, raised_level, vote_score_moves
+from chalicelib.models.base import batch_get, update_if
 from chalicelib.models.points import ExpertScore
 from chalicelib.models.sharded import ShardedList, read_sharded_page
 from chalicelib.models.transactions import Transaction, retry_on_conflict
@@ -78,8 +78,19 @@ def move_scores(moves: dict[tuple[str, str], int], change: Change) -> None:
             if (item := _read(user_id, label)) is not None and item.level_raised_by == effect_id
         ]
     for user_id, label, level in raised:
+        mark_level_on_profile(user_id, label, level)
         notify(user_id, "expert_level", {"label": label, "level": level},
                cause=f"{effect_id}:{user_id}:{label}", at_ms=change.created_ms)
+
+
+def mark_level_on_profile(user_id: str, label: str, level: int) -> None:
+    """Keep a reached level on the profile, for the user card (read with the profile, no Query).
+
+    A set ADD: the same mark twice (a replay) changes nothing, and marks of one label landing in
+    any order leave the highest visible. A user without a profile (erased) gets no stub.
+    """
+    update_if(UserProfile(user_id), actions=[UserProfile.expert_levels.add({level_mark(label, level)})],
+              condition=UserProfile.user_id.exists())
 
 
 def leaderboard(label: str, page: PageRequest) -> Page:

@@ -13,7 +13,7 @@ from chalicelib.services.cards import CardRead, product_card, user_card
 
 def test_a_user_card_names_the_person_their_levels_highest_first_and_their_store():
     profile = UserProfile("u1", display_name="Mei", avatar_url="https://img.example.com/a.png",
-                          expert_levels={"phone": 1, "camera": 3, "audio": 0})
+                          expert_levels={"phone#1", "camera#2", "camera#3", "audio#0"})
     store = Merchant("u1", store_name="Lens Corner", tier="gold", badge="Gold Store")
     card = user_card("u1", profile, store).model_dump()
     assert card == {
