@@ -158,4 +158,5 @@ class WishlistEntry(BaseModel):
     product_id = UnicodeAttribute(range_key=True)
     title = UnicodeAttribute()
     price_cents = NumberAttribute()
+    merchant_id = UnicodeAttribute(null=True)  # the product's store, so a page reads both in one call
     added_at = UnicodeAttribute()

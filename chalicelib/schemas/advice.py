@@ -8,6 +8,7 @@ from pydantic import Field
 
 from chalicelib.domain.advice import MAX_PRICE_CENTS, MAX_PRODUCTS_PER_QUESTION
 from chalicelib.schemas.base import Body, HttpsUrl, Id, Labels, RequestModel, ResponseModel, Title
+from chalicelib.schemas.cards import ProductCard, UserCard
 from chalicelib.schemas.profiles import MerchantBlock
 
 RequiredLabels = Annotated[Labels, Field(min_length=1)]
@@ -24,10 +25,12 @@ class AskQuestion(RequestModel):
 class QuestionOut(ResponseModel):
     question_id: str
     asker_id: str
+    user: UserCard = Field(description="The asker's card")
     title: str
     body: str
     labels: list[str]
     product_ids: list[str]
+    products: list[ProductCard] = Field(description="The cards of `product_ids`, in that order")
     answer_count: int
     accepted_answer_id: str | None = None
     created_at: str
@@ -41,6 +44,7 @@ class AnswerOut(ResponseModel):
     answer_id: str
     question_id: str
     author_id: str
+    user: UserCard = Field(description="The answerer's card")
     body: str
     score: int
     upvotes: int
@@ -96,6 +100,7 @@ class ReviewOut(ResponseModel):
     review_id: str
     product_id: str
     author_id: str
+    user: UserCard = Field(description="The reviewer's card")
     rating: int
     body: str
     helpful_count: int
@@ -117,3 +122,4 @@ class WishlistEntryOut(ResponseModel):
     title: str
     price_cents: int
     added_at: str
+    product: ProductCard = Field(description="The product as it is now (`available: false` once deleted)")

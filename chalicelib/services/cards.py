@@ -49,6 +49,12 @@ def user_card(user_id: str, profile: UserProfile | None, merchant: Merchant | No
                     expert=expert_levels(profile), merchant=store_of(merchant))
 
 
+def token_card(user_id: str, display_name: str) -> UserCard:
+    """The card a write's response shows when it read no profile (the token's name, SPEC: a card may
+    trail by seconds): the next read of the resource shows the full card."""
+    return UserCard(user_id=user_id, display_name=display_name)
+
+
 def product_card(product_id: str, product: Product | None, merchant: Merchant | None,
                  kept: Mapping[str, Any] | None = None) -> ProductCard:
     """A product's card; a deleted product is `available: false` with what `kept` holds of it

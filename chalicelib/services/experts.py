@@ -95,7 +95,8 @@ def mark_level_on_profile(user_id: str, label: str, level: int) -> None:
 
 def leaderboard(label: str, page: PageRequest) -> Page:
     """Highest score first: one Query per shard of the label's leaderboard (4, in parallel), merged,
-    then one batched read of names."""
+    then one batched read of the experts' cards."""
+    from chalicelib.services.cards import CardRead
     from chalicelib.services.profiles import display_name_of
 
     partitions = leaderboard_partitions(label)
@@ -111,15 +112,20 @@ def leaderboard(label: str, page: PageRequest) -> Page:
                                              limit=limit, last_evaluated_key=start)
 
     rows, next_cursor = read_sharded_page(listing, query_shard, page)
-    profiles = batch_get([(UserProfile, row.user_id, None) for row in rows]) if rows else []
+    read = CardRead(user_ids=[row.user_id for row in rows])
+    keys = read.keys()
+    found = batch_get(keys) if keys else []  # the profiles and stores of the cards
+    profiles = dict(zip(read.user_ids, found[:len(read.user_ids)], strict=True))
+    cards = read.build(found).users
     items = [
         {
             "user_id": row.user_id,
-            "display_name": display_name_of(profile, row.user_id),
+            "display_name": display_name_of(profiles[row.user_id], row.user_id),
+            "user": cards[row.user_id],
             "label": row.label,
             "score": int(row.score),
             "level": int(row.level or 0),
         }
-        for row, profile in zip(rows, profiles, strict=True)
+        for row in rows
     ]
     return Page(items=items, next_cursor=next_cursor)
