@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 DEFAULT_CURRENCY = "CNY"
 MAX_DESCRIPTION = 5000
 
@@ -29,3 +32,22 @@ def rating_average(rating_total: int, review_count: int) -> float | None:
     if review_count <= 0:
         return None
     return round(rating_total / review_count, 2)
+
+
+def review_counter_moves(old: Mapping[str, Any] | None, new: Mapping[str, Any] | None
+                         ) -> tuple[str, int, int] | None:
+    """(product_id, review_count delta, rating_total delta) of one change of a Reviews item, or None.
+
+    A review's insert counts +1 and its rating, its removal the opposite, a changed rating moves the
+    total only. The table's guard items (no `product_id`) count nothing.
+    """
+    before: Mapping[str, Any] = old if old and old.get("product_id") else {}
+    after: Mapping[str, Any] = new if new and new.get("product_id") else {}
+    if not before and not after:
+        return None
+    product_id = str((after or before)["product_id"])
+    count = (1 if after else 0) - (1 if before else 0)
+    rating = int(after.get("rating") or 0) - int(before.get("rating") or 0)
+    if count == 0 and rating == 0:
+        return None
+    return product_id, count, rating

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import Field
+from pydantic import AfterValidator, Field, StringConstraints
 
 from chalicelib.domain.advice import MAX_PRICE_CENTS, MAX_PRODUCTS_PER_QUESTION
+from chalicelib.domain.products import DEFAULT_CURRENCY, ISO_4217_CODES, MAX_DESCRIPTION, check_currency
 from chalicelib.schemas.base import Body, HttpsUrl, Id, Labels, RequestModel, ResponseModel, Title
 from chalicelib.schemas.cards import ProductCard, UserCard
 from chalicelib.schemas.profiles import MerchantBlock
@@ -73,11 +74,17 @@ class VoteOut(ResponseModel):
     value: int
 
 
+Currency = Annotated[str, Field(description="An ISO 4217 code", json_schema_extra={"enum": sorted(ISO_4217_CODES)}),
+                    AfterValidator(check_currency)]
+
+
 class CreateProduct(RequestModel):
     title: Title
     price_cents: Annotated[int, Field(gt=0, le=MAX_PRICE_CENTS)]
     image_url: HttpsUrl | None = None
     labels: RequiredLabels
+    description: Annotated[str, StringConstraints(max_length=MAX_DESCRIPTION)] = ""
+    currency: Currency = DEFAULT_CURRENCY
 
 
 class ProductOut(ResponseModel):
@@ -87,6 +94,10 @@ class ProductOut(ResponseModel):
     price_cents: int
     image_url: str | None = None
     labels: list[str]
+    description: str = ""
+    currency: str = DEFAULT_CURRENCY
+    rating_avg: float | None = Field(None, description="The mean rating of its reviews (null without one)")
+    review_count: int = 0
     created_at: str
     merchant: MerchantBlock | None = None  # the store's name, tier and badge
 

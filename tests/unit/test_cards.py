@@ -70,3 +70,22 @@ def test_only_iso_4217_codes_are_currencies(code):
     with pytest.raises(ValueError):
         check_currency(code)
     assert check_currency("CNY") == "CNY"
+
+
+def test_a_review_counts_on_insert_and_its_removal_takes_it_back():
+    from chalicelib.domain.products import review_counter_moves
+
+    review = {"review_id": "r1", "product_id": "p1", "rating": 4}
+    assert review_counter_moves(None, review) == ("p1", 1, 4)
+    assert review_counter_moves(review, None) == ("p1", -1, -4)
+    assert review_counter_moves(review, {**review, "rating": 2}) == ("p1", 0, -2)
+    assert review_counter_moves(review, {**review, "helpful_count": 3}) is None
+    # the one-review-per-user guard items of the same table count nothing
+    assert review_counter_moves(None, {"review_id": "guard", "guarded_review_id": "r1"}) is None
+
+
+def test_the_card_keeps_each_labels_highest_level():
+    from chalicelib.domain.points import level_mark, reached_levels
+
+    assert reached_levels({level_mark("camera", 1), level_mark("camera", 3), "phone#2", "bad", "x#y"}) == {
+        "camera": 3, "phone": 2}
