@@ -72,6 +72,7 @@ def ask(caller: Caller, title: str, body: str, labels: list[str], product_ids: l
     missing = [pid for pid in product_ids if not cards.products[pid].available]
     if missing:
         raise BadRequest(f"product_ids: unknown product {missing[0]}")
+    product_merchants = {pid: card.merchant.merchant_id for pid, card in cards.products.items() if card.merchant}
     question_id = new_id()
     created_at = created_at_of(question_id)
     question = Question(
@@ -81,13 +82,16 @@ def ask(caller: Caller, title: str, body: str, labels: list[str], product_ids: l
         body=body,
         labels=list(labels),
         product_ids=product_ids,
+        product_merchants=product_merchants,
         answer_count=0,
         created_at=created_at,
     )
     with Transaction() as transaction:
         transaction.put("question", question, condition=Question.question_id.does_not_exist())
         for key in question_index_keys(question_id, labels):
-            transaction.put("index entry", LabelIndexEntry(key, question_id, created_at=created_at))
+            transaction.put("index entry", LabelIndexEntry(key, question_id, created_at=created_at,
+                                                           asker_id=caller.user_id,
+                                                           product_merchants=product_merchants))
     return question_view(question, cards)
 
 
@@ -103,15 +107,24 @@ def question(question_id: str) -> dict:
 
 
 def questions_cards(questions: list[Question]) -> Cards:
-    """The askers' and the products' cards of these questions: one BatchGetItem (and one for the
-    products' stores when any question names a product)."""
+    """The askers' and the products' cards of these questions: one BatchGetItem."""
     return read_cards(user_ids=[q.asker_id for q in questions],
-                      product_ids=[pid for q in questions for pid in q.product_ids or []])
+                      product_ids=[pid for q in questions for pid in q.product_ids or []],
+                      merchant_of=_merchants_of(questions))
+
+
+def _merchants_of(items) -> dict[str, str]:
+    merchant_of: dict[str, str] = {}
+    for item in items:
+        kept = item.product_merchants
+        merchant_of.update(kept.as_dict() if kept is not None else {})
+    return merchant_of
 
 
 def list_questions(label: str | None, page: PageRequest) -> Page:
     """Newest first: one Query per shard of the label's LabelIndex list (4, in parallel), merged,
-    then one BatchGetItem of the page's questions."""
+    then ONE BatchGetItem of the page's questions and their cards (the index entries name the askers
+    and the products' stores; the products are those the stores were recorded for)."""
     from chalicelib.domain.labels import LABEL_IDS
 
     if label is not None and label not in LABEL_IDS:
@@ -129,9 +142,17 @@ def list_questions(label: str | None, page: PageRequest) -> Page:
                                      last_evaluated_key=start)
 
     entries, next_cursor = read_sharded_page(listing, query_shard, page)
-    found = batch_get([(Question, entry.item_id, None) for entry in entries]) if entries else []
-    questions = [q for q in found if q is not None]
-    cards = questions_cards(questions)
+    if not entries:
+        return Page(items=[], next_cursor=next_cursor)
+    merchant_of = _merchants_of(entries)
+    read = CardRead(user_ids=[entry.asker_id for entry in entries], product_ids=list(merchant_of),
+                    merchant_of=merchant_of)
+    card_keys = read.keys()
+    found = batch_get([(Question, entry.item_id, None) for entry in entries] + card_keys)
+    cards = read.build(found[len(entries):])
+    questions = [q for q in found[:len(entries)] if q is not None]
+    if any(q.asker_id not in cards.users or set(q.product_ids or []) - set(cards.products) for q in questions):
+        cards = questions_cards(questions)  # entries written without the copies: one more read
     items = [question_view(q, cards) for q in questions]
     return Page(items=items, next_cursor=next_cursor)
 
