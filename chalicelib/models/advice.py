@@ -98,6 +98,11 @@ class Product(BaseModel):
     price_cents = NumberAttribute()
     image_url = UnicodeAttribute(null=True)
     labels = ListAttribute(of=UnicodeAttribute, default=list)
+    description = UnicodeAttribute(default="")
+    currency = UnicodeAttribute(default="CNY")  # ISO 4217 (domain.products)
+    # kept by the reviews handler, exactly once per review: the average is rating_total / review_count
+    rating_total = NumberAttribute(default=0)
+    review_count = NumberAttribute(default=0)
     created_at = UnicodeAttribute()
     by_merchant = ProductsByMerchantIndex()
 

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from pynamodb.attributes import BooleanAttribute, ListAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.attributes import BooleanAttribute, ListAttribute, MapAttribute, NumberAttribute, UnicodeAttribute
 
 from chalicelib.models.base import BaseModel, table_meta
 
@@ -13,6 +13,9 @@ class UserProfile(BaseModel):
     display_name = UnicodeAttribute(null=True)
     bio = UnicodeAttribute(default="")
     labels = ListAttribute(of=UnicodeAttribute, default=list)
+    avatar_url = UnicodeAttribute(null=True)
+    # {label: level} of the levels reached, for the user card; kept by the experts handler
+    expert_levels: MapAttribute = MapAttribute(default=dict)
     follower_count = NumberAttribute(default=0)
     following_count = NumberAttribute(default=0)
     # set by the feed once every follower's pull list names this (large) account; see services/fanout.py
