@@ -71,10 +71,3 @@ class LabelList(ResponseModel):
 
 class HealthOut(ResponseModel):
     status: str
-
-
-class NotificationOut(ResponseModel):
-    notification_id: str
-    type: str
-    created_at: str
-    data: dict

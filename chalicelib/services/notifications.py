@@ -7,14 +7,16 @@ highest id counted so far; `unread` := 0) however many notices there are. `unrea
 Notifications stream (`count_unread`): a new notice above the watermark adds one, a notice marked
 read or expiring unread above it takes one away, summed per user per batch and exactly once per
 record (a marker per counted record, in the same transaction as the count). The count may trail a
-new notice by the stream's delay; the list computes `read` from the items themselves.
+new notice by the stream's delay; the list computes `read` from the items themselves. A notice
+whose record reaches the stream after a "mark all read" while its id sorts at or below the
+watermark (ids sort by the causing change's second, so: one of the same second as the newest
+counted, or one delayed by retries) is read from the start, and never counted.
 """
 
 from __future__ import annotations
 
-from datetime import UTC
-
 from collections.abc import Iterable, Sequence
+from datetime import UTC
 
 from chalicelib.domain.changes import INSERT, MODIFY, REMOVE, Change
 from chalicelib.domain.ids import cause_id, epoch_seconds, iso
@@ -152,18 +154,20 @@ def parse_unread_filter(raw: str | None) -> bool:
 
 
 def list_notifications(user_id: str, page: PageRequest, *, unread_only: bool = False) -> Page:
-    """Newest first, each with `read` and `actor`: one GetItem (the read state), one Query, and one
-    batched read of the actors' cards.
+    """Newest first, each with `read` and `actor`: one Query, then one BatchGetItem of the read state
+    and the actors' cards (2 calls).
 
-    With `unread_only` the Query starts above the watermark and filters out notices marked read
-    one by one (a page may then hold fewer than `limit` items; `next_cursor` goes on).
+    With `unread_only` the state is read first (a GetItem, so 3 calls): the Query starts above the
+    watermark and filters out notices marked read one by one (a page may then hold fewer than
+    `limit` items; `next_cursor` goes on).
     """
-    state = read_state(user_id)
-    read_through = state.read_through if state is not None else None
+    from chalicelib.services.cards import CardRead
+
+    state = read_state(user_id) if unread_only else None
     if unread_only:
-        lower = Notification.notification_id > (read_through or FIRST_NOTIFICATION_ID)
-        if read_through is None:
-            lower = Notification.notification_id >= FIRST_NOTIFICATION_ID
+        watermark = state.read_through if state is not None else None
+        lower = (Notification.notification_id > watermark if watermark
+                 else Notification.notification_id >= FIRST_NOTIFICATION_ID)
         results = Notification.query(
             user_id, lower, filter_condition=Notification.read.does_not_exist(), scan_index_forward=False,
             limit=page.limit, last_evaluated_key=page.start_key(Notification, user_id))
@@ -172,7 +176,13 @@ def list_notifications(user_id: str, page: PageRequest, *, unread_only: bool = F
             user_id, Notification.notification_id >= FIRST_NOTIFICATION_ID, scan_index_forward=False,
             limit=page.limit, last_evaluated_key=page.start_key(Notification, user_id))
     notices = list(results)
-    actors = actor_cards([actor_id for n in notices if (actor_id := actor_id_of(n))])
+    cards = CardRead(user_ids=[actor_id for n in notices if (actor_id := actor_id_of(n))])
+    keys = cards.keys() if unread_only else [(NotificationState, user_id, STATE_ID), *cards.keys()]
+    found = batch_get(keys) if keys else []
+    if not unread_only:
+        state, found = found[0], found[1:]  # type: ignore[assignment]
+    actors = cards.build(found).users
+    read_through = state.read_through if state is not None else None
     items = [
         {
             "notification_id": n.notification_id,
@@ -310,7 +320,7 @@ def _count_for_user(user_id: str, moves: list[tuple[Change, str, int]]) -> None:
             if not counted and top == (newest or ""):
                 return
             transaction = Transaction()
-            actions = [NotificationState.version.add(1)]
+            actions: list = [NotificationState.version.add(1)]
             if counted:
                 actions.append(NotificationState.unread.add(sum(delta for _, _, delta in counted)))
             if top != (newest or ""):
