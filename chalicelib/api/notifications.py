@@ -12,8 +12,7 @@ blueprint = api.blueprint
            response=NotificationOut, paginated=True,
            query={"unread": "true: only notifications not read yet"})
 def get_notifications(ctx):
-    unread_only = notifications.parse_unread_filter(ctx.query.get("unread"))
-    return notifications.list_notifications(ctx.user.user_id, ctx.page, unread_only=unread_only)
+    return notifications.list_notifications(ctx.user.user_id, ctx.page, unread=ctx.query.get("unread"))
 
 
 @api.route("GET", "/me/notifications/unread-count", summary="How many notifications are unread (one read)",

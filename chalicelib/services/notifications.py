@@ -153,7 +153,7 @@ def parse_unread_filter(raw: str | None) -> bool:
     raise BadRequest("unread: must be true or false")
 
 
-def list_notifications(user_id: str, page: PageRequest, *, unread_only: bool = False) -> Page:
+def list_notifications(user_id: str, page: PageRequest, *, unread: str | None = None) -> Page:
     """Newest first, each with `read` and `actor`: one Query, then one BatchGetItem of the read state
     and the actors' cards (2 calls).
 
@@ -163,6 +163,8 @@ def list_notifications(user_id: str, page: PageRequest, *, unread_only: bool = F
     """
     from chalicelib.services.cards import CardRead
 
+    start = page.start_key(Notification, user_id)  # a bad cursor is a 400 first, whatever the filter
+    unread_only = parse_unread_filter(unread)
     state = read_state(user_id) if unread_only else None
     if unread_only:
         watermark = state.read_through if state is not None else None
@@ -170,11 +172,11 @@ def list_notifications(user_id: str, page: PageRequest, *, unread_only: bool = F
                  else Notification.notification_id >= FIRST_NOTIFICATION_ID)
         results = Notification.query(
             user_id, lower, filter_condition=Notification.read.does_not_exist(), scan_index_forward=False,
-            limit=page.limit, last_evaluated_key=page.start_key(Notification, user_id))
+            limit=page.limit, last_evaluated_key=start)
     else:
         results = Notification.query(
             user_id, Notification.notification_id >= FIRST_NOTIFICATION_ID, scan_index_forward=False,
-            limit=page.limit, last_evaluated_key=page.start_key(Notification, user_id))
+            limit=page.limit, last_evaluated_key=start)
     notices = list(results)
     cards = CardRead(user_ids=[actor_id for n in notices if (actor_id := actor_id_of(n))])
     keys = cards.keys() if unread_only else [(NotificationState, user_id, STATE_ID), *cards.keys()]
