@@ -115,7 +115,10 @@ def _api_server(app, stage: str, host: str, port: int):
             raise AttributeError(name)
 
     config = Config.create(chalice_stage=stage, app_name="jianghu", project_dir=str(PROJECT_DIR))
-    create_local_server(app, config, host, port).server.server_close()  # swaps in Chalice's local app class
+    from chalice.local import LocalChalice
+
+    if not isinstance(app, LocalChalice):  # a second swap would make the class its own base
+        create_local_server(app, config, host, port).server.server_close()  # swaps in Chalice's local app class
     return LocalDevServer(app, config, host, port, handler_cls=ApiRequestHandler, server_cls=_api_server_class())
 
 
