@@ -172,11 +172,11 @@ def list_author_posts(viewer_id: str, author_id: str, page: PageRequest) -> Page
 
 
 def list_group_posts(viewer_id: str, group_id: str, page: PageRequest) -> Page:
-    if page.position is None and batch_get([(Group, group_id, None)])[0] is None:
-        raise NotFound(f"No circle {group_id}")
     results = Post.by_group.query(group_id, scan_index_forward=False, limit=page.limit,
                                   last_evaluated_key=page.start_key(Post.by_group, group_id))
     posts = list(results)
+    if not posts and page.position is None and batch_get([(Group, group_id, None)])[0] is None:
+        raise NotFound(f"No circle {group_id}")  # read only when the first page is empty
     return Page(items=present_posts(posts, viewer_id), next_cursor=page.next_cursor(results.last_evaluated_key))
 
 

@@ -73,11 +73,15 @@ def product(product_id: str) -> dict:
 
 def merchant_products(merchant_id: str, page: PageRequest) -> Page:
     """Newest first: one Query on `by_merchant`."""
+    from chalicelib.services.merchants import get_store
+
     if not plausible_id(merchant_id):
-        return Page(items=[], next_cursor=None)
+        raise NotFound(f"No merchant {merchant_id[:MAX_ID_LENGTH]}")
     results = Product.by_merchant.query(
         merchant_id, scan_index_forward=False, limit=page.limit,
         last_evaluated_key=page.start_key(Product.by_merchant, merchant_id)
     )
     items = with_stores(list(results))
+    if not items and page.position is None:
+        get_store(merchant_id)  # 404 for an unknown store; read only when the first page is empty
     return Page(items=items, next_cursor=page.next_cursor(results.last_evaluated_key))

@@ -60,11 +60,15 @@ def remove(caller: Caller, product_id: str) -> None:
 
 def wishlist(user_id: str, page: PageRequest) -> Page:
     """Newest products first (product ids sort by time): one Query on the user's partition."""
+    from chalicelib.services.graph import require_user
+
     if not plausible_id(user_id):
-        return Page(items=[], next_cursor=None)
+        raise NotFound(f"No user {user_id[:MAX_ID_LENGTH]}")
     results = WishlistEntry.query(
         user_id, scan_index_forward=False, limit=page.limit,
         last_evaluated_key=page.start_key(WishlistEntry, user_id)
     )
     items = entry_views(list(results))
+    if not items and page.position is None:
+        require_user(user_id)  # read only when the first page is empty
     return Page(items=items, next_cursor=page.next_cursor(results.last_evaluated_key))
