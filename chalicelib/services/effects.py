@@ -58,25 +58,6 @@ def apply_once(effect_id: str, write: Callable[[Transaction], None]) -> bool:
     return retry_on_conflict(attempt, what=effect_id.split(":", 1)[0])
 
 
-def move_counter(effect_id: str, model, key, attribute, delta: int) -> bool:
-    """`attribute += delta` on an existing item, exactly once per `effect_id`.
-
-    The item must exist: a counter on a deleted item is dropped rather than re-creating a stub
-    item holding only the counter. False if already applied or the item is gone.
-    """
-    hash_attribute = getattr(model, model._hash_keyname)
-
-    def write(transaction: Transaction) -> None:
-        transaction.update("counter", model(key), actions=[attribute.add(delta)], condition=hash_attribute.exists())
-
-    try:
-        return apply_once(effect_id, write)
-    except TransactionFailed as exc:
-        if exc.failed_on("counter"):
-            return False
-        raise
-
-
 # -- summed per batch -------------------------------------------------------------------------------
 MARKERS_PER_TRANSACTION = MAX_ITEMS - 1  # a key's update and up to 99 records' markers
 

@@ -50,26 +50,28 @@ def utc_day_of(at_ms: int) -> str:
     return datetime.fromtimestamp(at_ms / 1000, tz=UTC).strftime("%Y-%m-%d")
 
 
-def add_new_follower(transaction, followee_id: str, follower_id: str, at_ms: int) -> None:
-    """Into an `apply_once` transaction: the second's `new_follower` notice gains this follower.
+def add_new_follower(transaction, followee_id: str, follower_id: str, at_ms: int, *, count: int = 1,
+                     label: str = "notice") -> None:
+    """Into an exactly-once transaction: the second's `new_follower` notice gains `count` followers,
+    `follower_id` the first of them (`services.graph_effects.notify_new_follower` sums a batch's).
 
-    The first follower of the second creates it as the single case (`data: {follower_id}`); each
-    later one adds 1 to `count` (listed as `data.count`). ADD is safe only because `apply_once`
-    runs it once per follower-day.
+    The first write of the second creates it as the single case (`data: {follower_id}`); each
+    follower adds 1 to `count` (listed as `data.count`). ADD is safe only because the caller's
+    markers (`follower_notice_effect_id`) let each follower-day in once.
     """
     from datetime import datetime
 
     second_ms = at_ms - at_ms % 1000
     moment = iso(datetime.fromtimestamp(second_ms / 1000, tz=UTC))
     transaction.update(
-        "notice",
+        label,
         Notification(followee_id, new_follower_notice_id(followee_id, at_ms)),
         actions=[
             Notification.type.set("new_follower"),
             Notification.created_at.set(Notification.created_at | moment),
             Notification.data.set(Notification.data | {"follower_id": follower_id}),
             Notification.expires_at.set(Notification.expires_at | second_ms // 1000 + NOTIFICATION_TTL_SECONDS),
-            Notification.count.add(1),
+            Notification.count.add(count),
         ],
     )
 

@@ -160,13 +160,20 @@ def handle_batch(name: str, effects: Sequence[Effect | BatchEffect], records: li
 
 
 #: Batch size and window of the handlers whose effects are summed per batch (counters, tallies,
-#: grouped notices). A summed counter costs one transaction per key per batch per stream shard (one
-#: per 98 records of that key, markers included), so the bigger and the less frequent the batch, the
-#: cooler the key: at 1,000 follows a second of one account a 1 s window gives each shard's poller
-#: one batch a second, i.e. about 1 + n/98 transactions a second on the account's profile per shard
-#: instead of n. 1,000 records bound the batch's work (~1,000 marker writes in ~11-20 transactions)
-#: well inside the function timeout, and 1 s is the freshness a counter may trail by.
+#: grouped notices). A summed key costs one transaction per batch that touches it (one per 99 of its
+#: records: its update and their markers), so on one key that gets R records a second the writes are
+#: about R / 99 + (batches a second): at 1,000 follows a second of one account, ~11-15 transactions a
+#: second on its profile instead of 1,000. The 1 s window makes the batches that count: without it a
+#: shard's poller invokes with whatever arrived since its last poll (~4 a second), so a moderately hot
+#: key is written 4 times a second per shard; with it, about once. 1 s is also the most a counter
+#: may trail by from batching (the contract allows seconds).
+#: A handler whose effects are all summed reads up to 1,000 records (its work per batch is a few
+#: transactions per key, ~1,000 markers in ~11-20 calls, far inside the 30 s timeout). A handler that
+#: also runs per-record effects (audience joins, backfills, rewards: a few calls each) reads up to 297
+#: (3 x 99 markers on one key): ~100 ms a record of the 30 s timeout, and past ~100 records a batch
+#: the hot key's transactions a second hardly fall further (R / 99 dominates).
 SUMMED_BATCH_SIZE = 1000
+MIXED_BATCH_SIZE = 297
 SUMMED_BATCH_WINDOW_SECONDS = 1
 
 
