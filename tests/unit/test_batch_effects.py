@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from chalicelib.domain.changes import Change, inserted, is_batch_effect, per_batch
+from chalicelib.domain.changes import Change, inserted, is_batch_effect, per_batch, removed
 from chalicelib.models.transactions import MAX_ITEMS
 from chalicelib.services.effects import MARKERS_PER_TRANSACTION, Counter, _packed, _Unit
 from chalicelib.streams.events import run_effects
@@ -94,3 +94,69 @@ def test_keys_are_packed_into_transactions_of_at_most_100_items_never_one_key_tw
     # the hot key's 99 records fill one transaction; its remaining 3 share one with the first cold keys
     assert [len(units) for units in transactions][:2] == [1, 1 + 48]
     assert sum(len(unit.entries) for units in transactions for unit in units) == 99 + 3 + 120
+
+
+# -- what each summed effect adds to its keys, from plain changes ----------------------------------
+def test_a_follow_moves_two_counters_each_with_its_own_marker():
+    from chalicelib.models.users import UserProfile
+    from chalicelib.services import graph_effects
+
+    moves = graph_effects.follow_counter_moves(inserted("Follows", FOLLOW, sequence_number="7"))
+    assert moves == [(Counter(UserProfile, "fan", "following_count"), "follow-count-following_count:Follows:7", 1),
+                     (Counter(UserProfile, "star", "follower_count"), "follow-count-follower_count:Follows:7", 1)]
+
+
+def test_follows_of_one_second_share_a_notice_and_a_follower_is_counted_once_a_day():
+    from datetime import UTC, datetime, timedelta
+
+    from chalicelib.services import graph_effects
+
+    noon = datetime(2024, 5, 1, 12, tzinfo=UTC)
+
+    def follow(fan: str, at: datetime, sequence: str) -> Change:
+        return inserted("Follows", {**FOLLOW, "follower_id": fan}, sequence_number=sequence, created_at=at)
+
+    first = graph_effects.follower_notice_moves(follow("fan", noon, "1"))
+    same_second = graph_effects.follower_notice_moves(follow("fan2", noon + timedelta(milliseconds=999), "2"))
+    again_later = graph_effects.follower_notice_moves(follow("fan", noon + timedelta(hours=1), "3"))
+    ((notice, effect_id, follower),) = first
+    assert notice == same_second[0][0] == graph_effects.FollowerNotice("star", int(noon.timestamp() * 1000))
+    assert follower == "fan"
+    # the same follower later that day: another second's notice, but the same exactly-once key
+    assert again_later[0][0] != notice and again_later[0][1] == effect_id
+    assert graph_effects.follower_notice_moves(removed("Follows", FOLLOW)) == []
+
+
+def test_circle_answer_and_helpful_counts_move_by_one_per_record():
+    from chalicelib.models.advice import Question, Review
+    from chalicelib.models.groups import Group
+    from chalicelib.services import advice_effects, groups
+
+    member = {"group_id": "g1", "user_id": "u1", "role": "member"}
+    assert groups.member_count_moves(removed("GroupMembers", member, sequence_number="4")) == [
+        (Counter(Group, "g1", "member_count"), "group-member-count:GroupMembers:4", -1)]
+    assert groups.member_count_moves(inserted("GroupMembers", {**member, "role": "owner"})) == []
+    reply = {"answer_id": "A1", "question_id": "Q1"}
+    assert advice_effects.answer_count_moves(inserted("Answers", reply, sequence_number="5")) == [
+        (Counter(Question, "Q1", "answer_count"), "answer-count:Answers:5", 1)]
+    mark = {"review_id": "R1", "user_id": "u1"}
+    assert advice_effects.helpful_count_moves(removed("HelpfulMarks", mark, sequence_number="6")) == [
+        (Counter(Review, "R1", "helpful_count"), "helpful-count:HelpfulMarks:6", -1)]
+
+
+def test_vote_changes_sum_to_the_tallies_they_move():
+    from chalicelib.domain.advice import VoteDelta
+    from chalicelib.domain.changes import modified
+    from chalicelib.services import advice_effects
+
+    vote = {"answer_id": "A1", "voter_id": "v", "value": 1}
+    changes = [inserted("AnswerVotes", vote, sequence_number="1"),
+               modified("AnswerVotes", vote, {**vote, "value": -1}, sequence_number="2"),
+               inserted("AnswerVotes", {**vote, "voter_id": "w"}, sequence_number="3"),
+               modified("AnswerVotes", vote, vote, sequence_number="4")]
+    moves = [move for change in changes for move in advice_effects.vote_tally_moves(change)]
+    assert {target for target, _, _ in moves} == {advice_effects.AnswerTally("A1")}
+    assert [effect_id for _, effect_id, _ in moves] == [f"vote-tally:AnswerVotes:{n}" for n in (1, 2, 3)]
+    # up, then up -> down, then another up: score +1 - 2 + 1, one up and one down standing
+    assert advice_effects.summed_votes([delta for _, _, delta in moves]) == VoteDelta(score=0, upvotes=1,
+                                                                                      downvotes=1)
