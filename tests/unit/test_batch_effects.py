@@ -160,3 +160,26 @@ def test_vote_changes_sum_to_the_tallies_they_move():
     # up, then up -> down, then another up: score +1 - 2 + 1, one up and one down standing
     assert advice_effects.summed_votes([delta for _, _, delta in moves]) == VoteDelta(score=0, upvotes=1,
                                                                                       downvotes=1)
+
+
+def test_handlers_that_sum_read_big_batches_with_a_window():
+    import app
+    from chalicelib.streams.events import MIXED_BATCH_SIZE, SUMMED_BATCH_SIZE, SUMMED_BATCH_WINDOW_SECONDS
+
+    sources = {source.name: source for source in app.app.event_sources if hasattr(source, "batch_size")}
+    expected = {"count_group_members": SUMMED_BATCH_SIZE, "tally_coupon_stock": SUMMED_BATCH_SIZE,
+                "update_follow_graph": MIXED_BATCH_SIZE, "track_answers": MIXED_BATCH_SIZE,
+                "tally_answer_votes": MIXED_BATCH_SIZE, "tally_helpful_marks": MIXED_BATCH_SIZE}
+    for name, size in expected.items():
+        assert sources[name].batch_size == size, name
+        assert sources[name].maximum_batching_window_in_seconds == SUMMED_BATCH_WINDOW_SECONDS, name
+        assert any(is_batch_effect(effect) for effect in _effects(name)), name
+
+
+def _effects(name: str):
+    from chalicelib.streams import advice, coupons, graph, groups
+
+    for module in (advice, coupons, graph, groups):
+        if hasattr(module, name):
+            return getattr(module, name).func.effects
+    raise LookupError(name)
