@@ -1,26 +1,36 @@
 """What follows from a change in purchase advice: answer counts, vote tallies, helpful counts, notices.
 
-Each function here is one effect of one stream record and is safe to run again on a redelivered
-record: counters move inside `apply_once`, notices have ids derived from their cause.
+Each function here is one effect of a stream record (or, marked `per_batch`, of a batch of them) and
+is safe to run again on a redelivered record: counters and tallies are summed per batch with a
+marker per record (`services.effects.sum_changes_once`), notices have ids derived from their cause.
 """
 
 from __future__ import annotations
 
-from chalicelib.domain.advice import answer_rank, vote_delta
-from chalicelib.domain.changes import Change
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from chalicelib.domain.advice import VoteDelta, answer_rank, vote_delta
+from chalicelib.domain.changes import BatchFailures, Change, per_batch
 from chalicelib.models.advice import Answer, Question, Review
-from chalicelib.models.transactions import Transaction, retry_on_conflict
-from chalicelib.services.effects import commit_once, move_counter
+from chalicelib.models.transactions import Transaction
+from chalicelib.services.effects import Counter, sum_changes_once
 from chalicelib.services.notifications import notify
 
 # --- Answers -------------------------------------------------------------------------------------
 
 
-def count_answers(change: Change) -> None:
+def answer_count_moves(change: Change) -> list[tuple[Counter, str, int]]:
     """A new answer adds one to its question's `answer_count`; a removed one takes one away."""
-    if change.count_delta:
-        move_counter(change.effect_id("answer-count"), Question, change.item["question_id"],
-                     Question.answer_count, change.count_delta)
+    if not change.count_delta:
+        return []
+    return [(Counter(Question, change.item["question_id"], "answer_count"), change.effect_id("answer-count"),
+             change.count_delta)]
+
+
+@per_batch
+def count_answers(changes: Sequence[Change]) -> BatchFailures:
+    return sum_changes_once(changes, answer_count_moves)
 
 
 def _notice_data(item: dict) -> dict:
@@ -68,55 +78,78 @@ def _vote_value(image: dict | None) -> int:
     return int((image or {}).get("value") or 0)
 
 
-def tally_vote(change: Change) -> bool:
-    """Move the answer's score, upvotes, downvotes and `rank` by what this vote change did.
+@dataclass(frozen=True)
+class AnswerTally:
+    """An answer's score, upvotes, downvotes and `rank`, moved by the sum of a batch's vote changes.
 
-    The stream record's old and new images are the exact before and after of one vote item, so
-    summing their differences counts every vote exactly once however votes race. The rank depends
-    on the new score, so the answer is read first and written back in the marker's transaction on
-    condition that its score and acceptance are still what was read (optimistic concurrency
-    against other tallies and against a concurrent acceptance); a lost race reads again.
+    The rank depends on the new score, so the answer is read and written back on condition that its
+    score and acceptance are still what was read (optimistic concurrency against a concurrent
+    acceptance, and other shards' tallies); a lost race reads again.
     """
-    delta = vote_delta(_vote_value(change.old), _vote_value(change.new))
-    if delta.is_zero:
-        return False
-    answer_id = change.item["answer_id"]
-    effect_id = change.effect_id("vote-tally")
 
-    def attempt() -> bool:
+    answer_id: str
+    gone_if_false: bool = False  # the condition is an optimistic lock: false means read again
+
+    def write(self, transaction: Transaction, label: str, deltas: Sequence[VoteDelta]) -> bool:
         try:
-            answer = Answer.get(answer_id, consistent_read=True)
+            answer = Answer.get(self.answer_id, consistent_read=True)
         except Answer.DoesNotExist:
             return False
-        score = int(answer.score or 0)
-        accepted = bool(answer.accepted)
-        new_score = score + delta.score
-        transaction = Transaction()
+        total = summed_votes(deltas)
+        score, accepted = int(answer.score or 0), bool(answer.accepted)
+        if total.is_zero:
+            return True  # only the records' markers
+        new_score = score + total.score
         transaction.update(
-            "answer",
+            label,
             answer,
             actions=[
                 Answer.score.set(new_score),
-                Answer.upvotes.add(delta.upvotes),
-                Answer.downvotes.add(delta.downvotes),
-                Answer.rank.set(answer_rank(accepted=accepted, score=new_score, answer_id=answer_id)),
+                Answer.upvotes.add(total.upvotes),
+                Answer.downvotes.add(total.downvotes),
+                Answer.rank.set(answer_rank(accepted=accepted, score=new_score, answer_id=self.answer_id)),
             ],
             condition=(Answer.score == score) & (Answer.accepted == accepted),
             retry_if_false=True,
         )
-        return commit_once(effect_id, transaction)
+        return True
 
-    return retry_on_conflict(attempt, what=f"answer {answer_id}")
+
+def summed_votes(deltas: Sequence[VoteDelta]) -> VoteDelta:
+    return VoteDelta(score=sum(d.score for d in deltas), upvotes=sum(d.upvotes for d in deltas),
+                     downvotes=sum(d.downvotes for d in deltas))
+
+
+def vote_tally_moves(change: Change) -> list[tuple[AnswerTally, str, VoteDelta]]:
+    """What one vote change does to its answer's tallies: the old and new images of a vote item are
+    its exact before and after, so summing their differences counts every vote once however votes race."""
+    delta = vote_delta(_vote_value(change.old), _vote_value(change.new))
+    if delta.is_zero:
+        return []
+    return [(AnswerTally(change.item["answer_id"]), change.effect_id("vote-tally"), delta)]
+
+
+@per_batch
+def tally_vote(changes: Sequence[Change]) -> BatchFailures:
+    """Move each answer's score, upvotes, downvotes and `rank` by what the batch's votes did: one
+    write of a voted answer per batch."""
+    return sum_changes_once(changes, vote_tally_moves)
 
 
 # --- Helpful marks -------------------------------------------------------------------------------
 
 
-def tally_helpful_mark(change: Change) -> None:
+def helpful_count_moves(change: Change) -> list[tuple[Counter, str, int]]:
     """A mark adds one to its review's `helpful_count`; taking it back takes one away."""
-    if change.count_delta:
-        move_counter(change.effect_id("helpful-count"), Review, change.item["review_id"],
-                     Review.helpful_count, change.count_delta)
+    if not change.count_delta:
+        return []
+    return [(Counter(Review, change.item["review_id"], "helpful_count"), change.effect_id("helpful-count"),
+             change.count_delta)]
+
+
+@per_batch
+def tally_helpful_mark(changes: Sequence[Change]) -> BatchFailures:
+    return sum_changes_once(changes, helpful_count_moves)
 
 
 # --- Reviews -------------------------------------------------------------------------------------

@@ -4,13 +4,17 @@ changes, backfill and removal, are in `services.feed`.)"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+
 from chalicelib.config import get_settings
-from chalicelib.domain.changes import Change
+from chalicelib.domain.changes import BatchFailures, Change, per_batch
 from chalicelib.models.base import batch_get
 from chalicelib.models.graph import Follow
+from chalicelib.models.transactions import Transaction
 from chalicelib.models.users import UserProfile
 from chalicelib.services import audience, notifications
-from chalicelib.services.effects import apply_once
+from chalicelib.services.effects import Counter, sum_changes_once, sum_once
 
 
 # -- Follows ----------------------------------------------------------------------------------------
@@ -24,17 +28,17 @@ def follow_count_moves(change: Change) -> list[tuple[str, str, int]]:
     return [(item["follower_id"], "following_count", delta), (item["followee_id"], "follower_count", delta)]
 
 
-def count_followers(change: Change) -> bool:
-    """Counts move exactly once per follow and unfollow (one transaction with the effect's marker)."""
-    moves = follow_count_moves(change)
-    if not moves:
-        return False
+def follow_counter_moves(change: Change) -> list[tuple[Counter, str, int]]:
+    """`follow_count_moves` as summed counter moves, one marker per record and counter."""
+    return [(Counter(UserProfile, user_id, counter), change.effect_id(f"follow-count-{counter}"), delta)
+            for user_id, counter, delta in follow_count_moves(change)]
 
-    def write(transaction) -> None:
-        for user_id, counter, delta in moves:
-            transaction.update(counter, UserProfile(user_id), actions=[getattr(UserProfile, counter).add(delta)])
 
-    return apply_once(change.effect_id("follow-count"), write)
+@per_batch
+def count_followers(changes: Sequence[Change]) -> BatchFailures:
+    """Counts move exactly once per follow and unfollow, summed per batch: one update of each profile's
+    counter per batch (a star gaining 1,000 followers a second is written about once a second)."""
+    return sum_changes_once(changes, follow_counter_moves)
 
 
 def new_follower_notice(change: Change) -> tuple[str, dict] | None:
@@ -44,21 +48,48 @@ def new_follower_notice(change: Change) -> tuple[str, dict] | None:
     return change.item["followee_id"], {"follower_id": change.item["follower_id"]}
 
 
-def notify_new_follower(change: Change) -> None:
+@dataclass(frozen=True)
+class FollowerNotice:
+    """The `new_follower` notice of one followee for one second: followers of that second share it."""
+
+    followee_id: str
+    second_ms: int
+    gone_if_false: bool = False  # its write has no condition
+
+    def write(self, transaction: Transaction, label: str, follower_ids: Sequence[str]) -> bool:
+        notifications.add_new_follower(transaction, self.followee_id, follower_ids[0], self.second_ms,
+                                       count=len(follower_ids), label=label)
+        return True
+
+
+def follower_notice_moves(change: Change) -> list[tuple[FollowerNotice, str, str]]:
+    """The notice a follow joins, with its exactly-once key (one per follower per followee per UTC day)."""
+    notice = new_follower_notice(change)
+    if notice is None:
+        return []
+    followee_id, data = notice
+    return [_follower_notice_move(followee_id, data["follower_id"], change.created_ms)]
+
+
+def _follower_notice_move(followee_id: str, follower_id: str, at_ms: int) -> tuple[FollowerNotice, str, str]:
+    return (FollowerNotice(followee_id, at_ms - at_ms % 1000),
+            notifications.follower_notice_effect_id(followee_id, follower_id, at_ms), follower_id)
+
+
+@per_batch
+def notify_new_follower(changes: Sequence[Change]) -> BatchFailures:
     """At most one notice per follower per followee per UTC day (an exactly-once effect keyed by the
     day, so following and unfollowing over and over notifies once); followers of one second share
-    one notice (`data.count`)."""
-    notice = new_follower_notice(change)
-    if notice is not None:
-        followee_id, data = notice
-        notify_followee(followee_id, data["follower_id"], change.created_ms)
+    one notice (`data.count`), written once per batch."""
+    return sum_changes_once(changes, follower_notice_moves)
 
 
-def notify_followee(followee_id: str, follower_id: str, at_ms: int) -> bool:
-    return apply_once(
-        notifications.follower_notice_effect_id(followee_id, follower_id, at_ms),
-        lambda transaction: notifications.add_new_follower(transaction, followee_id, follower_id, at_ms),
-    )
+def notify_followee(followee_id: str, follower_id: str, at_ms: int) -> None:
+    """One follower's notice, alone (what a batch holding one follow does)."""
+    notice, effect_id, follower = _follower_notice_move(followee_id, follower_id, at_ms)
+    failed = sum_once({notice: [(effect_id, follower)]})
+    if failed:
+        raise failed[effect_id]
 
 
 def join_audience(change: Change) -> None:

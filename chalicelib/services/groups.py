@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from chalicelib.auth import Caller
-from chalicelib.domain.changes import Change
+from chalicelib.domain.changes import BatchFailures, Change, per_batch
 from chalicelib.domain.ids import new_id, now_iso
 from chalicelib.errors import Conflict, NotFound
 from chalicelib.models.base import batch_get, delete_if, put_unless_present
 from chalicelib.models.groups import Group, GroupMember
 from chalicelib.pagination import Page, PageRequest
 from chalicelib.schemas.groups import GroupOut
-from chalicelib.services.effects import move_counter
+from chalicelib.services.effects import Counter, sum_changes_once
 
 OWNER, MEMBER = "owner", "member"
 
@@ -94,9 +96,15 @@ def member_count_delta(change: Change) -> int:
     return change.count_delta
 
 
-def count_members(change: Change) -> None:
-    """GroupMembers stream: member_count moves exactly once per join and leave."""
+def member_count_moves(change: Change) -> list[tuple[Counter, str, int]]:
     delta = member_count_delta(change)
-    if delta:
-        move_counter(change.effect_id("group-member-count"), Group, change.item["group_id"], Group.member_count,
-                     delta)
+    if not delta:
+        return []
+    return [(Counter(Group, change.item["group_id"], "member_count"), change.effect_id("group-member-count"), delta)]
+
+
+@per_batch
+def count_members(changes: Sequence[Change]) -> BatchFailures:
+    """GroupMembers stream: member_count moves exactly once per join and leave, summed per batch (one
+    update of a circle per batch)."""
+    return sum_changes_once(changes, member_count_moves)

@@ -15,10 +15,10 @@ counted, or one delayed by retries) is read from the start, and never counted.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import UTC
 
-from chalicelib.domain.changes import INSERT, MODIFY, REMOVE, Change
+from chalicelib.domain.changes import INSERT, MODIFY, REMOVE, BatchFailures, Change, per_batch
 from chalicelib.domain.ids import cause_id, epoch_seconds, iso
 from chalicelib.errors import BadRequest
 from chalicelib.models.base import batch_get
@@ -90,26 +90,28 @@ def utc_day_of(at_ms: int) -> str:
     return datetime.fromtimestamp(at_ms / 1000, tz=UTC).strftime("%Y-%m-%d")
 
 
-def add_new_follower(transaction, followee_id: str, follower_id: str, at_ms: int) -> None:
-    """Into an `apply_once` transaction: the second's `new_follower` notice gains this follower.
+def add_new_follower(transaction, followee_id: str, follower_id: str, at_ms: int, *, count: int = 1,
+                     label: str = "notice") -> None:
+    """Into an exactly-once transaction: the second's `new_follower` notice gains `count` followers,
+    `follower_id` the first of them (`services.graph_effects.notify_new_follower` sums a batch's).
 
-    The first follower of the second creates it as the single case (`data: {follower_id}`); each
-    later one adds 1 to `count` (listed as `data.count`). ADD is safe only because `apply_once`
-    runs it once per follower-day.
+    The first write of the second creates it as the single case (`data: {follower_id}`); each
+    follower adds 1 to `count` (listed as `data.count`). ADD is safe only because the caller's
+    markers (`follower_notice_effect_id`) let each follower-day in once.
     """
     from datetime import datetime
 
     second_ms = at_ms - at_ms % 1000
     moment = iso(datetime.fromtimestamp(second_ms / 1000, tz=UTC))
     transaction.update(
-        "notice",
+        label,
         Notification(followee_id, new_follower_notice_id(followee_id, at_ms)),
         actions=[
             Notification.type.set("new_follower"),
             Notification.created_at.set(Notification.created_at | moment),
             Notification.data.set(Notification.data | {"follower_id": follower_id}),
             Notification.expires_at.set(Notification.expires_at | second_ms // 1000 + NOTIFICATION_TTL_SECONDS),
-            Notification.count.add(1),
+            Notification.count.add(count),
         ],
     )
 
@@ -280,7 +282,8 @@ def unread_move(change: Change) -> tuple[str, str, int] | None:
 MARKERS_PER_TRANSACTION = MAX_ITEMS - 1
 
 
-def count_unread(changes: Iterable[Change]) -> dict[str, BaseException]:
+@per_batch
+def count_unread(changes: Sequence[Change]) -> BatchFailures:
     """Notifications stream effect, per batch: one counting transaction per user (per 99 records).
 
     Returns the failures by sequence number (the records of users whose count could not be

@@ -3,13 +3,15 @@
 DynamoDB Streams allows two readers per shard, so every effect of a table hangs off its ONE
 handler here. To add an effect (rewards, expert scores), add a function taking a `Change` to the
 table's tuple below; each effect must be idempotent on its own, because a failure in any of them
-redelivers the record to all of them.
+redelivers the record to all of them. Counts and vote tallies are batch effects (summed per batch:
+one write of a question, answer or review per batch), hence the batch size and window
+(`streams.events` says why).
 """
 
 from chalice import Blueprint
 
 from chalicelib.services import advice_effects, experts, rewards
-from chalicelib.streams.events import dynamodb_stream
+from chalicelib.streams.events import MIXED_BATCH_SIZE, SUMMED_BATCH_WINDOW_SECONDS, dynamodb_stream
 
 blueprint = Blueprint(__name__)
 
@@ -32,7 +34,11 @@ HELPFUL_MARK_EFFECTS = (
 
 REVIEW_EFFECTS = (advice_effects.count_product_reviews,)
 
-track_answers = dynamodb_stream(blueprint, "Answers", ANSWER_EFFECTS, name="track_answers")
-tally_answer_votes = dynamodb_stream(blueprint, "AnswerVotes", ANSWER_VOTE_EFFECTS, name="tally_answer_votes")
-tally_helpful_marks = dynamodb_stream(blueprint, "HelpfulMarks", HELPFUL_MARK_EFFECTS, name="tally_helpful_marks")
+SUMMED = {"batch_size": MIXED_BATCH_SIZE, "batching_window_seconds": SUMMED_BATCH_WINDOW_SECONDS}
+
+track_answers = dynamodb_stream(blueprint, "Answers", ANSWER_EFFECTS, name="track_answers", **SUMMED)
+tally_answer_votes = dynamodb_stream(blueprint, "AnswerVotes", ANSWER_VOTE_EFFECTS, name="tally_answer_votes",
+                                     **SUMMED)
+tally_helpful_marks = dynamodb_stream(blueprint, "HelpfulMarks", HELPFUL_MARK_EFFECTS, name="tally_helpful_marks",
+                                      **SUMMED)
 track_reviews = dynamodb_stream(blueprint, "Reviews", REVIEW_EFFECTS, name="track_reviews")
