@@ -28,11 +28,12 @@ from chalicelib.models.base import batch_get, update_if
 from chalicelib.models.batches import write_batches
 from chalicelib.models.graph import Block, Follow
 from chalicelib.models.merchants import Merchant
-from chalicelib.models.posts import FeedEntry, FeedPullList, PollVote, Post
+from chalicelib.models.posts import FeedEntry, FeedPullList, Post
 from chalicelib.models.transactions import Transaction, TransactionFailed, retry_on_conflict
 from chalicelib.models.users import UserProfile
 from chalicelib.pagination import Page, PageRequest
 from chalicelib.services import audience
+from chalicelib.services.polls import PollReads
 
 
 # -- entries ----------------------------------------------------------------------------------------
@@ -167,7 +168,7 @@ def _feed_query(reader_id: str, before: str | None, limit: int) -> tuple[list[Fe
 def read_feed(reader_id: str, page: PageRequest) -> Page:
     """One Query on the reader's feed (its first page also brings the pull list), one on each
     followed large account, then ONE batched read (posts of the page's entries, their authors'
-    names, the reader's votes on polls)."""
+    names, the polls' tallies and the reader's votes)."""
     from chalicelib.services.posts import post_view
 
     window = get_settings().feed_max_entries
@@ -198,18 +199,18 @@ def read_feed(reader_id: str, page: PageRequest) -> Page:
 
     to_fetch = [post_id for post_id in merged.post_ids if post_id not in pulled]
     authors = sorted({pulled[p].author_id if p in pulled else entries[p].author_id for p in merged.post_ids})
-    polls = [p for p in merged.post_ids if (pulled[p].poll is not None if p in pulled else entries[p].has_poll)]
-    found = batch_get(
+    poll_reads = PollReads([p for p in merged.post_ids
+                            if (pulled[p].poll is not None if p in pulled else entries[p].has_poll)], reader_id)
+    found = iter(batch_get(
         [(Post, post_id, None) for post_id in to_fetch]
         + [(UserProfile, author_id, None) for author_id in authors]
         + [(Merchant, author_id, None) for author_id in authors]
-        + [(PollVote, post_id, reader_id) for post_id in polls]
-    )
-    found = iter(found)
+        + poll_reads.keys()
+    ))
     fetched = {post_id: next(found) for post_id in to_fetch}
     profiles = {author_id: next(found) for author_id in authors}
     stores = {author_id: next(found) for author_id in authors}
-    votes = {post_id: next(found) for post_id in polls}
+    votes = poll_reads.take(found)
     now, now_epoch = now_iso(), epoch_seconds()
     items = []
     for post_id in merged.post_ids:
@@ -246,18 +247,3 @@ def remove_deleted_post(change: Change) -> None:
     """Posts stream: a deleted post leaves every feed."""
     if change.kind == "REMOVE":
         remove_post_everywhere(change.item["post_id"])
-
-
-def poll_votes_to_delete(change: Change) -> str | None:
-    """The post whose poll votes go: a deleted post that had a poll."""
-    if change.kind == "REMOVE" and change.item.get("poll"):
-        return change.item["post_id"]
-    return None
-
-
-def delete_poll_votes(change: Change) -> None:
-    """Posts stream: a deleted poll's votes go with it."""
-    post_id = poll_votes_to_delete(change)
-    if post_id is not None:
-        votes = [vote.user_id for vote in PollVote.query(post_id, attributes_to_get=["post_id", "user_id"])]
-        write_batches(PollVote, deletes=[PollVote(post_id, user_id) for user_id in votes])

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from chalicelib.domain.changes import Change, inserted, modified, removed
-from chalicelib.services import advice_effects, fanout, feed, good_finds, graph_effects, groups, ratings
+from chalicelib.services import advice_effects, fanout, good_finds, graph_effects, groups, polls, ratings
 from chalicelib.streams.events import apply_effects
 
 FOLLOW = {"follower_id": "fan", "followee_id": "star", "created_at": "2024-05-01T00:00:00.000Z"}
@@ -91,9 +91,9 @@ def test_only_a_new_home_post_is_fanned_out():
 
 def test_a_deleted_post_takes_its_poll_votes_only_if_it_had_a_poll():
     with_poll = {**POST, "poll": {"options": [], "closes_at": "2024-05-02T00:00:00.000Z"}}
-    assert feed.poll_votes_to_delete(removed("Posts", with_poll)) == "P1"
-    assert feed.poll_votes_to_delete(removed("Posts", POST)) is None
-    assert feed.poll_votes_to_delete(inserted("Posts", with_poll)) is None
+    assert polls.poll_to_delete(removed("Posts", with_poll)) == "P1"
+    assert polls.poll_to_delete(removed("Posts", POST)) is None
+    assert polls.poll_to_delete(inserted("Posts", with_poll)) is None
 
 
 def test_a_recorded_step_asks_for_the_next_and_a_finished_job_for_nothing():
