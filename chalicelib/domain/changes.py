@@ -7,7 +7,7 @@ changes directly with `inserted`, `modified` and `removed`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -59,6 +59,25 @@ class Change:
 #: One named effect of a table's changes (a use case); it must be idempotent on its own, because a
 #: failure in any effect of a record redelivers the record to all of them.
 Effect = Callable[[Change], object]
+
+#: What a batch effect could not do: the sequence number of each record it failed, with why. Those
+#: records are reported in `batchItemFailures` and delivered again (to every effect of the table).
+BatchFailures = dict[str, BaseException]
+
+#: One named effect of a whole batch of a table's changes (in stream order, no-ops left out), for
+#: work that is cheaper summed than done record by record: one counter update per key per batch.
+#: Marked with `per_batch`; it must be exactly once per record under any split and replay of batches.
+BatchEffect = Callable[[Sequence[Change]], BatchFailures]
+
+
+def per_batch(effect: BatchEffect) -> BatchEffect:
+    """Mark `effect` as a batch effect: the dispatch gives it the batch's changes, not one change."""
+    effect.per_batch = True  # type: ignore[attr-defined]
+    return effect
+
+
+def is_batch_effect(effect: object) -> bool:
+    return bool(getattr(effect, "per_batch", False))
 
 
 def inserted(table: str, new: Image, *, sequence_number: str = "1", keys: Image | None = None,

@@ -31,12 +31,13 @@ from __future__ import annotations
 import random
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from chalicelib.auth import Caller
 from chalicelib.domain import coupons as stock
+from chalicelib.domain.changes import BatchFailures, Change, per_batch
 from chalicelib.domain.ids import iso, new_id, now_iso, utc_now
 from chalicelib.domain.points import (
     CODE_ALPHABET,
@@ -330,6 +331,23 @@ def _take_coupon(caller: Caller, campaign: Campaign, shard: int) -> dict:
 
 
 # -- the tally (stream effect of CampaignStock) ------------------------------------------------
+def stock_sold(change: Change) -> tuple[str, int, int] | None:
+    """(campaign, shard, coupons sold) from a stock item's new image; None for a removal."""
+    image = change.new
+    if not image:
+        return None
+    return image["campaign_id"], int(image["shard"]), int(image["allotment"]) - int(image["remaining"])
+
+
+@per_batch
+def tally_coupon_stock(changes: Sequence[Change]) -> BatchFailures:
+    """CampaignStock stream, per batch: what the shards have sold, folded into their campaigns' tallies
+    (`tally_stock`: one write per campaign per batch); the records of a campaign whose tally failed."""
+    sold = {change.sequence_number: seen for change in changes if (seen := stock_sold(change)) is not None}
+    failed = tally_stock(sold.values())
+    return {sequence: failed[campaign_id] for sequence, (campaign_id, _, _) in sold.items() if campaign_id in failed}
+
+
 def tally_stock(sold: Iterable[tuple[str, int, int]]) -> dict[str, Exception]:
     """Fold what stock shards have sold (campaign, shard, sold) into their campaigns' tallies.
 
