@@ -103,16 +103,23 @@ def tally_deltas(changes: Iterable[VoteChange]) -> dict[str, dict[int, int]]:
 
     Options whose deltas cancel out are left out, and so is a tally item with nothing left to move.
     """
-    deltas: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+    deltas: dict[str, list[dict[int, int]]] = defaultdict(list)
     for change in changes:
-        key = tally_key_of_vote(change.post_id, change.user_id)
-        if change.before is not None:
-            deltas[key][change.before] -= 1
+        moved = {change.before: -1} if change.before is not None else {}
         if change.after is not None:
-            deltas[key][change.after] += 1
-    moved = {key: {option: delta for option, delta in sorted(by_option.items()) if delta}
-             for key, by_option in deltas.items()}
-    return {key: by_option for key, by_option in moved.items() if by_option}
+            moved[change.after] = moved.get(change.after, 0) + 1
+        deltas[tally_key_of_vote(change.post_id, change.user_id)].append(moved)
+    summed = {key: sum_option_deltas(by_option) for key, by_option in deltas.items()}
+    return {key: by_option for key, by_option in summed.items() if by_option}
+
+
+def sum_option_deltas(deltas: Iterable[Mapping[int, int]]) -> dict[int, int]:
+    """Several `{option: delta}` summed into one, options that net to zero left out."""
+    summed: dict[int, int] = defaultdict(int)
+    for by_option in deltas:
+        for option, delta in by_option.items():
+            summed[option] += delta
+    return {option: delta for option, delta in sorted(summed.items()) if delta}
 
 
 def sum_tallies(option_count: int, tallies: Iterable[Mapping[int, int] | None]) -> list[int]:

@@ -11,17 +11,20 @@ the page's one BatchGetItem.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from chalicelib.auth import Caller
 from chalicelib.domain import polls
-from chalicelib.domain.changes import Change
+from chalicelib.domain.changes import BatchFailures, Change, per_batch
 from chalicelib.domain.ids import epoch_seconds, now_iso
 from chalicelib.errors import BadRequest, Conflict, NotFound
 from chalicelib.models.base import delete_if, save_if, update_if
 from chalicelib.models.batches import write_batches
 from chalicelib.models.posts import PollTally, PollVote, Post
+from chalicelib.models.transactions import Transaction
+from chalicelib.services.effects import sum_changes_once
 
 #: A deleted post's tally items stay (empty, refusing updates) past the stream's 24-hour retention,
 #: so a late record of one of its votes cannot bring a count back.
@@ -129,6 +132,46 @@ def withdraw_vote(caller: Caller, post_id: str) -> None:
 
 
 # -- stream effects ---------------------------------------------------------------------------------
+TALLY_EFFECT = "tally_poll_votes"
+
+
+@dataclass(frozen=True)
+class TallyItem:
+    """One poll tally item as a key the batch's vote changes are summed into (`effects.sum_once`).
+
+    Its write adds each option's summed delta (creating the item on a poll's first votes); it is
+    refused on a deleted post's item (`deleted_at`), and then the records are dropped: nothing to
+    count on.
+    """
+
+    key: str
+    gone_if_false: bool = True
+
+    def write(self, transaction: Transaction, label: str, deltas: Sequence[Any]) -> bool:
+        summed = polls.sum_option_deltas(deltas)
+        if summed:  # a net zero (a vote and its withdrawal in one batch) writes only the markers
+            actions = [PollTally.option_attribute(option).add(delta) for option, delta in summed.items()]
+            transaction.update(label, PollTally(self.key), actions=actions,
+                               condition=PollTally.deleted_at.does_not_exist())
+        return True
+
+
+def tally_moves(change: Change) -> Iterable[tuple[TallyItem, str, dict[int, int]]]:
+    """What one vote record does to its poll's tally: (tally item, effect id, {option: delta})."""
+    vote = polls.vote_change(change.old, change.new)
+    if vote is None:
+        return []
+    return [(TallyItem(key), change.effect_id(TALLY_EFFECT), by_option)
+            for key, by_option in polls.tally_deltas([vote]).items()]
+
+
+@per_batch
+def tally_poll_votes(changes: Sequence[Change]) -> BatchFailures:
+    """PollVotes stream, per batch: the vote changes summed per tally item, ONE write of each tally
+    item per batch (with the records' markers: exactly once under any split and replay)."""
+    return sum_changes_once(changes, tally_moves)
+
+
 def poll_to_delete(change: Change) -> str | None:
     """Posts stream: the post whose poll goes with it (a deleted post that had a poll)."""
     if change.kind == "REMOVE" and change.item.get("poll"):

@@ -168,15 +168,16 @@ def test_every_table_stream_has_one_handler_and_it_lists_named_use_cases():
     from chalicelib.streams import feed as feed_streams
     from chalicelib.streams import groups as group_streams
     from chalicelib.streams import jobs as job_streams
+    from chalicelib.streams import polls as poll_streams
 
-    modules = (advice, feed_streams, graph, group_streams, merchants, job_streams, coupon_streams)
+    modules = (advice, feed_streams, graph, group_streams, merchants, job_streams, coupon_streams, poll_streams)
     handlers = {name: handler for module in modules
                 for name, handler in vars(module).items() if isinstance(handler, EventSourceHandler)}
     # the Lambda names the README and the deployed functions know
     assert set(handlers) == {"update_follow_graph", "enforce_blocks", "fan_out_posts", "continue_fan_out",
                              "count_group_members", "track_answers", "tally_answer_votes", "tally_helpful_marks",
                              "rank_merchants", "propagate_merchant_tiers", "index_products", "continue_jobs",
-                             "tally_coupon_stock"}
+                             "tally_coupon_stock", "tally_poll_votes"}
     streams = [source.stream_arn for source in app.app.event_sources]
     assert len(streams) == len(set(streams)) == len(handlers)
     for name, handler in handlers.items():
