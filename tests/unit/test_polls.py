@@ -84,3 +84,31 @@ def test_a_batch_sums_to_one_delta_per_tally_item_and_leaves_out_what_cancels():
 def test_a_poll_reads_as_the_sum_of_its_tally_items_never_below_zero():
     assert polls.sum_tallies(3, [{0: 2, 1: 1}, None, {1: 3, 2: -1}, {}]) == [2, 4, 0]
     assert polls.sum_tallies(2, [{0: 1, 3: 9}]) == [1, 0]  # an option past the poll's is ignored
+
+
+# -- the tally effect's decisions, from plain change values -------------------------------------------
+def test_each_vote_record_moves_its_voters_tally_item_by_the_options_before_and_after():
+    from chalicelib.domain.changes import inserted, modified, removed
+    from chalicelib.services.polls import TallyItem, tally_moves
+
+    vote = {"vote_key": "P1#3", "user_id": "u1", "post_id": "P1", "option": 1, "created_at": "t"}
+    item = TallyItem(polls.tally_key_of_vote("P1", "u1"))
+    cast = inserted("PollVotes", vote, sequence_number="7")
+    assert list(tally_moves(cast)) == [(item, "tally_poll_votes:PollVotes:7", {1: 1})]
+    changed = modified("PollVotes", vote, {**vote, "option": 3}, sequence_number="8")
+    assert list(tally_moves(changed)) == [(item, "tally_poll_votes:PollVotes:8", {1: -1, 3: 1})]
+    assert list(tally_moves(removed("PollVotes", vote, sequence_number="9"))) == [
+        (item, "tally_poll_votes:PollVotes:9", {1: -1})]
+    assert list(tally_moves(modified("PollVotes", vote, {**vote, "changed_at": "u"}))) == []
+
+
+def test_a_tally_items_write_adds_the_summed_deltas_and_nothing_when_they_cancel():
+    from chalicelib.models.transactions import Transaction
+    from chalicelib.services.polls import TallyItem
+
+    item = TallyItem("P1#t0")
+    cancelled = Transaction()
+    assert item.write(cancelled, "key:0", [{1: 1}, {1: -1}]) is True and len(cancelled) == 0
+    moved = Transaction()
+    assert item.write(moved, "key:0", [{1: 1}, {1: -1, 2: 1}, {0: 1}]) is True and len(moved) == 1
+    assert item.gone_if_false  # a deleted post's tally refuses the write: its records are dropped
