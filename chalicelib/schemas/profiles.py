@@ -6,6 +6,7 @@ from pydantic import AfterValidator, StringConstraints
 
 from chalicelib.domain.names import MAX_DISPLAY_NAME, check_display_name
 from chalicelib.schemas.base import Labels, RequestModel, ResponseModel
+from chalicelib.schemas.cards import UserCard
 
 DisplayName = Annotated[
     str, StringConstraints(min_length=1, max_length=MAX_DISPLAY_NAME), AfterValidator(check_display_name)
@@ -48,6 +49,7 @@ class UserRef(ResponseModel):
     user_id: str
     display_name: str
     since: str | None = None
+    user: UserCard
 
 
 class FollowState(ResponseModel):

@@ -9,6 +9,7 @@ from chalicelib.models.base import batch_get, save_if
 from chalicelib.models.graph import Block, Follow
 from chalicelib.models.users import UserProfile
 from chalicelib.pagination import Page, PageRequest
+from chalicelib.services.cards import CardRead
 from chalicelib.services.profiles import display_name_of
 
 
@@ -64,10 +65,16 @@ def is_blocked(blocker_id: str, blocked_id: str) -> bool:
 
 
 def _with_names(pairs: list[tuple[str, str]]) -> list[dict]:
-    profiles = batch_get([(UserProfile, user_id, None) for user_id, _ in pairs])
+    """The people with their names and cards: one BatchGetItem (profiles and stores)."""
+    read = CardRead(user_ids=[user_id for user_id, _ in pairs])
+    keys = read.keys()
+    found = batch_get(keys) if keys else []
+    profiles = dict(zip(read.user_ids, found[:len(read.user_ids)], strict=True))
+    cards = read.build(found).users
     return [
-        {"user_id": user_id, "display_name": display_name_of(profile, user_id), "since": since}
-        for (user_id, since), profile in zip(pairs, profiles, strict=True)
+        {"user_id": user_id, "display_name": display_name_of(profiles[user_id], user_id), "since": since,
+         "user": cards[user_id]}
+        for user_id, since in pairs
     ]
 
 

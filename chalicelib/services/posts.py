@@ -15,49 +15,71 @@ from chalicelib.models.merchants import Merchant
 from chalicelib.models.posts import Poll, PollOption, Post
 from chalicelib.models.users import UserProfile
 from chalicelib.pagination import Page, PageRequest
-from chalicelib.schemas.posts import AuthorOut, PollOut, PostOut
+from chalicelib.schemas.cards import ProductCard, UserCard
+from chalicelib.schemas.posts import PollOut, PostOut
 from chalicelib.services import polls as poll_votes
+from chalicelib.services.cards import CardRead, cards_of_products, user_card
 from chalicelib.services.polls import PollReading, PollReads
-from chalicelib.services.profiles import display_name_of, merchant_block
 
 
 # -- presentation -----------------------------------------------------------------------------------
-def post_view(post: Post, author: UserProfile | None, poll: PollReading | None, now: str,
-              store: Merchant | None = None) -> PostOut:
+def post_view(post: Post, author: UserCard, poll: PollReading | None, now: str,
+              products: dict[str, ProductCard] | None = None) -> PostOut:
     """`poll`: the reader's view of the post's poll (tallies and their vote); None reads as no votes yet."""
     poll_out = None
     if post.poll is not None:
         reading = poll or PollReading()
         counts = reading.counts(len(post.poll.options))
-        tally = polls.tally(((option.text, option.product_id, votes) for option, votes in zip(post.poll.options, counts,
-                                                                                               strict=True)),
+        tally = polls.tally(((option.text, option.product_id, votes)
+                             for option, votes in zip(post.poll.options, counts, strict=True)),
                             post.poll.closes_at, now, reading.my_vote)
-        poll_out = PollOut.from_tally(tally)
-    card = AuthorOut(user_id=post.author_id, display_name=display_name_of(author, post.author_id),
-                     merchant=merchant_block(store))
-    return PostOut.from_item(post, card, poll_out)
+        poll_out = PollOut.from_tally(tally, products)
+    return PostOut.from_item(post, author, poll_out, products)
+
+
+def named_products(post: Post) -> list[str]:
+    """The products a post shows a card of: its `product_ids`, then its poll options'."""
+    options = [option.product_id for option in post.poll.options if option.product_id] if post.poll else []
+    return list(dict.fromkeys([*(post.product_ids or []), *options]))
+
+
+def product_card_read(posts: list[Post]) -> CardRead:
+    """The product cards of these posts, their stores known from the posts (one call)."""
+    merchant_of: dict[str, str] = {}
+    for post in posts:
+        kept = post.product_merchants
+        merchant_of.update(kept.as_dict() if kept is not None else {})
+    return CardRead(product_ids=[pid for post in posts for pid in named_products(post)], merchant_of=merchant_of)
 
 
 def present_posts(posts: list[Post], viewer_id: str, known_votes: dict[str, int | None] | None = None) -> list[PostOut]:
-    """Posts as the API shows them: authors' names and stores, the polls' tallies and the viewer's
-    votes, in one batched read. `known_votes`: the viewer's votes already known (not read again)."""
+    """Posts as the API shows them: the authors' and products' cards, the polls' tallies and the
+    viewer's votes, in ONE batched read. `known_votes`: the viewer's votes already known (not read)."""
     if not posts:
         return []
-    author_ids = sorted({post.author_id for post in posts})
+    products = product_card_read(posts)
+    cards = CardRead(user_ids=sorted({post.author_id for post in posts}), product_ids=products.product_ids,
+                     merchant_of=products.merchant_of)
     poll_reads = PollReads([post.post_id for post in posts if post.poll is not None], viewer_id, known_votes or {})
-    found = iter(batch_get(
-        [(UserProfile, author_id, None) for author_id in author_ids]
-        + [(Merchant, author_id, None) for author_id in author_ids]
-        + poll_reads.keys()
-    ))
-    profiles = {author_id: next(found) for author_id in author_ids}
-    stores = {author_id: next(found) for author_id in author_ids}
+    card_keys = cards.keys()
+    found = iter(batch_get(card_keys + poll_reads.keys()))
+    read = cards.build([next(found) for _ in card_keys])
     readings = poll_reads.take(found)
     now = now_iso()
-    return [
-        post_view(post, profiles[post.author_id], readings.get(post.post_id), now, stores[post.author_id])
-        for post in posts
-    ]
+    return [post_view(post, read.users[post.author_id], readings.get(post.post_id), now, read.products)
+            for post in posts]
+
+
+def present_read_posts(posts: list[Post], authors: dict[str, UserCard], readings: dict[str, PollReading]
+                       ) -> list[PostOut]:
+    """Posts whose authors' cards and polls (tallies, the viewer's votes) a page read with the posts
+    themselves (the feed): their product cards cost one more BatchGetItem, none when no post names a product."""
+    products = product_card_read(posts)
+    keys = products.keys()
+    product_cards = products.build(batch_get(keys) if keys else []).products
+    now = now_iso()
+    return [post_view(post, authors[post.author_id], readings.get(post.post_id), now, product_cards)
+            for post in posts]
 
 
 # -- posts ------------------------------------------------------------------------------------------
@@ -88,7 +110,7 @@ def create_post(caller: Caller, text: str, image_urls: list[str], product_ids: l
             raise NotFound(f"No circle {group_id}")
         if membership is None:
             raise Forbidden("Only members of this circle may post in it")
-    products = dict(zip(wanted_products, found, strict=True))
+    products: dict[str, Product | None] = dict(zip(wanted_products, found, strict=True))
     for index, product_id in enumerate(product_ids):
         if products[product_id] is None:
             raise BadRequest(f"product_ids.{index}: unknown product {product_id}")
@@ -106,6 +128,7 @@ def create_post(caller: Caller, text: str, image_urls: list[str], product_ids: l
         text=text,
         image_urls=image_urls,
         product_ids=product_ids,
+        product_merchants={pid: product.merchant_id for pid, product in products.items() if product is not None},
         labels=labels,
         created_at=iso(created),
     )
@@ -115,7 +138,9 @@ def create_post(caller: Caller, text: str, image_urls: list[str], product_ids: l
             closes_at=iso(polls.closes_at(created, poll["closes_in_hours"])),
         )
     post.save(condition=Post.post_id.does_not_exist())
-    return post_view(post, profile, None, now_iso(), store)
+    # the author's card from the token's name when the profile was not read (no expert levels then)
+    author = user_card(caller.user_id, profile, store)
+    return post_view(post, author, None, now_iso(), cards_of_products(products))
 
 
 def _get(post_id: str) -> Post:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from chalicelib.auth import Caller
 from chalicelib.domain.advice import MAX_ID_LENGTH, created_at_of, plausible_id
 from chalicelib.domain.ids import new_id
+from chalicelib.domain.products import DEFAULT_CURRENCY, rating_average
 from chalicelib.errors import NotFound
 from chalicelib.models.advice import Product
 from chalicelib.models.base import get_or_404
@@ -21,6 +22,10 @@ def product_view(product: Product, store=None) -> dict:
         "price_cents": int(product.price_cents),
         "image_url": product.image_url,
         "labels": list(product.labels or []),
+        "description": product.description or "",
+        "currency": product.currency or DEFAULT_CURRENCY,
+        "rating_avg": rating_average(int(product.rating_total or 0), int(product.review_count or 0)),
+        "review_count": int(product.review_count or 0),
         "created_at": product.created_at,
         "merchant": merchant_block(store),  # the store's name, tier and badge (judges' panel)
     }
@@ -34,7 +39,8 @@ def with_stores(products: list[Product]) -> list[dict]:
     return [product_view(p, stores.get(p.merchant_id)) for p in products]
 
 
-def create(caller: Caller, title: str, price_cents: int, image_url: str | None, labels: list[str]) -> dict:
+def create(caller: Caller, title: str, price_cents: int, image_url: str | None, labels: list[str],
+           description: str = "", currency: str = DEFAULT_CURRENCY) -> dict:
     """One conditional put; Good Finds indexes the product from the Products stream."""
     product_id = new_id()
     created_at = created_at_of(product_id)
@@ -45,6 +51,10 @@ def create(caller: Caller, title: str, price_cents: int, image_url: str | None, 
         price_cents=price_cents,
         image_url=image_url,
         labels=list(labels),
+        description=description,
+        currency=currency,
+        rating_total=0,
+        review_count=0,
         created_at=created_at,
     )
     product.save(condition=Product.product_id.does_not_exist())

@@ -177,7 +177,7 @@ def test_every_table_stream_has_one_handler_and_it_lists_named_use_cases():
     assert set(handlers) == {"update_follow_graph", "enforce_blocks", "fan_out_posts", "continue_fan_out",
                              "count_group_members", "track_answers", "tally_answer_votes", "tally_helpful_marks",
                              "rank_merchants", "propagate_merchant_tiers", "index_products", "continue_jobs",
-                             "tally_coupon_stock", "tally_poll_votes"}
+                             "tally_coupon_stock", "track_reviews", "tally_poll_votes"}
     streams = [source.stream_arn for source in app.app.event_sources]
     assert len(streams) == len(set(streams)) == len(handlers)
     for name, handler in handlers.items():
