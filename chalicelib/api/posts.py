@@ -41,10 +41,22 @@ def get_fanout(ctx, post_id):
     return FanoutOut.from_job(job)
 
 
-@api.route("POST", "/posts/{post_id}/poll/votes", summary="Vote in a post's poll (once)", body=VoteIn,
-           response=PostOut, errors=(404, 409))
+@api.route("POST", "/posts/{post_id}/poll/votes", summary="Vote in a post's poll (once; a second vote is 409)",
+           body=VoteIn, response=PostOut, errors=(404, 409))
 def vote(ctx, post_id):
     return posts.vote(ctx.user, post_id, ctx.body.option)
+
+
+@api.route("PUT", "/posts/{post_id}/poll/votes/me", summary="Cast or change the caller's vote while the poll is open",
+           body=VoteIn, response=PostOut, errors=(404, 409))
+def set_my_vote(ctx, post_id):
+    return posts.set_vote(ctx.user, post_id, ctx.body.option)
+
+
+@api.route("DELETE", "/posts/{post_id}/poll/votes/me", summary="Withdraw the caller's vote while the poll is open",
+           status=204, errors=(404, 409))
+def withdraw_my_vote(ctx, post_id):
+    posts.withdraw_vote(ctx.user, post_id)
 
 
 @api.route("GET", "/users/{user_id}/posts", summary="A user's posts outside circles, newest first",

@@ -18,7 +18,6 @@ from chalicelib.models.base import BaseModel, table_meta
 class PollOption(MapAttribute):
     text = UnicodeAttribute()
     product_id = UnicodeAttribute(null=True)
-    votes = NumberAttribute(default=0)
 
 
 class Poll(MapAttribute):
@@ -66,11 +65,43 @@ class Post(BaseModel):
 
 
 class PollVote(BaseModel):
+    """One voter's vote in one poll, under `domain.polls.vote_key`: a poll's votes spread over shards."""
+
     Meta = table_meta("PollVotes")
-    post_id = UnicodeAttribute(hash_key=True)
+    vote_key = UnicodeAttribute(hash_key=True)  # "<post_id>#<vote shard of user_id>"
     user_id = UnicodeAttribute(range_key=True)
-    option = NumberAttribute()
+    post_id = UnicodeAttribute()
+    option = NumberAttribute()  # the stream record of a change carries the option before and after
     created_at = UnicodeAttribute()
+    changed_at = UnicodeAttribute(null=True)
+
+
+class PollTally(BaseModel):
+    """One of a poll's tally items (`domain.polls.tally_key`): the votes counted in it, per option.
+
+    Kept from the PollVotes stream, one update per item per batch; a reader sums the poll's items.
+    A deleted post's items keep only `deleted_at` (later tally updates are refused on it) until
+    `expires_at` (TTL), past the stream's 24-hour retention.
+    """
+
+    Meta = table_meta("PollTallies")
+    tally_key = UnicodeAttribute(hash_key=True)
+    votes_0 = NumberAttribute(null=True)
+    votes_1 = NumberAttribute(null=True)
+    votes_2 = NumberAttribute(null=True)
+    votes_3 = NumberAttribute(null=True)
+    deleted_at = UnicodeAttribute(null=True)
+    expires_at = NumberAttribute(null=True)
+
+    @classmethod
+    def option_attribute(cls, option: int) -> NumberAttribute:
+        return {0: cls.votes_0, 1: cls.votes_1, 2: cls.votes_2, 3: cls.votes_3}[option]
+
+    def counts(self) -> dict[int, int]:
+        """{option: votes counted here}; nothing for a deleted post's item."""
+        if self.deleted_at is not None:
+            return {}
+        return {option: int(getattr(self, f"votes_{option}") or 0) for option in range(4)}
 
 
 class FeedByPostIndex(GlobalSecondaryIndex):

@@ -27,11 +27,12 @@ from chalicelib.errors import BadRequest
 from chalicelib.models.base import batch_get, update_if
 from chalicelib.models.batches import write_batches
 from chalicelib.models.graph import Block, Follow
-from chalicelib.models.posts import FeedEntry, FeedPullList, PollVote, Post
+from chalicelib.models.posts import FeedEntry, FeedPullList, Post
 from chalicelib.models.transactions import Transaction, TransactionFailed, retry_on_conflict
 from chalicelib.models.users import UserProfile
 from chalicelib.pagination import Page, PageRequest
 from chalicelib.services import audience
+from chalicelib.services.polls import PollReads
 
 
 # -- entries ----------------------------------------------------------------------------------------
@@ -166,7 +167,7 @@ def _feed_query(reader_id: str, before: str | None, limit: int) -> tuple[list[Fe
 def read_feed(reader_id: str, page: PageRequest) -> Page:
     """One Query on the reader's feed (its first page also brings the pull list), one on each
     followed large account, then ONE batched read (posts of the page's entries, their authors'
-    cards, the reader's votes on polls) and one of the posts' product cards (when any names one)."""
+    cards, the polls' tallies and the reader's votes) and one of the posts' product cards (when any names one)."""
     from chalicelib.services.cards import CardRead
     from chalicelib.services.posts import present_read_posts
 
@@ -199,16 +200,17 @@ def read_feed(reader_id: str, page: PageRequest) -> Page:
     to_fetch = [post_id for post_id in merged.post_ids if post_id not in pulled]
     authors = CardRead(user_ids=sorted({pulled[p].author_id if p in pulled else entries[p].author_id
                                         for p in merged.post_ids}))
-    polls = [p for p in merged.post_ids if (pulled[p].poll is not None if p in pulled else entries[p].has_poll)]
+    poll_reads = PollReads([p for p in merged.post_ids
+                            if (pulled[p].poll is not None if p in pulled else entries[p].has_poll)], reader_id)
     author_keys = authors.keys()
     found = iter(batch_get(
         [(Post, post_id, None) for post_id in to_fetch]
         + author_keys
-        + [(PollVote, post_id, reader_id) for post_id in polls]
+        + poll_reads.keys()
     ))
     fetched = {post_id: next(found) for post_id in to_fetch}
     author_cards = authors.build([next(found) for _ in author_keys]).users
-    votes = {post_id: next(found) for post_id in polls}
+    readings = poll_reads.take(found)
     now_epoch = epoch_seconds()
     shown = []
     for post_id in merged.post_ids:
@@ -218,7 +220,7 @@ def read_feed(reader_id: str, page: PageRequest) -> Page:
         if post_id in entries and rules.is_expired(entries[post_id].expires_at, now_epoch):
             continue  # past its TTL; DynamoDB deletes it later
         shown.append(post)
-    items = present_read_posts(shown, author_cards, votes)  # + one call for the products' cards
+    items = present_read_posts(shown, author_cards, readings)  # + one call for the products' cards
     next_position = rules.next_position(merged, position, window)
     return Page(items=items, next_cursor=page.next_cursor(next_position.to_cursor() if next_position else None))
 
@@ -246,18 +248,3 @@ def remove_deleted_post(change: Change) -> None:
     """Posts stream: a deleted post leaves every feed."""
     if change.kind == "REMOVE":
         remove_post_everywhere(change.item["post_id"])
-
-
-def poll_votes_to_delete(change: Change) -> str | None:
-    """The post whose poll votes go: a deleted post that had a poll."""
-    if change.kind == "REMOVE" and change.item.get("poll"):
-        return change.item["post_id"]
-    return None
-
-
-def delete_poll_votes(change: Change) -> None:
-    """Posts stream: a deleted poll's votes go with it."""
-    post_id = poll_votes_to_delete(change)
-    if post_id is not None:
-        votes = [vote.user_id for vote in PollVote.query(post_id, attributes_to_get=["post_id", "user_id"])]
-        write_batches(PollVote, deletes=[PollVote(post_id, user_id) for user_id in votes])

@@ -1,4 +1,4 @@
-"""Posts and polls: create (one write), read, delete, list an author's posts, vote."""
+"""Posts and polls: create (one write), read, delete, list an author's posts, vote (`services.polls`)."""
 
 from __future__ import annotations
 
@@ -7,29 +7,34 @@ from datetime import UTC, datetime
 from chalicelib.auth import Caller
 from chalicelib.domain import polls
 from chalicelib.domain.ids import iso, new_id, now_iso
-from chalicelib.errors import BadRequest, Conflict, Forbidden, NotFound
+from chalicelib.errors import BadRequest, Forbidden, NotFound
 from chalicelib.models.advice import Product
 from chalicelib.models.base import batch_get, delete_if
 from chalicelib.models.groups import Group, GroupMember
 from chalicelib.models.merchants import Merchant
-from chalicelib.models.posts import Poll, PollOption, PollVote, Post
-from chalicelib.models.transactions import Transaction, TransactionFailed, retry_on_conflict
+from chalicelib.models.posts import Poll, PollOption, Post
 from chalicelib.models.users import UserProfile
 from chalicelib.pagination import Page, PageRequest
 from chalicelib.schemas.cards import ProductCard, UserCard
 from chalicelib.schemas.posts import PollOut, PostOut
+from chalicelib.services import polls as poll_votes
 from chalicelib.services.cards import CardRead, cards_of_products, user_card
+from chalicelib.services.polls import PollReading, PollReads
 
 
 # -- presentation -----------------------------------------------------------------------------------
-def post_view(post: Post, author: UserCard, my_vote: PollVote | None, now: str,
+def post_view(post: Post, author: UserCard, poll: PollReading | None, now: str,
               products: dict[str, ProductCard] | None = None) -> PostOut:
-    poll = None
+    """`poll`: the reader's view of the post's poll (tallies and their vote); None reads as no votes yet."""
+    poll_out = None
     if post.poll is not None:
-        tally = polls.tally(((option.text, option.product_id, option.votes) for option in post.poll.options),
-                            post.poll.closes_at, now, int(my_vote.option) if my_vote is not None else None)
-        poll = PollOut.from_tally(tally, products)
-    return PostOut.from_item(post, author, poll, products)
+        reading = poll or PollReading()
+        counts = reading.counts(len(post.poll.options))
+        tally = polls.tally(((option.text, option.product_id, votes)
+                             for option, votes in zip(post.poll.options, counts, strict=True)),
+                            post.poll.closes_at, now, reading.my_vote)
+        poll_out = PollOut.from_tally(tally, products)
+    return PostOut.from_item(post, author, poll_out, products)
 
 
 def named_products(post: Post) -> list[str]:
@@ -47,33 +52,34 @@ def product_card_read(posts: list[Post]) -> CardRead:
     return CardRead(product_ids=[pid for post in posts for pid in named_products(post)], merchant_of=merchant_of)
 
 
-def present_posts(posts: list[Post], viewer_id: str) -> list[PostOut]:
-    """Posts as the API shows them: the authors' and products' cards and the viewer's poll votes,
-    in ONE batched read."""
+def present_posts(posts: list[Post], viewer_id: str, known_votes: dict[str, int | None] | None = None) -> list[PostOut]:
+    """Posts as the API shows them: the authors' and products' cards, the polls' tallies and the
+    viewer's votes, in ONE batched read. `known_votes`: the viewer's votes already known (not read)."""
     if not posts:
         return []
     products = product_card_read(posts)
     cards = CardRead(user_ids=sorted({post.author_id for post in posts}), product_ids=products.product_ids,
                      merchant_of=products.merchant_of)
-    poll_ids = [post.post_id for post in posts if post.poll is not None]
+    poll_reads = PollReads([post.post_id for post in posts if post.poll is not None], viewer_id, known_votes or {})
     card_keys = cards.keys()
-    found = batch_get(card_keys + [(PollVote, post_id, viewer_id) for post_id in poll_ids])
-    read = cards.build(found[:len(card_keys)])
-    votes = dict(zip(poll_ids, found[len(card_keys):], strict=True))
+    found = iter(batch_get(card_keys + poll_reads.keys()))
+    read = cards.build([next(found) for _ in card_keys])
+    readings = poll_reads.take(found)
     now = now_iso()
-    return [post_view(post, read.users[post.author_id], votes.get(post.post_id), now, read.products)
+    return [post_view(post, read.users[post.author_id], readings.get(post.post_id), now, read.products)
             for post in posts]
 
 
-def present_read_posts(posts: list[Post], authors: dict[str, UserCard], votes: dict[str, PollVote | None]
+def present_read_posts(posts: list[Post], authors: dict[str, UserCard], readings: dict[str, PollReading]
                        ) -> list[PostOut]:
-    """Posts whose authors' cards and viewer's votes a page read with the posts themselves (the
-    feed): their product cards cost one more BatchGetItem, none when no post names a product."""
+    """Posts whose authors' cards and polls (tallies, the viewer's votes) a page read with the posts
+    themselves (the feed): their product cards cost one more BatchGetItem, none when no post names a product."""
     products = product_card_read(posts)
     keys = products.keys()
     product_cards = products.build(batch_get(keys) if keys else []).products
     now = now_iso()
-    return [post_view(post, authors[post.author_id], votes.get(post.post_id), now, product_cards) for post in posts]
+    return [post_view(post, authors[post.author_id], readings.get(post.post_id), now, product_cards)
+            for post in posts]
 
 
 # -- posts ------------------------------------------------------------------------------------------
@@ -128,7 +134,7 @@ def create_post(caller: Caller, text: str, image_urls: list[str], product_ids: l
     )
     if poll is not None:
         post.poll = Poll(
-            options=[PollOption(text=o["text"], product_id=o.get("product_id"), votes=0) for o in poll["options"]],
+            options=[PollOption(text=o["text"], product_id=o.get("product_id")) for o in poll["options"]],
             closes_at=iso(polls.closes_at(created, poll["closes_in_hours"])),
         )
     post.save(condition=Post.post_id.does_not_exist())
@@ -182,41 +188,17 @@ def list_group_posts(viewer_id: str, group_id: str, page: PageRequest) -> Page:
 
 # -- polls ------------------------------------------------------------------------------------------
 def vote(caller: Caller, post_id: str, option: int) -> PostOut:
-    """One transaction: the voter's PollVote (put if absent) and +1 on the option's count.
+    """POST: the caller's one vote (`services.polls.cast_vote`); the post as they now see it. The
+    counts trail the votes by the stream's delay; their own vote is exact."""
+    post = poll_votes.cast_vote(caller, post_id, option)
+    return present_posts([post], caller.user_id, {post_id: option})[0]
 
-    Both conditions are checked by DynamoDB inside the transaction, so concurrent votes are
-    counted exactly and a vote racing the poll's close is refused; a vote that loses a race with
-    another voter's transaction is tried again under the one conflict rule (then 503 `Busy`).
-    """
-    from pynamodb.expressions.operand import Path
 
-    post = _get(post_id)
-    if post.poll is None:
-        raise NotFound(f"Post {post_id} has no poll")
-    count = len(post.poll.options)
-    if not polls.option_in_range(option, count):
-        raise BadRequest(f"option: must be from 0 to {count - 1}")
-    now = now_iso()
-    if polls.is_closed(post.poll.closes_at, now):
-        raise Conflict("This poll has closed", code="PollClosed")
-    votes = Path(["poll", "options"])[option]["votes"]
+def set_vote(caller: Caller, post_id: str, option: int) -> PostOut:
+    """PUT: cast or change the caller's vote (`services.polls.set_vote`)."""
+    post = poll_votes.set_vote(caller, post_id, option)
+    return present_posts([post], caller.user_id, {post_id: option})[0]
 
-    def attempt() -> None:
-        transaction = Transaction()
-        transaction.put("vote", PollVote(post_id, caller.user_id, option=option, created_at=now),
-                        condition=PollVote.user_id.does_not_exist())
-        transaction.update("tally", Post(post_id), actions=[votes.set(votes + 1)],
-                           condition=Post.post_id.exists() & (Path(["poll", "closes_at"]) > now))
-        try:
-            transaction.commit()
-        except TransactionFailed as exc:
-            if exc.failed_on("vote"):
-                raise Conflict("You have already voted in this poll", code="AlreadyVoted") from None
-            if exc.failed_on("tally"):
-                if batch_get([(Post, post_id, None)])[0] is None:
-                    raise NotFound(f"No post {post_id}") from None
-                raise Conflict("This poll has closed", code="PollClosed") from None
-            raise
 
-    retry_on_conflict(attempt, what="this poll")
-    return get_post(caller.user_id, post_id, consistent=True)
+def withdraw_vote(caller: Caller, post_id: str) -> None:
+    poll_votes.withdraw_vote(caller, post_id)

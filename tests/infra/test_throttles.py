@@ -13,6 +13,7 @@ from infra.stages import ACCOUNT_DEFAULT_QUOTA, StageSettings, load_stage
 CONTRACT_TARGETS = {
     ("POST", "/coupons/{campaign_id}/redeem"): 10_000,
     ("POST", "/posts/{post_id}/poll/votes"): 5_000,
+    ("PUT", "/posts/{post_id}/poll/votes/me"): 5_000,  # a Round-2 client casts and changes with PUT
     ("PUT", "/users/{user_id}/follow"): 1_000,
     ("PUT", "/groups/{group_id}/members/me"): 1_000,
 }

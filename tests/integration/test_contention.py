@@ -13,13 +13,14 @@ from datetime import timedelta
 
 import pytest
 
+from chalicelib.domain import polls
 from chalicelib.domain.ids import iso, utc_now
 from chalicelib.domain.points import ACCEPTED_ANSWER, ACCEPTING_ASKER, VOTE_UP, Award
 from chalicelib.models import transactions
 from chalicelib.models.advice import Answer, AnswerVote, Question
 from chalicelib.models.effects import AppliedEffect
 from chalicelib.models.points import CampaignStock, Coupon, Wallet
-from chalicelib.models.posts import PollVote, Post
+from chalicelib.models.posts import PollTally, PollVote
 from tests.support.advice import answer, ask, vote
 from tests.support.api import call
 from tests.support.conflicts import ConflictInjector
@@ -49,42 +50,58 @@ def assert_busy(response) -> None:
 
 
 # -- poll votes -------------------------------------------------------------------------------------
-def _tally(post_id: str) -> list[int]:
-    return [int(option.votes or 0) for option in Post.get(post_id, consistent_read=True).poll.options]
+def _votes(post_id: str) -> dict[str, int]:
+    return {vote.user_id: int(vote.option) for key in polls.vote_keys(post_id) for vote in PollVote.query(key)}
 
 
-def test_a_poll_vote_that_keeps_losing_races_is_503_busy_and_writes_nothing(client, users, conflicts, pauses):
+def _tally(client, user, post_id: str) -> list[int]:
+    return [option["votes"] for option in call(client, "GET", f"/posts/{post_id}", user).data["poll"]["options"]]
+
+
+@pytest.mark.parametrize("method,suffix,body", [("POST", "", {"option": 1}), ("PUT", "/me", {"option": 1}),
+                                                ("DELETE", "/me", None)])
+def test_a_poll_vote_that_keeps_losing_races_is_503_busy_and_writes_nothing(
+        client, users, conflicts, pauses, streams, method, suffix, body):
     alice, bob = users("alice"), users("bob")
     post_id = publish(client, alice, poll=TWO_LENSES)
-    # Given every transaction on the poll's post is cancelled by a conflicting one
-    rule = conflicts.cancel(Post, lambda key: key["post_id"] == post_id)
-    # When bob votes
-    response = call(client, "POST", f"/posts/{post_id}/poll/votes", bob, {"option": 1})
-    # Then he is told to come back, after the bounded retries, and nothing was counted
+    if method == "DELETE":
+        assert call(client, "PUT", f"/posts/{post_id}/poll/votes/me", bob, {"option": 0}).status_code == 200
+    before = _votes(post_id)
+    # Given every write of the poll's votes is refused as DynamoDB refuses a contended item
+    rule = conflicts.cancel(PollVote, lambda key: key.get("vote_key", "").startswith(f"{post_id}#"))
+    # When bob votes, changes or withdraws
+    response = call(client, method, f"/posts/{post_id}/poll/votes{suffix}", bob, body)
+    # Then he is told to come back, after the bounded retries, and nothing was written
     assert_busy(response)
     assert rule.injected == transactions.ATTEMPTS and len(pauses) == transactions.ATTEMPTS - 1
-    assert _tally(post_id) == [0, 0] and PollVote.count(post_id) == 0
-    # And once the contention is gone his vote counts
+    assert _votes(post_id) == before
+    # And once the contention is gone his request goes through and is counted
     conflicts.clear()
-    assert call(client, "POST", f"/posts/{post_id}/poll/votes", bob, {"option": 1}).status_code == 200
-    assert _tally(post_id) == [0, 1]
+    assert call(client, method, f"/posts/{post_id}/poll/votes{suffix}", bob, body).status_code in (200, 204)
+    streams.drain()
+    assert _tally(client, alice, post_id) == ([0, 1] if body else [0, 0])
 
 
-def test_poll_votes_under_random_conflicts_are_counted_exactly(client, users, conflicts, pauses):
+def test_poll_votes_and_tallies_under_random_conflicts_are_counted_exactly(client, users, conflicts, pauses, streams):
     alice = users("alice")
     voters = [users(f"voter{index}") for index in range(10)]
     post_id = publish(client, alice, poll=TWO_LENSES)
-    rule = conflicts.cancel(Post, lambda key: key["post_id"] == post_id, rate=0.7)
+    # Given conflicts on 70 % of the poll's vote writes and of its tally items' transactions
+    votes = conflicts.cancel(PollVote, lambda key: key.get("vote_key", "").startswith(f"{post_id}#"), rate=0.7)
+    tallies = conflicts.cancel(PollTally, lambda key: key["tally_key"].startswith(f"{post_id}#"), rate=0.7)
     statuses = {}
     for index, voter in enumerate(voters):
-        statuses[voter.user_id] = call(client, "POST", f"/posts/{post_id}/poll/votes", voter,
+        statuses[voter.user_id] = call(client, "PUT", f"/posts/{post_id}/poll/votes/me", voter,
                                        {"option": index % 2}).status_code
-    # No 500; every accepted vote is counted once, every refused one not at all
-    assert set(statuses.values()) <= {200, 503}
-    accepted = [user_id for user_id, status in statuses.items() if status == 200]
-    assert sum(_tally(post_id)) == len(accepted) == PollVote.count(post_id)
-    assert sorted(vote.user_id for vote in PollVote.query(post_id)) == sorted(accepted)
-    assert rule.injected > len(voters) and len(pauses) > 0  # the races were real and were retried
+    for voter in voters[:4]:  # some change their minds
+        statuses[voter.user_id] = call(client, "DELETE", f"/posts/{post_id}/poll/votes/me", voter).status_code
+    streams.drain()
+    # No 500; every vote that stands is counted once, under the conflicts on the tallies too
+    assert set(statuses.values()) <= {200, 204, 503}
+    stored = _votes(post_id)
+    conflicts.clear()
+    assert _tally(client, alice, post_id) == [list(stored.values()).count(option) for option in (0, 1)]
+    assert votes.injected > len(voters) and tallies.injected > 0 and len(pauses) > 0  # the races were real
 
 
 # -- coupon redemption ------------------------------------------------------------------------------

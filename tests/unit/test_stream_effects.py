@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from chalicelib.domain.changes import Change, inserted, modified, removed
-from chalicelib.services import advice_effects, fanout, feed, good_finds, graph_effects, groups, ratings
+from chalicelib.services import advice_effects, fanout, good_finds, graph_effects, groups, polls, ratings
 from chalicelib.streams.events import apply_effects
 
 FOLLOW = {"follower_id": "fan", "followee_id": "star", "created_at": "2024-05-01T00:00:00.000Z"}
@@ -91,9 +91,9 @@ def test_only_a_new_home_post_is_fanned_out():
 
 def test_a_deleted_post_takes_its_poll_votes_only_if_it_had_a_poll():
     with_poll = {**POST, "poll": {"options": [], "closes_at": "2024-05-02T00:00:00.000Z"}}
-    assert feed.poll_votes_to_delete(removed("Posts", with_poll)) == "P1"
-    assert feed.poll_votes_to_delete(removed("Posts", POST)) is None
-    assert feed.poll_votes_to_delete(inserted("Posts", with_poll)) is None
+    assert polls.poll_to_delete(removed("Posts", with_poll)) == "P1"
+    assert polls.poll_to_delete(removed("Posts", POST)) is None
+    assert polls.poll_to_delete(inserted("Posts", with_poll)) is None
 
 
 def test_a_recorded_step_asks_for_the_next_and_a_finished_job_for_nothing():
@@ -169,16 +169,18 @@ def test_every_table_stream_has_one_handler_and_it_lists_named_use_cases():
     from chalicelib.streams import groups as group_streams
     from chalicelib.streams import jobs as job_streams
     from chalicelib.streams import notifications as notification_streams
+    from chalicelib.streams import polls as poll_streams
 
     modules = (advice, feed_streams, graph, group_streams, merchants, job_streams, coupon_streams,
-               notification_streams)
+               notification_streams, poll_streams)
     handlers = {name: handler for module in modules
                 for name, handler in vars(module).items() if isinstance(handler, EventSourceHandler)}
     # the Lambda names the README and the deployed functions know
     assert set(handlers) == {"update_follow_graph", "enforce_blocks", "fan_out_posts", "continue_fan_out",
                              "count_group_members", "track_answers", "tally_answer_votes", "tally_helpful_marks",
                              "rank_merchants", "propagate_merchant_tiers", "index_products", "continue_jobs",
-                             "tally_coupon_stock", "track_reviews", "count_unread_notifications"}
+                             "tally_coupon_stock", "track_reviews", "count_unread_notifications",
+                             "tally_poll_votes"}
     streams = [source.stream_arn for source in app.app.event_sources]
     assert len(streams) == len(set(streams)) == len(handlers)
     for name, handler in handlers.items():
