@@ -82,7 +82,7 @@ def _count_batch(handler: str, records: int, failed: int) -> None:
             metric_doc.add_dimension(name="handler", value=handler)
 
 
-def dynamodb_stream(blueprint, logical_table: str, effects: Sequence[Effect], *, name: str):
+def dynamodb_stream(blueprint, logical_table: str, effects: Sequence[Effect], *, name: str, batch_size: int = 100):
     """Register the handler of one table's stream, under the Lambda name `name`: it runs `effects`,
     each a named use case taking a `Change`, on every record.
 
@@ -126,4 +126,4 @@ def dynamodb_stream(blueprint, logical_table: str, effects: Sequence[Effect], *,
     handle.__name__ = name
     handle.__qualname__ = name
     handle.effects = tuple(effects)  # type: ignore[attr-defined]
-    return blueprint.on_dynamodb_record(stream_arn=stream_arn(logical_table), batch_size=100, name=name)(handle)
+    return blueprint.on_dynamodb_record(stream_arn=stream_arn(logical_table), batch_size=batch_size, name=name)(handle)
