@@ -40,7 +40,9 @@ from chalicelib.services import audience
 from chalicelib.services.feed import _list_for_follower, blockers_of, entry_for
 
 FANOUT_PAGE_SIZE = 1000  # followers per fan-out step (about): 40 BatchWriteItem calls
-PULL_LIST_PAGE_SIZE = 200  # followers per step of a threshold crossing (about): one transaction each
+# followers per step of a threshold crossing (about): one transaction each, so ~45 calls a step like a
+# push step's ~46 (`chalicelib.streams.settings` sizes the handler's batches for that)
+PULL_LIST_PAGE_SIZE = 40
 REMOVAL_PAGE_SIZE = 1000  # followers per step of a deleted post's removal: 40 BatchWriteItem calls
 PUSH, PULL, PULL_LIST, REMOVE = "push", "pull", "pull-list", "remove"  # FanoutJob modes
 # A finished job stays as long as its post's entries can live: a deletion reads whether it was pulled
