@@ -127,6 +127,26 @@ def test_a_refusal_that_is_not_transient_stops_the_deploy(moto_session, dev):
     assert sleeps == []
 
 
+def test_the_fan_out_handlers_mappings_run_ten_batches_of_a_shard_at_once_and_the_rest_one(moto_session, dev):
+    # Given the mappings of a fan-out handler and of another, as Chalice's deployed record names them
+    fan_out, _ = make_stream_mapping(moto_session, "jianghu-dev-continue-fan-out")
+    other, _ = make_stream_mapping(moto_session, "jianghu-dev-rank-merchants")
+    resources = [
+        {"name": "continue_fan_out-dynamodb-event-source", "resource_type": "dynamodb_event_source",
+         "event_uuid": fan_out},
+        {"name": "rank_merchants-dynamodb-event-source", "resource_type": "dynamodb_event_source",
+         "event_uuid": other},
+    ]
+    awslambda = moto_session.client("lambda")
+    queue_arn = f"arn:aws:sqs:{REGION}:123456789012:jianghu-dev-stream-failures"
+    # When the deploy step configures each with its handler's settings
+    for uuid, handler in deploy.stream_mapping_handlers(resources).items():
+        deploy.configure_stream_mappings(awslambda, [uuid], stream_mapping_settings(dev, queue_arn, handler=handler))
+    # Then the fan-out handler's mapping runs 10 batches of a shard at once, the other one
+    assert awslambda.get_event_source_mapping(UUID=fan_out)["ParallelizationFactor"] == 10
+    assert awslambda.get_event_source_mapping(UUID=other)["ParallelizationFactor"] == 1
+
+
 def test_mapping_uuids_and_the_rest_api_come_from_chalices_deployed_record():
     resources = [
         {"name": "api_handler", "resource_type": "lambda_function", "lambda_arn": "arn:fn"},
