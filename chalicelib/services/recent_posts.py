@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
+from pynamodb.expressions.update import Action
+
 from chalicelib.domain import feed as rules
 from chalicelib.domain.changes import Change
 from chalicelib.models.base import batch_get, update_if
@@ -41,7 +43,7 @@ def keep_recent_posts(change: Change) -> None:
         RecentPosts(author_id).update(actions=[RecentPosts.post_ids.delete({post_id}),
                                                RecentPosts.poll_ids.delete({post_id})])
         return
-    actions = [RecentPosts.post_ids.add({post_id})]
+    actions: list[Action] = [RecentPosts.post_ids.add({post_id})]
     if post.get("poll"):
         actions.append(RecentPosts.poll_ids.add({post_id}))
     item = RecentPosts(author_id)
@@ -54,7 +56,7 @@ def _trim(author_id: str, dropped: list[str]) -> None:
     if not dropped:
         return
     newest_dropped = dropped[-1]
-    removals = [RecentPosts.post_ids.delete(set(dropped)), RecentPosts.poll_ids.delete(set(dropped))]
+    removals: list[Action] = [RecentPosts.post_ids.delete(set(dropped)), RecentPosts.poll_ids.delete(set(dropped))]
     if not update_if(RecentPosts(author_id), [*removals, RecentPosts.floor.set(newest_dropped)],
                      RecentPosts.floor.does_not_exist() | (RecentPosts.floor < newest_dropped)):
         RecentPosts(author_id).update(actions=removals)  # a concurrent trim set a higher floor already
