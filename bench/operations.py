@@ -24,6 +24,8 @@ TARGETS = {
     "read_feed_page": 3,
     "read_question_answers": 3,
     "notifications_page": 3,
+    # + 1 BatchGetItem of the followed large accounts' recent posts (up to 100)
+    "read_feed_page_pulled": 3,  # with product cards on the page, one more (the cards batch)
     "follow": 3,
     "vote_answer": 3,
     "redeem_coupon": 3,
@@ -102,6 +104,22 @@ def read_feed_page(world) -> Request:
     _ok(call(world.client, "POST", "/posts", authors[0], {"text": "which colour?", "poll": poll}), 201)
     world.streams.drain()
     return Request("GET", "/feed?limit=20", reader)
+
+
+def read_feed_page_pulled(world) -> Request:
+    """The same reader's feed when they also follow 30 large accounts (merged at read time)."""
+    from chalicelib.domain.ids import iso, new_id, utc_now
+    from chalicelib.models.posts import Post
+    from chalicelib.services.feed import add_pull_author
+
+    request = read_feed_page(world)
+    for index in range(30):
+        author_id = f"large-account-{index:02d}"
+        Post(new_id(), author_id=author_id, home_author_id=author_id, text="11.11 deals",
+             created_at=iso(utc_now())).save()  # its recent-posts item is kept by the Posts stream
+        add_pull_author(request.user.user_id, author_id)
+    world.streams.drain()
+    return request
 
 
 def get_post(world) -> Request:
@@ -229,6 +247,7 @@ def good_finds_page(world) -> Request:
 SCENARIOS: dict[str, Callable] = {
     "create_post": create_post,
     "read_feed_page": read_feed_page,
+    "read_feed_page_pulled": read_feed_page_pulled,
     "get_post": get_post,
     "poll_vote": poll_vote,
     "follow": follow,

@@ -167,6 +167,13 @@ def stream_mapping_uuids(resources: list[dict]) -> list[str]:
     return [r["event_uuid"] for r in resources if r.get("resource_type") == "dynamodb_event_source"]
 
 
+def stream_mapping_handlers(resources: list[dict]) -> dict[str, str]:
+    """Event source mapping UUID -> the handler it invokes (Chalice names the resource
+    `<handler>-dynamodb-event-source`)."""
+    return {r["event_uuid"]: r["name"].removesuffix("-dynamodb-event-source")
+            for r in resources if r.get("resource_type") == "dynamodb_event_source"}
+
+
 def rest_api(resources: list[dict]) -> dict:
     return next(r for r in resources if r.get("resource_type") == "rest_api")
 
@@ -312,10 +319,11 @@ def deploy(stage: str, *, infra_only: bool = False) -> int:
     secret = ensure_cursor_secret(session.client("ssm"), settings.cursor_secret_parameter)
     chalice_deploy(stage, env, secret, region=region)
     resources = deployed_resources(stage)
-    uuids = stream_mapping_uuids(resources)
-    mappings = configure_stream_mappings(
-        session.client("lambda"), uuids, stream_mapping_settings(settings, outputs["StreamFailuresQueueArn"])
-    )
+    mappings = []
+    for uuid, handler in stream_mapping_handlers(resources).items():  # each with its own parallelization factor
+        mappings += configure_stream_mappings(
+            session.client("lambda"), [uuid],
+            stream_mapping_settings(settings, outputs["StreamFailuresQueueArn"], handler=handler))
     print(f"configured {len(mappings)} stream event source mappings (partial batches, bisect, "
           f"{settings.maximum_retry_attempts} retries, failures to the queue)", flush=True)
     api = rest_api(resources)

@@ -224,12 +224,18 @@ def add_sign_up_trigger(template: dict, *, user_pool_id: str, user_pool_arn: str
                        "UserPoolId": user_pool_id, "TriggerArn": {"Fn::GetAtt": [function, "Arn"]}}}
 
 
+def _handler_of(function_props: dict) -> str | None:
+    """The stream handler's name from a function's `Handler` ("chalicelib.streams.feed.fan_out_posts")."""
+    handler = function_props.get("Handler")
+    return handler.rsplit(".", 1)[-1] if isinstance(handler, str) else None
+
+
 def postprocess(template: dict, settings: StageSettings, failure_destination_arn: str, *,
                 user_pool_id: str | None = None, user_pool_arn: str | None = None) -> dict:
     """Add the stream, throttling, secret, gateway-response and sign-up trigger settings to a
     template `chalice package` produced (the trigger when the pool is named)."""
-    mapping = stream_mapping_settings(settings, failure_destination_arn)
     throttles = method_settings(settings)
+    resources = template.get("Resources", {})
     add_cursor_secret_parameter(template)
     for resource in template.get("Resources", {}).values():
         kind, props = resource.get("Type"), resource.setdefault("Properties", {})
@@ -238,8 +244,13 @@ def postprocess(template: dict, settings: StageSettings, failure_destination_arn
             variables["CURSOR_SECRET"] = {"Ref": CURSOR_SECRET_PARAMETER}
             for event in props.get("Events", {}).values():
                 if event.get("Type") == "DynamoDB":
+                    mapping = stream_mapping_settings(settings, failure_destination_arn, handler=_handler_of(props))
                     event["Properties"].update(json.loads(json.dumps(mapping)))
         elif kind == "AWS::Lambda::EventSourceMapping" and ":dynamodb:" in json.dumps(props.get("EventSourceArn")):
+            function = props.get("FunctionName")
+            target = resources.get(function["Ref"], {}) if isinstance(function, dict) and "Ref" in function else {}
+            mapping = stream_mapping_settings(settings, failure_destination_arn,
+                                              handler=_handler_of(target.get("Properties", {})))
             props.update(json.loads(json.dumps(mapping)))
         elif kind in ("AWS::Serverless::Api", "AWS::ApiGateway::Stage"):
             props["MethodSettings"] = json.loads(json.dumps(throttles))

@@ -141,19 +141,24 @@ def throttling_patch_operations(settings: StageSettings) -> list[dict]:
     return operations
 
 
-def stream_mapping_settings(settings: StageSettings, failure_destination_arn) -> dict:
+def stream_mapping_settings(settings: StageSettings, failure_destination_arn, handler: str | None = None) -> dict:
     """What Chalice's `on_dynamodb_record` leaves out of each event source mapping.
 
     Partial batch responses (the handlers return `batchItemFailures`), bisection of a failing
     batch, a bounded retry count and age, and the queue where a record that keeps failing is
-    described. `failure_destination_arn` may be a string or a CloudFormation intrinsic.
+    described; and the handler's parallelization factor (`chalicelib.streams.settings`: 10 for the
+    fan-out handlers, 1 for the rest). `failure_destination_arn` may be a string or a
+    CloudFormation intrinsic.
     """
+    from chalicelib.streams.settings import settings_of
+
     return {
         "FunctionResponseTypes": ["ReportBatchItemFailures"],
         "BisectBatchOnFunctionError": settings.bisect_batch_on_function_error,
         "MaximumRetryAttempts": settings.maximum_retry_attempts,
         "MaximumRecordAgeInSeconds": settings.maximum_record_age_seconds,
         "DestinationConfig": {"OnFailure": {"Destination": failure_destination_arn}},
+        "ParallelizationFactor": settings_of(handler or "").parallelization_factor,
     }
 
 

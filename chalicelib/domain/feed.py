@@ -13,6 +13,8 @@ from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from chalicelib.domain.ids import id_time_ms
+
 T = TypeVar("T")
 
 BATCH_WRITE_LIMIT = 25  # DynamoDB's BatchWriteItem maximum
@@ -171,10 +173,6 @@ def post_plan(reach: Reach, threshold: int) -> str:
     return PUSH
 
 
-def reader_author(reader_id: str, author_id: str) -> str:
-    return f"{reader_id}#{author_id}"
-
-
 # -- upkeep: expiry and the pull list ----------------------------------------------------------------
 FEED_ENTRY_TTL_SECONDS = 30 * 24 * 3600  # an entry expires (DynamoDB TTL) 30 days after it was written
 PULL_LIST_PREFIX = "~pull#"  # "~" sorts above every ULID character (0-9, A-Z)
@@ -183,6 +181,12 @@ PULL_LIST_PREFIX = "~pull#"  # "~" sorts above every ULID character (0-9, A-Z)
 def entry_expires_at(now_epoch: int, ttl_seconds: int = FEED_ENTRY_TTL_SECONDS) -> int:
     """Epoch second after which a feed entry is gone: DynamoDB's TTL deletes it, reads skip it first."""
     return now_epoch + ttl_seconds
+
+
+def post_entries_expire_at(post_id: str, ttl_seconds: int = FEED_ENTRY_TTL_SECONDS) -> int:
+    """Every feed entry of a post expires `ttl_seconds` after the post (its ULID's time), however late
+    it was written (a backfill): a post past that age is in no feed, so its deletion walks none."""
+    return id_time_ms(post_id) // 1000 + ttl_seconds
 
 
 def is_expired(expires_at: int | float | None, now_epoch: int) -> bool:
@@ -194,8 +198,7 @@ def pull_list_key(reader_id: str) -> str:
     """Sort key of the reader's list of followed large accounts, in the reader's own feed partition.
 
     It sorts above every post id, so the first page's newest-first Query returns it first, in the
-    same call. The reader id in it keeps each list in its own partition of the by_post index
-    instead of every reader's list sharing one.
+    same call.
     """
     return f"{PULL_LIST_PREFIX}{reader_id}"
 
@@ -212,29 +215,28 @@ def entries_upper_bound() -> str:
 # -- reading ----------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class FeedPosition:
-    """Where `reader` is in their feed: below `before`, `served` entries shown, `pull` authors merged."""
+    """Where `reader` is in their feed: below `before`, `served` entries shown; `pulls`: whether the
+    feed merges large accounts (their list stays server-side, in the reader's pull-list item)."""
 
     reader: str
     before: str | None
     served: int
-    pull: tuple[str, ...]
+    pulls: bool
 
     def to_cursor(self) -> dict[str, Any]:
-        return {"r": self.reader, "b": self.before, "n": self.served, "p": list(self.pull)}
+        return {"r": self.reader, "b": self.before, "n": self.served, "p": self.pulls}
 
     @classmethod
     def from_cursor(cls, data: dict[str, Any] | None, reader: str) -> FeedPosition | None:
         """A cursor is one reader's: another reader's (or another list's) is refused."""
         if not data:
             return None
-        owner, before, served, pull = data.get("r"), data.get("b"), data.get("n"), data.get("p")
+        owner, before, served, pulls = data.get("r"), data.get("b"), data.get("n"), data.get("p")
         if owner != reader:
             raise ValueError("not this reader's feed cursor")
-        if not (_is_id(before) and type(served) is int and served >= 0 and isinstance(pull, list)):
+        if not (_is_id(before) and type(served) is int and served >= 0 and type(pulls) is bool):
             raise ValueError("not a feed cursor")
-        if not all(_is_id(author) for author in pull):
-            raise ValueError("not a feed cursor")
-        return cls(reader=reader, before=before, served=served, pull=tuple(pull))
+        return cls(reader=reader, before=before, served=served, pulls=pulls)
 
 
 def _is_id(value: object) -> bool:
@@ -269,4 +271,32 @@ def next_position(page: MergedPage, current: FeedPosition, window: int) -> FeedP
     served = current.served + len(page.post_ids)
     if served >= window:
         return None
-    return FeedPosition(reader=current.reader, before=page.post_ids[-1], served=served, pull=current.pull)
+    return FeedPosition(reader=current.reader, before=page.post_ids[-1], served=served, pulls=current.pulls)
+
+
+# -- an author's recent posts (what a feed merges for the large accounts a reader follows) ----------
+RECENT_POSTS_KEPT = 40  # an author's recent-posts item lists their newest 40 home posts (two pages)...
+RECENT_POSTS_TRIM_AT = 50  # ...and is trimmed back to 40 once it passes 50: one trim per 10 posts
+
+
+def recent_to_drop(post_ids: Iterable[str]) -> list[str]:
+    """The oldest ids a recent-posts item drops: none until it passes the trim mark, then all but the newest."""
+    ordered = sorted(post_ids)
+    if len(ordered) <= RECENT_POSTS_TRIM_AT:
+        return []
+    return ordered[:-RECENT_POSTS_KEPT]
+
+
+def recent_below(post_ids: Iterable[str], floor: str | None, before: str | None, count: int) -> list[str] | None:
+    """The newest `count` of an author's posts below `before`, from their recent-posts item; None
+    when the item cannot tell (a Query of the author's posts must).
+
+    Every post newer than `floor` (the newest id a trim dropped; None: nothing dropped) is listed,
+    so ids between `floor` and `before` are exact; the item answers when it has `count` of them, or
+    when nothing was ever dropped (then fewer is all there is).
+    """
+    listed = sorted((p for p in post_ids if (floor is None or p > floor) and (before is None or p < before)),
+                    reverse=True)
+    if len(listed) >= count or floor is None:
+        return listed[:count]
+    return None

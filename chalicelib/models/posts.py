@@ -10,7 +10,7 @@ from pynamodb.attributes import (
     UnicodeAttribute,
     UnicodeSetAttribute,
 )
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
 from chalicelib.models.base import BaseModel, table_meta
 
@@ -104,56 +104,37 @@ class PollTally(BaseModel):
         return {option: int(getattr(self, f"votes_{option}") or 0) for option in range(4)}
 
 
-class FeedByPostIndex(GlobalSecondaryIndex):
-    class Meta:
-        index_name = "by_post"
-        projection = KeysOnlyProjection()
-
-    post_id = UnicodeAttribute(hash_key=True)
-    user_id = UnicodeAttribute(range_key=True)
-
-
-class FeedByReaderAuthorIndex(GlobalSecondaryIndex):
-    class Meta:
-        index_name = "by_reader_author"
-        projection = KeysOnlyProjection()
-
-    reader_author = UnicodeAttribute(hash_key=True)  # "{reader_id}#{author_id}"
-    post_id = UnicodeAttribute(range_key=True)
-
-
 class FeedEntry(BaseModel):
-    """One post in one reader's home feed; carries what a feed page shows, so a page is one Query."""
+    """One post in one reader's home feed: what a page needs to merge and fetch it, nothing more.
+
+    No secondary index: removals find their entries from the reader's side (an unfollow or block
+    reads the reader's own partition, filtered by author) or from the post's side (a deleted post's
+    removal job walks the author's followers). See docs/scale.md "Feeds' indexes": the two GSIs
+    this table had cost two of every entry's three write units.
+    """
 
     Meta = table_meta("Feeds")
     user_id = UnicodeAttribute(hash_key=True)
     post_id = UnicodeAttribute(range_key=True)
     author_id = UnicodeAttribute()
-    reader_author = UnicodeAttribute()
-    created_at = UnicodeAttribute()
     has_poll = BooleanAttribute(default=False)  # a page asks for the reader's vote only on polls
     expires_at = NumberAttribute(null=True)  # DynamoDB TTL: entries expire instead of being trimmed
-    by_post = FeedByPostIndex()
-    by_reader_author = FeedByReaderAuthorIndex()
 
     @staticmethod
-    def raw_items(readers, *, post_id: str, author_id: str, created_at: str, has_poll: bool,
-                  expires_at: int) -> list[dict]:
+    def raw_items(reader_ids, *, post_id: str, author_id: str, has_poll: bool, expires_at: int) -> list[dict]:
         """The entries of one post for many readers, as BatchWriteItem items (DynamoDB JSON).
 
-        `readers` holds (reader id, reader_author key) pairs. A model and `serialize()` per reader
-        would do the same work thousands of times over; this builds the shared attributes once and
-        adds each reader's two keys (a test pins the result to `FeedEntry(...).serialize()`).
+        A model and `serialize()` per reader would do the same work thousands of times over; this
+        builds the shared attributes once and adds each reader's key (a test pins the result to
+        `FeedEntry(...).serialize()`).
         """
         shared = {
             "post_id": {"S": post_id},
             "author_id": {"S": author_id},
-            "created_at": {"S": created_at},
             "has_poll": {"BOOL": bool(has_poll)},
             "expires_at": {"N": str(int(expires_at))},
         }
-        return [{**shared, "user_id": {"S": reader_id}, "reader_author": {"S": reader_author}}
-                for reader_id, reader_author in readers]
+        return [{**shared, "user_id": {"S": reader_id}} for reader_id in reader_ids]
 
 
 class FeedPullList(BaseModel):
@@ -161,13 +142,29 @@ class FeedPullList(BaseModel):
 
     Its sort key (`chalicelib.domain.feed.pull_list_key`, "~pull#<reader>") sorts above every post
     id, so the newest-first Query of a first feed page returns it first, in the same call. It has
-    no `reader_author` and no `expires_at`: no feed upkeep finds or expires it.
+    no `author_id` and no `expires_at`: no feed upkeep finds or expires it.
     """
 
     Meta = table_meta("Feeds")
     user_id = UnicodeAttribute(hash_key=True)
     post_id = UnicodeAttribute(range_key=True)
     pull_authors = UnicodeSetAttribute(null=True)
+
+
+class RecentPosts(BaseModel):
+    """An author's newest home posts (ids, and which of them have a poll), kept by the Posts stream.
+
+    Readers merge the large accounts they follow from these items: ONE BatchGetItem for up to 100
+    authors instead of a Query each. Ids are ULIDs, so a set is enough to order them. `floor`: the
+    newest id a trim dropped; every post newer than it is listed (`domain.feed.recent_below`), and a
+    read that needs older ones Queries `by_author`.
+    """
+
+    Meta = table_meta("RecentPosts")
+    author_id = UnicodeAttribute(hash_key=True)
+    post_ids = UnicodeSetAttribute(null=True)
+    poll_ids = UnicodeSetAttribute(null=True)
+    floor = UnicodeAttribute(null=True)
 
 
 class FanoutJob(BaseModel):
@@ -177,8 +174,10 @@ class FanoutJob(BaseModel):
     job_id = UnicodeAttribute(hash_key=True)
     post_id = UnicodeAttribute()
     author_id = UnicodeAttribute()
-    mode = UnicodeAttribute(default="push")  # push: written to followers' feeds; pull: merged on read
-    cursor = UnicodeAttribute(null=True)  # JSON {"bucket": the next audience bucket to read}
+    # push: written to followers' feeds; pull: merged on read; pull-list: a threshold crossing;
+    # remove: a deleted post's entries taken out of its author's followers' feeds
+    mode = UnicodeAttribute(default="push")
+    cursor = UnicodeAttribute(null=True)  # JSON: {"bucket": next audience bucket} or {"after": a followers page's key}
     buckets_per_step = NumberAttribute(null=True)  # audience buckets one step reads (~1,000 followers; 200 listing)
     post_created_at = UnicodeAttribute(null=True)  # push: what a step writes into entries, so it reads no post
     has_poll = BooleanAttribute(null=True)

@@ -14,6 +14,14 @@ posts at read time (`services.feed`). When an author crosses the threshold, a on
 their audience (`FanoutJob` mode "pull-list", one transaction per follower that also checks the
 follow still stands) puts them in every follower's pull list and ends by marking the author's
 profile `pull_mode`.
+
+A deleted post leaves every feed by a job too (`FanoutJob` mode "remove", id "<post>#remove"): Feeds
+has no index by post, so its steps walk the author's followers (the Follows table's by_followee
+index, `REMOVAL_PAGE_SIZE` a step) and delete (follower, post) in BatchWriteItem chunks. Every
+feed holding the post belongs to a follower: fan-out and backfill write only to followers, and an
+unfollow or block takes the author's entries out. Only a pushed post needs the walk: the post's
+own fan-out job (kept as long as its entries can live) says whether it was pulled, and a post
+older than the entries' TTL has no live entry left.
 """
 
 from __future__ import annotations
@@ -32,9 +40,13 @@ from chalicelib.services import audience
 from chalicelib.services.feed import _list_for_follower, blockers_of, entry_for
 
 FANOUT_PAGE_SIZE = 1000  # followers per fan-out step (about): 40 BatchWriteItem calls
-PULL_LIST_PAGE_SIZE = 200  # followers per step of a threshold crossing (about): one transaction each
-PUSH, PULL, PULL_LIST = "push", "pull", "pull-list"  # FanoutJob modes
-JOB_TTL_SECONDS = 7 * 24 * 3600  # a finished job stays visible for a week
+# followers per step of a threshold crossing (about): one transaction each, so ~45 calls a step like a
+# push step's ~46 (`chalicelib.streams.settings` sizes the handler's batches for that)
+PULL_LIST_PAGE_SIZE = 40
+REMOVAL_PAGE_SIZE = 1000  # followers per step of a deleted post's removal: 40 BatchWriteItem calls
+PUSH, PULL, PULL_LIST, REMOVE = "push", "pull", "pull-list", "remove"  # FanoutJob modes
+# A finished job stays as long as its post's entries can live: a deletion reads whether it was pulled
+JOB_TTL_SECONDS = rules.FEED_ENTRY_TTL_SECONDS + 24 * 3600
 
 
 def _reach(user_id: str) -> rules.Reach:
@@ -45,11 +57,9 @@ def _reach(user_id: str) -> rules.Reach:
 
 def _insert_entries(post: dict, reader_ids: list[str]) -> int:
     """One post's entries for many readers; the hot loop of a fan-out, so no model per reader."""
-    author_id = post["author_id"]
     items = FeedEntry.raw_items(
-        ((reader_id, rules.reader_author(reader_id, author_id)) for reader_id in reader_ids),
-        post_id=post["post_id"], author_id=author_id, created_at=post["created_at"],
-        has_poll=bool(post.get("poll")), expires_at=rules.entry_expires_at(epoch_seconds()),
+        reader_ids, post_id=post["post_id"], author_id=post["author_id"], has_poll=bool(post.get("poll")),
+        expires_at=rules.post_entries_expire_at(post["post_id"]),
     )
     return write_batches(FeedEntry, items=items)
 
@@ -132,6 +142,8 @@ def run_fan_out_step(job_id: str, expected_step: int, job: FanoutJob | None = No
             return False
     if job.done or int(job.steps) != expected_step:
         return False
+    if job.mode == REMOVE:
+        return _run_removal_step(job, expected_step)
     listing = job.mode == PULL_LIST
     handed_over = post is not None
     if post is None and not listing:
@@ -184,6 +196,57 @@ def _finish(job: FanoutJob, expected_step: int, *, cancelled: bool) -> bool:
     )
 
 
+# -- a deleted post's removal -----------------------------------------------------------------------
+def removal_job_id(post_id: str) -> str:
+    return f"{post_id}#{REMOVE}"
+
+
+def needs_removal_walk(post: dict, fan_out: FanoutJob | None, now_epoch: int) -> bool:
+    """Can followers' feeds hold this deleted post? Not a circle post (never in home feeds), not a
+    post served by pull (its fan-out job says so), not a post whose entries are all past their TTL."""
+    if not post.get("home_author_id") or post.get("group_id"):
+        return False
+    if rules.is_expired(rules.post_entries_expire_at(post["post_id"]), now_epoch):
+        return False
+    return fan_out is None or fan_out.mode != PULL
+
+
+def remove_post_everywhere(post: dict) -> None:
+    """The post leaves the author's feed now and every follower's through a removal job, whose first
+    step runs here (a small audience needs no stream hop)."""
+    post_id, author_id = post["post_id"], post["author_id"]
+    FeedEntry(author_id, post_id).delete()
+    if not needs_removal_walk(post, fan_out_status(post_id), epoch_seconds()):
+        return
+    job = FanoutJob(removal_job_id(post_id), post_id=post_id, author_id=author_id, created_at=now_iso(),
+                    mode=REMOVE, written=0, steps=0, done=False)
+    created = save_if(job, FanoutJob.job_id.does_not_exist())  # if not, a redelivery: the step reads the job
+    run_fan_out_step(job.job_id, 0, job=job if created else None)
+
+
+def _run_removal_step(job: FanoutJob, expected_step: int) -> bool:
+    """One page of the author's followers: their entries of the post deleted, the job moved on."""
+    from chalicelib.models.graph import Follow
+
+    after = json.loads(job.cursor)["after"] if job.cursor else None
+    page = Follow.followers.query(job.author_id, limit=REMOVAL_PAGE_SIZE, last_evaluated_key=after,
+                                  attributes_to_get=["follower_id", "followee_id"])
+    readers = [follow.follower_id for follow in page]
+    write_batches(FeedEntry, deletes=[FeedEntry(reader_id, job.post_id) for reader_id in readers])
+    following = page.last_evaluated_key
+    done = following is None
+    actions = [
+        FanoutJob.written.add(len(readers)),
+        FanoutJob.steps.add(1),
+        FanoutJob.done.set(done),
+        FanoutJob.cursor.remove() if done else FanoutJob.cursor.set(json.dumps({"after": following})),
+    ]
+    if done:
+        actions += [FanoutJob.finished_at.set(now_iso()),
+                    FanoutJob.expires_at.set(epoch_seconds() + JOB_TTL_SECONDS)]
+    return update_if(job, actions, (FanoutJob.steps == expected_step) & (FanoutJob.done == False))  # noqa: E712
+
+
 def resume_fan_out(job_id: str) -> bool:
     """For an operator: touch a stalled job (its record was set aside) so its stream carries it on."""
     return update_if(FanoutJob(job_id), actions=[FanoutJob.resumed_at.set(now_iso())],
@@ -198,6 +261,12 @@ def fan_out_status(job_id: str) -> FanoutJob | None:
 
 
 # -- stream effects ---------------------------------------------------------------------------------
+def remove_deleted_post(change: Change) -> None:
+    """Posts stream effect: a deleted post leaves every feed."""
+    if change.kind == "REMOVE":
+        remove_post_everywhere(change.item)
+
+
 def post_to_fan_out(change: Change) -> dict | None:
     """A new home post is fanned out; circle posts stay out of home feeds, and a vote's MODIFY moves nothing."""
     item = change.item

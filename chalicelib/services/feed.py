@@ -6,15 +6,17 @@ FanoutJobs stream). A follow copies the followee's newest posts in (`backfill_fe
 Read path. Authors with more followers than `FANOUT_PULL_THRESHOLD` are not fanned out. Each reader
 keeps the large accounts they follow in ONE item of their own feed partition (`FeedPullList`, sort
 key "~pull#<reader>", above every post id): the first page's newest-first Query of the feed returns
-it first, in the same call, and the cursor carries the list on. Every page merges those authors'
-newest posts (by_author index) with the reader's own entries. The list is kept by the Follows
-stream (a follow of a large account adds it, an unfollow or a block removes it) and, when an author
-crosses the threshold, by the fan-out's pull-list job.
+it first, in the same call; a later page reads it again beside its Query (the cursor says only
+whether there is a list, never the list). Every page merges those authors' newest posts, read in
+one BatchGetItem of their recent-posts items (`services.recent_posts`), with the reader's own
+entries. The list is kept by the Follows stream (a follow of a large account adds it, an unfollow
+or a block removes it) and, when an author crosses the threshold, by the fan-out's pull-list job.
 
 Upkeep. Entries are never trimmed on write: each carries `expires_at` (DynamoDB TTL, 30 days), a
 read skips an expired entry TTL has not yet deleted, and reads stop at the newest
-`FEED_MAX_ENTRIES`, so older entries are never shown. A deleted post, an unfollow and a block take
-entries out (the stream effects at the end of this module).
+`FEED_MAX_ENTRIES`, so older entries are never shown. An unfollow and a block take the author's
+entries out of the reader's partition (a Query of it, filtered by author: Feeds has no index); a
+deleted post leaves its followers' feeds through a removal job (`services.fanout`).
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from chalicelib.models.posts import FeedEntry, FeedPullList, Post
 from chalicelib.models.transactions import Transaction, TransactionFailed, retry_on_conflict
 from chalicelib.models.users import UserProfile
 from chalicelib.pagination import Page, PageRequest
-from chalicelib.services import audience
+from chalicelib.services import audience, recent_posts
 from chalicelib.services.polls import PollReads
 
 
@@ -41,10 +43,8 @@ def entry_for(reader_id: str, post: dict) -> FeedEntry:
         reader_id,
         post["post_id"],
         author_id=post["author_id"],
-        reader_author=rules.reader_author(reader_id, post["author_id"]),
-        created_at=post["created_at"],
         has_poll=bool(post.get("poll")),
-        expires_at=rules.entry_expires_at(epoch_seconds()),
+        expires_at=rules.post_entries_expire_at(post["post_id"]),
     )
 
 
@@ -105,19 +105,30 @@ def pull_authors_of(reader_id: str) -> list[str]:
 
 
 # -- upkeep -----------------------------------------------------------------------------------------
-def remove_post_everywhere(post_id: str) -> int:
-    """The post leaves every feed it was written to."""
-    readers = [entry.user_id for entry in FeedEntry.by_post.query(post_id)]
-    write_batches(FeedEntry, deletes=[FeedEntry(reader_id, post_id) for reader_id in readers])
-    return len(readers)
-
-
 def remove_author_from_feed(reader_id: str, author_id: str) -> int:
-    """Unfollow or block: every entry of `author_id` leaves `reader_id`'s feed, and their pull list."""
-    entries = list(FeedEntry.by_reader_author.query(rules.reader_author(reader_id, author_id)))
-    write_batches(FeedEntry, deletes=[FeedEntry(reader_id, entry.post_id) for entry in entries])
+    """Unfollow or block: every entry of `author_id` leaves `reader_id`'s feed, and their pull list.
+
+    One consistent Query of the reader's own partition (keys and author only, filtered by author;
+    paged by DynamoDB's 1 MB), instead of an index that cost a write unit on every entry written.
+    """
+    from pynamodb.constants import ITEMS, LAST_EVALUATED_KEY
+
+    connection = FeedEntry._get_connection()
+    doomed: list[str] = []
+    start = None
+    while True:
+        data = connection.query(
+            reader_id, range_key_condition=FeedEntry.post_id < rules.entries_upper_bound(),
+            filter_condition=FeedEntry.author_id == author_id, consistent_read=True,
+            attributes_to_get=["post_id"], exclusive_start_key=start,
+        )
+        doomed += [raw["post_id"]["S"] for raw in data.get(ITEMS) or []]
+        start = data.get(LAST_EVALUATED_KEY)
+        if not start:
+            break
+    write_batches(FeedEntry, deletes=[FeedEntry(reader_id, post_id) for post_id in doomed])
     remove_pull_author(reader_id, author_id)
-    return len(entries)
+    return len(doomed)
 
 
 def backfill(follower_id: str, followee_id: str) -> int:
@@ -137,7 +148,9 @@ def backfill(follower_id: str, followee_id: str) -> int:
         return 0
     if follower_id in blockers_of(followee_id):
         return 0
-    posts = list(Post.by_author.query(followee_id, scan_index_forward=False, limit=rules.BACKFILL_POSTS))
+    now = epoch_seconds()
+    posts = [post for post in Post.by_author.query(followee_id, scan_index_forward=False, limit=rules.BACKFILL_POSTS)
+             if not rules.is_expired(rules.post_entries_expire_at(post.post_id), now)]
     write_batches(FeedEntry, puts=[entry_for(follower_id, _post_dict(post)) for post in posts])
     return len(posts)
 
@@ -164,10 +177,26 @@ def _feed_query(reader_id: str, before: str | None, limit: int) -> tuple[list[Fe
     return entries, pull
 
 
+def _later_page_reads(reader_id: str, before: str, limit: int, pulls: bool) -> tuple[list[FeedEntry], list[str]]:
+    """A later page: the Query below `before` and, if the feed merges large accounts, the pull
+    list's GetItem, at once (one round trip)."""
+    if not pulls:
+        return _feed_query(reader_id, before, limit)[0], []
+    from concurrent.futures import ThreadPoolExecutor
+
+    FeedEntry._get_connection(), FeedPullList._get_connection()  # created here, not raced for by the threads
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="pull-list") as pool:
+        pull = pool.submit(pull_authors_of, reader_id)
+        entries, _ = _feed_query(reader_id, before, limit)
+        return entries, pull.result()
+
+
 def read_feed(reader_id: str, page: PageRequest) -> Page:
-    """One Query on the reader's feed (its first page also brings the pull list), one on each
-    followed large account, then ONE batched read (posts of the page's entries, their authors'
-    cards, the polls' tallies and the reader's votes) and one of the posts' product cards (when any names one)."""
+    """One Query on the reader's feed (a first page's also brings the pull list; a later page reads
+    the list beside it), one BatchGetItem of the pulled authors' recent posts when there are any,
+    then ONE batched read (posts of the page, their authors' cards, the polls' tallies and the
+    reader's votes) and one of the posts' product cards (when any names one). Without large
+    accounts: 2 calls, 3 with products; with up to 100 large accounts one more."""
     from chalicelib.services.cards import CardRead
     from chalicelib.services.posts import present_read_posts
 
@@ -176,32 +205,30 @@ def read_feed(reader_id: str, page: PageRequest) -> Page:
         position = rules.FeedPosition.from_cursor(page.position, reader_id)
     except ValueError:
         raise BadRequest("cursor: not a cursor this service issued for your feed") from None
-    first = position is None
-    if first:
-        position = rules.FeedPosition(reader=reader_id, before=None, served=0, pull=())
-    size = rules.page_size(page.limit, position.served, window)
+    served = position.served if position else 0
+    size = rules.page_size(page.limit, served, window)
     if size == 0:
         return Page(items=[], next_cursor=None)
-    before = position.before
+    before = position.before if position else None
 
     # limit + 1 entries tell whether more follow; a first page reads one more for the pull list
-    found_entries, pull = _feed_query(reader_id, before, size + 2 if first else size + 1)
-    if first:
-        position = rules.FeedPosition(reader=reader_id, before=None, served=0, pull=tuple(pull or ()))
+    if position is None:
+        found_entries, listed = _feed_query(reader_id, None, size + 2)
+        pull = listed or []
+    else:
+        found_entries, pull = _later_page_reads(reader_id, before or "", size + 1, position.pulls)
+    position = rules.FeedPosition(reader=reader_id, before=before, served=served, pulls=bool(pull))
     entries = {entry.post_id: entry for entry in found_entries[:size + 1]}
-    pulled: dict[str, Post] = {}
-    for author_id in position.pull:
-        for post in Post.by_author.query(
-            author_id, Post.post_id < before if before else None, scan_index_forward=False, limit=size + 1,
-        ):
-            pulled[post.post_id] = post
+    pulled, queried = recent_posts.newest_below(pull, before, size + 1) if pull else ({}, {})
     merged = rules.merge_newest_first([list(entries), list(pulled)], size)
 
-    to_fetch = [post_id for post_id in merged.post_ids if post_id not in pulled]
-    authors = CardRead(user_ids=sorted({pulled[p].author_id if p in pulled else entries[p].author_id
-                                        for p in merged.post_ids}))
-    poll_reads = PollReads([p for p in merged.post_ids
-                            if (pulled[p].poll is not None if p in pulled else entries[p].has_poll)], reader_id)
+    def author_of(post_id: str) -> str:
+        return entries[post_id].author_id if post_id in entries else pulled[post_id][0]
+
+    to_fetch = [post_id for post_id in merged.post_ids if post_id not in queried]
+    authors = CardRead(user_ids=sorted({author_of(post_id) for post_id in merged.post_ids}))
+    poll_reads = PollReads([p for p in merged.post_ids if (entries[p].has_poll if p in entries else pulled[p][1])],
+                           reader_id)
     author_keys = authors.keys()
     found = iter(batch_get(
         [(Post, post_id, None) for post_id in to_fetch]
@@ -214,10 +241,10 @@ def read_feed(reader_id: str, page: PageRequest) -> Page:
     now_epoch = epoch_seconds()
     shown = []
     for post_id in merged.post_ids:
-        post = pulled.get(post_id) or fetched.get(post_id)
+        post = queried.get(post_id) or fetched.get(post_id)
         if post is None:  # deleted; the Posts stream is removing its entries
             continue
-        if post_id in entries and rules.is_expired(entries[post_id].expires_at, now_epoch):
+        if post_id not in pulled and rules.is_expired(entries[post_id].expires_at, now_epoch):
             continue  # past its TTL; DynamoDB deletes it later
         shown.append(post)
     items = present_read_posts(shown, author_cards, readings)  # + one call for the products' cards
@@ -244,7 +271,3 @@ def remove_blocked_posts(change: Change) -> None:
         remove_author_from_feed(change.item["blocker_id"], change.item["blocked_id"])
 
 
-def remove_deleted_post(change: Change) -> None:
-    """Posts stream: a deleted post leaves every feed."""
-    if change.kind == "REMOVE":
-        remove_post_everywhere(change.item["post_id"])

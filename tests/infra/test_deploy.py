@@ -39,7 +39,13 @@ def dev() -> StageSettings:
 
 
 def make_stream_mapping(session, name: str) -> tuple[str, str]:
-    """A table with a stream, a function and the bare mapping `chalice deploy` would create."""
+    """A table with a stream, a function and the bare mapping `chalice deploy` would create.
+
+    Names get a random suffix: with xdist, another test's mock may still hold this worker's moto
+    backends, so an earlier test's resources of the same name can be there."""
+    import uuid as uuids
+
+    name = f"{name}-{uuids.uuid4().hex[:8]}"
     dynamodb = session.client("dynamodb")
     stream_arn = dynamodb.create_table(
         TableName=f"{name}-table",
@@ -125,6 +131,26 @@ def test_a_refusal_that_is_not_transient_stops_the_deploy(moto_session, dev):
         deploy.configure_stream_mappings(awslambda, ["00000000-0000-0000-0000-000000000000"],
                                          stream_mapping_settings(dev, "arn:aws:sqs:eu-west-1:1:q"), sleep=sleeps.append)
     assert sleeps == []
+
+
+def test_the_fan_out_handlers_mappings_run_ten_batches_of_a_shard_at_once_and_the_rest_one(moto_session, dev):
+    # Given the mappings of a fan-out handler and of another, as Chalice's deployed record names them
+    fan_out, _ = make_stream_mapping(moto_session, "jianghu-dev-continue-fan-out")
+    other, _ = make_stream_mapping(moto_session, "jianghu-dev-rank-merchants")
+    resources = [
+        {"name": "continue_fan_out-dynamodb-event-source", "resource_type": "dynamodb_event_source",
+         "event_uuid": fan_out},
+        {"name": "rank_merchants-dynamodb-event-source", "resource_type": "dynamodb_event_source",
+         "event_uuid": other},
+    ]
+    awslambda = moto_session.client("lambda")
+    queue_arn = f"arn:aws:sqs:{REGION}:123456789012:jianghu-dev-stream-failures"
+    # When the deploy step configures each with its handler's settings
+    for uuid, handler in deploy.stream_mapping_handlers(resources).items():
+        deploy.configure_stream_mappings(awslambda, [uuid], stream_mapping_settings(dev, queue_arn, handler=handler))
+    # Then the fan-out handler's mapping runs 10 batches of a shard at once, the other one
+    assert awslambda.get_event_source_mapping(UUID=fan_out)["ParallelizationFactor"] == 10
+    assert awslambda.get_event_source_mapping(UUID=other)["ParallelizationFactor"] == 1
 
 
 def test_mapping_uuids_and_the_rest_api_come_from_chalices_deployed_record():

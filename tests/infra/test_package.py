@@ -59,6 +59,24 @@ def test_every_stream_event_source_carries_the_poison_record_settings(packaged):
 
 
 @pytest.mark.slow
+def test_the_fan_out_functions_get_their_timeout_and_parallelization_factor(packaged):
+    from chalicelib.streams.settings import HANDLER_SETTINGS, settings_of
+
+    seen = set()
+    for function in functions(packaged["template"]).values():
+        props = function["Properties"]
+        handler = props["Handler"].rsplit(".", 1)[-1]
+        for event in props.get("Events", {}).values():
+            if event["Type"] == "DynamoDB":
+                seen.add(handler)
+                assert event["Properties"]["ParallelizationFactor"] == settings_of(handler).parallelization_factor
+                if handler in HANDLER_SETTINGS:
+                    assert event["Properties"]["BatchSize"] == HANDLER_SETTINGS[handler].batch_size
+                    assert props["Timeout"] == HANDLER_SETTINGS[handler].timeout_seconds, handler
+    assert set(HANDLER_SETTINGS) <= seen
+
+
+@pytest.mark.slow
 def test_each_handler_reads_a_real_stream_of_the_template_and_no_stream_has_more_than_two(packaged):
     streams = [event["Stream"] for event in dynamodb_events(packaged["template"])]
     known = {v for k, v in packaged["outputs"].items() if k.endswith("StreamArn")}

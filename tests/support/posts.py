@@ -54,6 +54,16 @@ def stored_feed(user_id: str) -> list[str]:
         user_id, FeedEntry.post_id < entries_upper_bound(), scan_index_forward=False)]
 
 
+def holders_of(post_id: str, reader_ids) -> set[str]:
+    """Which of `reader_ids` hold an entry of the post (Feeds has no index by post: one BatchGetItem)."""
+    from chalicelib.models.base import batch_get
+    from chalicelib.models.posts import FeedEntry
+
+    reader_ids = list(reader_ids)
+    found = batch_get([(FeedEntry, reader_id, post_id) for reader_id in reader_ids])
+    return {reader_id for reader_id, entry in zip(reader_ids, found, strict=True) if entry is not None}
+
+
 def given_followers(author_id: str, count: int) -> list[str]:
     """Follow items and the author's audience written directly in bulk, as the Follows stream would
     leave them (the graph's own stream effects are not under test)."""

@@ -141,7 +141,7 @@ def test_merged_pages_cover_every_source_exactly_once():
     # Given two sources, and reading them the way read_feed does (limit + 1 below the boundary)
     feed = sorted((f"{i:03d}" for i in range(0, 40, 3)), reverse=True)
     pulled = sorted((f"{i:03d}" for i in range(1, 40, 4)), reverse=True)
-    position = rules.FeedPosition(reader="me", before=None, served=0, pull=("star",))
+    position = rules.FeedPosition(reader="me", before=None, served=0, pulls=True)
     shown: list[str] = []
     pages = 0
     while position is not None:
@@ -160,18 +160,20 @@ def test_a_feed_shows_no_more_than_its_window():
     assert rules.page_size(20, 790, 800) == 10
     assert rules.page_size(20, 800, 800) == 0
     page = rules.MergedPage(post_ids=["5", "4"], has_more=True)
-    assert rules.next_position(page, rules.FeedPosition("me", None, 798, ()), 800) is None
-    assert rules.next_position(page, rules.FeedPosition("me", None, 0, ()), 800) == rules.FeedPosition("me", "4", 2, ())
+    assert rules.next_position(page, rules.FeedPosition("me", None, 798, False), 800) is None
+    assert rules.next_position(page, rules.FeedPosition("me", None, 0, False), 800) == rules.FeedPosition(
+        "me", "4", 2, False)
 
 
 def test_feed_cursor_round_trips_and_rejects_other_shapes_and_readers():
-    position = rules.FeedPosition(reader="me", before="01ABC", served=40, pull=("a", "b"))
+    position = rules.FeedPosition(reader="me", before="01ABC", served=40, pulls=True)
     assert rules.FeedPosition.from_cursor(position.to_cursor(), "me") == position
     assert rules.FeedPosition.from_cursor(None, "me") is None
     with pytest.raises(ValueError):
         rules.FeedPosition.from_cursor(position.to_cursor(), "someone-else")
-    for bad in ({"r": "me", "b": 1, "n": 0, "p": []}, {"r": "me", "b": "x", "n": "0", "p": []},
-                {"r": "me", "b": "x", "n": 0, "p": [1]}, {"follower_id": {"S": "x"}}):
+    for bad in ({"r": "me", "b": 1, "n": 0, "p": False}, {"r": "me", "b": "x", "n": "0", "p": False},
+                {"r": "me", "b": "x", "n": 0, "p": [1]}, {"r": "me", "b": "x", "n": 0, "p": ["a"]},
+                {"r": "me", "b": "x", "n": 0, "p": 1}, {"follower_id": {"S": "x"}}):
         with pytest.raises(ValueError):
             rules.FeedPosition.from_cursor(bad, "me")
 
@@ -206,9 +208,44 @@ def test_a_fan_out_step_reads_enough_buckets_for_about_a_page_of_followers(follo
 def test_feed_entries_built_in_bulk_are_what_the_model_would_write():
     from chalicelib.models.posts import FeedEntry
 
-    built = FeedEntry.raw_items([("bob", "bob#alice"), ("carol", "carol#alice")], post_id="P1", author_id="alice",
-                                created_at="2026-11-23T10:00:00Z", has_poll=True, expires_at=1_800_000_000)
-    expected = [FeedEntry(reader, "P1", author_id="alice", reader_author=rules.reader_author(reader, "alice"),
-                          created_at="2026-11-23T10:00:00Z", has_poll=True, expires_at=1_800_000_000).serialize()
+    built = FeedEntry.raw_items(["bob", "carol"], post_id="P1", author_id="alice", has_poll=True,
+                                expires_at=1_800_000_000)
+    expected = [FeedEntry(reader, "P1", author_id="alice", has_poll=True, expires_at=1_800_000_000).serialize()
                 for reader in ("bob", "carol")]
     assert built == expected
+
+
+def test_a_feed_cursor_never_carries_the_pull_list():
+    # A reader following hundreds of large accounts has a cursor of the same size as anyone's
+    # (it once carried the list, and passed API Gateway's header limit near 190 accounts)
+    cursor = rules.FeedPosition(reader="me", before="01ABC", served=40, pulls=True).to_cursor()
+    assert set(cursor) == {"r", "b", "n", "p"} and cursor["p"] is True
+
+
+def test_every_entry_of_a_post_expires_a_ttl_after_the_post_however_late_it_was_written():
+    from chalicelib.domain.ids import new_id
+
+    post_id = new_id(at_ms=1_700_000_000_000)
+    assert rules.post_entries_expire_at(post_id) == 1_700_000_000 + rules.FEED_ENTRY_TTL_SECONDS
+
+
+def test_a_recent_posts_item_is_trimmed_to_its_newest_only_past_the_mark():
+    ids = [f"{i:03d}" for i in range(rules.RECENT_POSTS_TRIM_AT)]
+    assert rules.recent_to_drop(ids) == []
+    ids.append("999")
+    dropped = rules.recent_to_drop(ids)
+    assert dropped == sorted(ids)[:len(ids) - rules.RECENT_POSTS_KEPT]
+    assert set(ids) - set(dropped) == set(sorted(ids)[-rules.RECENT_POSTS_KEPT:])
+
+
+def test_a_recent_posts_item_answers_only_what_it_knows():
+    listed = ["010", "020", "030", "040"]
+    # nothing ever dropped: the item lists every post, so fewer than asked is all there is
+    assert rules.recent_below(listed, None, None, 3) == ["040", "030", "020"]
+    assert rules.recent_below(listed, None, "025", 5) == ["020", "010"]
+    # a trim dropped "005" and older: below "025" only "020" and "010" are known; 2 asked is fine...
+    assert rules.recent_below(listed, "005", "025", 2) == ["020", "010"]
+    # ...but 3 is not (an older post may exist): the caller must Query
+    assert rules.recent_below(listed, "005", "025", 3) is None
+    # a late record of a post older than the floor is not trusted to be the next one
+    assert rules.recent_below(["001", *listed], "005", "015", 2) is None
