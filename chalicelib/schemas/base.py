@@ -7,16 +7,46 @@ mistake is a 400 naming the field rather than a surprise.
 from __future__ import annotations
 
 import functools
+import typing
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema, create_model
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    WithJsonSchema,
+    create_model,
+    field_validator,
+)
 
 from chalicelib.domain.labels import LABEL_IDS, MAX_LABELS
 from chalicelib.domain.urls import MAX_URL_LENGTH, https_url_problem
 
 
+def _integer_field(annotation) -> bool:
+    """Whether a field takes whole numbers and not fractions (`int`, `Annotated[int, ...] | None`)."""
+    if annotation is int:
+        return True
+    args = [arg for arg in typing.get_args(annotation) if arg is not type(None)]
+    if typing.get_origin(annotation) is Annotated:
+        args = args[:1]
+    return bool(args) and float not in args and any(_integer_field(arg) for arg in args)
+
+
 class RequestModel(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, defer_build=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _whole_floats_are_integers(cls, value, info):
+        """JSON has one number type: `2.0` is the integer 2 (JSON Schema says so too), while `2.5`,
+        `"2"` and `true` stay refused by strict validation."""
+        if isinstance(value, float) and value.is_integer() and info.field_name is not None:
+            if _integer_field(cls.model_fields[info.field_name].annotation):
+                return int(value)
+        return value
 
 
 class ResponseModel(BaseModel):
