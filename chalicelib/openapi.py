@@ -117,6 +117,18 @@ def _type_notifications(components: dict) -> None:
     }
 
 
+def _share_label_enum(node, label: dict):
+    """Every inline copy of the label catalogue becomes a reference to one `Label` schema, so
+    clients get one enum type rather than one per field."""
+    if isinstance(node, dict):
+        if node.get("type") == "string" and node.get("enum") == label["enum"]:
+            return {"$ref": "#/components/schemas/Label"}
+        return {key: _share_label_enum(value, label) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_share_label_enum(item, label) for item in node]
+    return node
+
+
 def _error_response(status: int, codes: set[str], components: dict) -> dict:
     """The error shape with the Codes this status can carry here, as a component per set of Codes
     (`ErrorBusyOrServiceUnavailable`), so clients get one type per refusal, not per route."""
@@ -281,6 +293,10 @@ def build_document() -> dict:
     _type_notifications(components)
     for schema in components.values():
         _mark_timestamps(schema)
+    label = _label_schema()
+    paths = _share_label_enum(paths, label)
+    components = _share_label_enum(components, label)
+    components["Label"] = {"title": "Label", **label}
     return {
         "openapi": "3.1.0",
         "info": {
