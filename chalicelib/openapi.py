@@ -14,8 +14,12 @@ import json
 import re
 import sys
 from collections import defaultdict
+from typing import TYPE_CHECKING
 
 from chalicelib.http import MAX_PATH_ID_LENGTH, ROUTES, WRITE_METHODS, Query, RouteSpec
+
+if TYPE_CHECKING:
+    from pydantic.json_schema import JsonSchemaMode
 
 _STATUS_TEXT = {
     200: "OK", 201: "Created", 204: "No Content", 400: "Invalid input", 401: "Missing or invalid token",
@@ -74,7 +78,7 @@ def _is_timestamp(name: str) -> bool:
 # Schemas
 
 
-def _model_schema(model, mode: str, components: dict) -> dict:
+def _model_schema(model, mode: JsonSchemaMode, components: dict) -> dict:
     from pydantic.json_schema import models_json_schema
 
     refs, definitions = models_json_schema([(model, mode)], ref_template="#/components/schemas/{model}")
