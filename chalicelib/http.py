@@ -223,9 +223,9 @@ def _check_path_ids(path_params: dict) -> None:
 
 def _run(spec: RouteSpec, view: Callable, request, path_params: dict) -> Any:
     caller = None if spec.public else _authenticate(request)
+    _check_path_ids(path_params)
     if spec.group and caller is not None and not caller.in_group(spec.group):
         raise Forbidden(f"Only members of the {spec.group} group may do this")
-    _check_path_ids(path_params)
     query = dict(request.query_params or {})
     if caller is not None and spec.method in WRITE_METHODS:
         from chalicelib.services.profiles import ensure_caller_profile
