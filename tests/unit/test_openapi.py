@@ -128,3 +128,26 @@ def test_request_models_take_a_whole_number_written_with_a_fraction_and_nothing_
     for refused in ('1200.5', '"1200"', 'true'):
         with pytest.raises(ValidationError):
             UseCoupon.model_validate_json(f'{{"coupon_code": "A", "order_total_cents": {refused}}}')
+
+
+def test_the_notices_stream_effects_write_fit_their_declared_data():
+    from chalicelib.domain.changes import inserted, modified
+    from chalicelib.schemas.notifications import NOTIFICATION_DATA
+    from chalicelib.services import advice_effects, ratings
+
+    answer = {"answer_id": "A1", "question_id": "Q1", "question_title": "Which kettle?", "author_id": "helper",
+              "asker_id": "asker", "accepted": False}
+    store = {"merchant_id": "m1", "tier": "silver", "badge": "tier-silver", "judge_count": 3}
+    written = {
+        "new_answer": advice_effects.new_answer_notice(inserted("Answers", answer))[1],
+        "answer_accepted": advice_effects.acceptance_notice(
+            modified("Answers", answer, {**answer, "accepted": True}))[1],
+        "merchant_tier": ratings.tier_notice(
+            modified("Merchants", store, {**store, "tier": "gold", "badge": "tier-gold"}))[1],
+        "expert_level": {"label": "cooking", "level": 1},  # as experts.py writes it
+        "new_follower": {"follower_id": "f1", "count": 3},  # as notifications._data_of lists a grouped one
+    }
+    for kind, data in written.items():
+        model = NOTIFICATION_DATA[kind]
+        assert set(model.model_validate(data).model_dump()) == set(data) | {
+            name for name, field in model.model_fields.items() if not field.is_required()}, kind
