@@ -18,6 +18,7 @@ from chalicelib.streams import graph as graph_streams
 from chalicelib.streams import groups as group_streams
 from chalicelib.streams import jobs as job_streams
 from chalicelib.streams import merchants as merchant_streams
+from chalicelib.streams import notifications as notification_streams
 
 app = Chalice(app_name="jianghu")
 app.api.cors = False
@@ -29,7 +30,7 @@ for feature in (meta, profiles, notifications, question_routes, product_routes, 
     app.register_blueprint(feature.blueprint)
 
 for streams in (graph_streams, advice_streams, merchant_streams, feed_streams, group_streams, job_streams,
-                coupon_streams):
+                coupon_streams, notification_streams):
     app.register_blueprint(streams.blueprint)
 
 app.register_blueprint(triggers.blueprint)

@@ -22,6 +22,51 @@ from chalicelib.pagination import Page, PageRequest, page_request
 
 WRITE_METHODS = frozenset({"POST", "PUT", "DELETE", "PATCH"})
 
+#: Origins a browser app may call from when the stage names none (`CORS_ORIGINS` unset): the usual
+#: local development servers. Every deployed stage sets `CORS_ORIGINS` in `.chalice/config.json`.
+LOCAL_CORS_ORIGINS = (
+    "http://localhost:3000", "http://127.0.0.1:3000", "http://localhost:5173", "http://127.0.0.1:5173",
+    "http://localhost:8080", "http://127.0.0.1:8080",
+)
+CORS_ALLOW_HEADERS = "Authorization,Content-Type,X-Correlation-Id"
+CORS_EXPOSE_HEADERS = "X-Correlation-Id,Retry-After"
+CORS_MAX_AGE_SECONDS = 600
+
+
+def cors_origins() -> frozenset[str]:
+    """The stage's allowed origins: `CORS_ORIGINS`, comma-separated (empty: none), else the local ones."""
+    raw = os.environ.get("CORS_ORIGINS")
+    if raw is None:
+        return frozenset(LOCAL_CORS_ORIGINS)
+    return frozenset(origin.strip().rstrip("/") for origin in raw.split(",") if origin.strip())
+
+
+def cors_headers(origin: str | None) -> dict[str, str]:
+    """The headers a response carries for a request from `origin`: the origin echoed when it is
+    allowed, nothing else then (a browser refuses the response); `Vary: Origin` always, for caches."""
+    headers = {"Vary": "Origin"}
+    if origin and origin in cors_origins():
+        headers["Access-Control-Allow-Origin"] = origin
+        headers["Access-Control-Expose-Headers"] = CORS_EXPOSE_HEADERS
+    return headers
+
+
+def preflight_headers(origin: str | None, methods: list[str]) -> dict[str, str]:
+    headers = cors_headers(origin)
+    if "Access-Control-Allow-Origin" in headers:
+        headers.update({
+            "Access-Control-Allow-Methods": ",".join([*sorted(methods), "OPTIONS"]),
+            "Access-Control-Allow-Headers": CORS_ALLOW_HEADERS,
+            "Access-Control-Max-Age": str(CORS_MAX_AGE_SECONDS),
+        })
+    return headers
+
+
+def with_cors(response: Response, request) -> Response:
+    headers = getattr(request, "headers", None) or {}
+    response.headers = {**cors_headers(headers.get("origin")), **(response.headers or {})}
+    return response
+
 
 @dataclass(frozen=True)
 class Query:
@@ -56,6 +101,28 @@ class RouteSpec:
 
 
 ROUTES: list[RouteSpec] = []
+#: Paths that have their preflight `OPTIONS` view (one per path, whichever feature declares it first).
+_PREFLIGHT_PATHS: set[str] = set()
+
+
+def _register_preflight(blueprint: Blueprint, path: str) -> None:
+    """`OPTIONS path`: no token (no authorizer when deployed, no check here), the path's methods.
+
+    A Lambda view rather than Chalice's `cors=True` mock integration, which can only name one origin:
+    this one echoes the request's `Origin` when it is on the stage's list.
+    """
+    if path in _PREFLIGHT_PATHS:
+        return
+    _PREFLIGHT_PATHS.add(path)
+
+    def preflight(**path_params: str) -> Response:
+        request = blueprint.current_request
+        methods = sorted({spec.method for spec in ROUTES if spec.path == path})
+        return Response(body="", status_code=204,
+                        headers=preflight_headers((request.headers or {}).get("origin"), methods))
+
+    preflight.__name__ = "preflight_" + re.sub(r"\W+", "_", path).strip("_")
+    blueprint.route(path, methods=["OPTIONS"])(preflight)
 
 
 @dataclass
@@ -197,14 +264,15 @@ class Api:
             def chalice_view(**path_params: str) -> Response:
                 request = blueprint.current_request
                 try:
-                    return _respond(spec, _run(spec, view, request, path_params))
+                    return with_cors(_respond(spec, _run(spec, view, request, path_params)), request)
                 except DomainError as error:
-                    return to_response(error)
+                    return with_cors(to_response(error), request)
 
             route_kwargs: dict[str, Any] = {"methods": [method]}
             if not public and cognito_authorizer() is not None:
                 route_kwargs["authorizer"] = cognito_authorizer()
             blueprint.route(path, **route_kwargs)(chalice_view)
+            _register_preflight(blueprint, path)
             return view
 
         return decorator

@@ -3,8 +3,8 @@
 It says what the code enforces: request bodies from the pydantic models that parse them (their
 `required`, bounds, patterns and enums), responses from the models that serialise them (every field
 present, so every field required), each route's error `Code` values per status, `Retry-After` on
-429 and 503, timestamps as `date-time`, each notification type's `data`, and `links` from what a
-write returns to the routes that take its ids. `python -m chalicelib.openapi` writes docs/api.md.
+429 and 503, timestamps as `date-time`, one `Label` enum, and `links` from what a write returns
+to the routes that take its ids. `python -m chalicelib.openapi` writes docs/api.md.
 """
 
 from __future__ import annotations
@@ -94,31 +94,6 @@ def _mark_timestamps(schema: dict) -> None:
         for option in prop.get("anyOf", [prop]):
             if option.get("type") == "string":
                 option["format"] = "date-time"
-
-
-def _type_notifications(components: dict) -> None:
-    """NotificationOut as one variant per type: `type` a constant, `data` that type's model."""
-    from chalicelib.schemas.notifications import NOTIFICATION_DATA
-
-    base = components.get("NotificationOut")
-    if base is None or "properties" not in base:
-        return
-    variants, mapping = [], {}
-    for kind, data_model in NOTIFICATION_DATA.items():
-        data_ref = _model_schema(data_model, "validation", components)
-        name = "".join(part.title() for part in kind.split("_")) + "Notification"
-        properties = dict(base["properties"])
-        properties["type"] = {"type": "string", "const": kind, "enum": [kind]}
-        properties["data"] = data_ref
-        components[name] = {**base, "title": name, "properties": properties}
-        ref = f"#/components/schemas/{name}"
-        variants.append({"$ref": ref})
-        mapping[kind] = ref
-    components["NotificationOut"] = {
-        "title": "NotificationOut",
-        "oneOf": variants,
-        "discriminator": {"propertyName": "type", "mapping": mapping},
-    }
 
 
 def _share_label_enum(node, label: dict):
@@ -294,7 +269,6 @@ def build_document() -> dict:
         operations.append((spec, operation))
         paths.setdefault(spec.path, {})[spec.method.lower()] = operation
     _add_links(operations, components)
-    _type_notifications(components)
     for schema in components.values():
         _mark_timestamps(schema)
     label = _label_schema()

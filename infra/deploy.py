@@ -18,7 +18,8 @@ Steps of a deploy:
 5. Each DynamoDB event source mapping Chalice created gets partial batch responses, bisection,
    bounded retries and age, and the failures queue as on-failure destination (`infra/stages.json`).
 6. The REST API gets Gateway Responses in the contract's error shape (an unknown route is 404
-   NotFound, a throttle 429 with Retry-After; redeployed so they apply), and the stage its
+   NotFound, a throttle 429 with Retry-After, the authorizer's 401/403), each with the stage's CORS
+   headers (`CORS_ORIGINS`; redeployed so they apply), and the stage its
    throttling (rate and burst, every method), and the routes the Double-11 model sizes
    (`infra/stages.json` "methods", docs/scale.md) their own.
 7. The sign-up trigger (`create_profile_on_sign_up`, a pure Lambda `chalice deploy` created) may be
@@ -247,21 +248,26 @@ def allow_cognito_to_invoke(lambda_client, function_name: str, pool_arn: str) ->
 
 # --- 8. API Gateway responses ------------------------------------------------------------------
 
-def gateway_responses() -> dict[str, dict]:
-    """What API Gateway answers itself, in the contract's error shape (`packaging.GATEWAY_RESPONSES`)."""
-    from infra.packaging import GATEWAY_RESPONSES
+def gateway_responses(cors_origins: tuple[str, ...] = ()) -> dict[str, dict]:
+    """What API Gateway answers itself, in the contract's error shape and with the stage's CORS
+    headers (`packaging.gateway_responses`)."""
+    from infra.packaging import gateway_responses as responses
 
-    return GATEWAY_RESPONSES
+    return responses(cors_origins)
 
 
-def apply_gateway_responses(apigateway, rest_api_id: str, stage_name: str) -> list[dict]:
+def apply_gateway_responses(apigateway, rest_api_id: str, stage_name: str,
+                            cors_origins: tuple[str, ...] = ()) -> list[dict]:
     """Put each Gateway Response, then redeploy the stage: API Gateway serves them only from a
     deployment made after they were put."""
     applied = []
-    for response_type, response in gateway_responses().items():
+    for response_type, response in gateway_responses(cors_origins).items():
+        optional = {"statusCode": response["StatusCode"]} if "StatusCode" in response else {}
+        if "ResponseTemplates" in response:
+            optional["responseTemplates"] = response["ResponseTemplates"]
         applied.append(apigateway.put_gateway_response(
-            restApiId=rest_api_id, responseType=response_type, statusCode=response["StatusCode"],
-            responseParameters=response["ResponseParameters"], responseTemplates=response["ResponseTemplates"],
+            restApiId=rest_api_id, responseType=response_type,
+            responseParameters=response["ResponseParameters"], **optional,
         ))
     apigateway.create_deployment(restApiId=rest_api_id, stageName=stage_name,
                                  description="Gateway Responses in the error shape")
@@ -314,8 +320,9 @@ def deploy(stage: str, *, infra_only: bool = False) -> int:
           f"{settings.maximum_retry_attempts} retries, failures to the queue)", flush=True)
     api = rest_api(resources)
     apigateway = session.client("apigateway")
-    apply_gateway_responses(apigateway, api["rest_api_id"], api_gateway_stage(stage))
-    print(f"gateway responses: {', '.join(gateway_responses())} in the error shape", flush=True)
+    apply_gateway_responses(apigateway, api["rest_api_id"], api_gateway_stage(stage), settings.cors_origins)
+    print(f"gateway responses: {', '.join(gateway_responses(settings.cors_origins))} in the error shape, "
+          f"CORS for {', '.join(settings.cors_origins) or 'no origin'}", flush=True)
     apply_api_throttling(apigateway, api["rest_api_id"], api_gateway_stage(stage), settings)
     print(f"API throttling: {settings.throttle_rate_limit:g} req/s, burst {settings.throttle_burst_limit} a method; "
           f"{len(settings.method_throttles)} routes with their own")

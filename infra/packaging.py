@@ -49,7 +49,49 @@ GATEWAY_RESPONSES: dict[str, dict] = {
             "application/json": '{"Code": "TooManyRequestsError", "Message": "Too many requests; try again in 1 s"}'
         },
     },
+    # The Cognito authorizer's refusals, before the app runs.
+    "UNAUTHORIZED": {
+        "StatusCode": "401",
+        "ResponseParameters": {},
+        "ResponseTemplates": {
+            "application/json": '{"Code": "UnauthorizedError", "Message": "Missing or invalid token"}'
+        },
+    },
+    "ACCESS_DENIED": {
+        "StatusCode": "403",
+        "ResponseParameters": {},
+        "ResponseTemplates": {"application/json": '{"Code": "ForbiddenError", "Message": "Not allowed"}'},
+    },
 }
+
+#: The other answers API Gateway may give itself keep their status and gain only the CORS headers.
+CORS_ONLY_RESPONSES = ("DEFAULT_4XX", "DEFAULT_5XX")
+
+
+def gateway_responses(cors_origins: tuple[str, ...] | list[str] = ()) -> dict[str, dict]:
+    """GATEWAY_RESPONSES with the stage's CORS headers, so a browser can read a 401, 403, 404 or 429
+    that API Gateway answered without the app.
+
+    A Gateway Response cannot choose among origins: a stage with one origin names it; a stage with
+    several echoes the request's `Origin` (these answers hold only an error code, and the app's own
+    answers and preflights echo only listed origins); a stage with none adds no CORS header.
+    """
+    from chalicelib.http import CORS_EXPOSE_HEADERS
+
+    if not cors_origins:
+        return json.loads(json.dumps(GATEWAY_RESPONSES))
+    allow = f"'{cors_origins[0]}'" if len(cors_origins) == 1 else "method.request.header.Origin"
+    headers = {
+        "gatewayresponse.header.Access-Control-Allow-Origin": allow,
+        "gatewayresponse.header.Access-Control-Expose-Headers": f"'{CORS_EXPOSE_HEADERS}'",
+        "gatewayresponse.header.Vary": "'Origin'",
+    }
+    responses = json.loads(json.dumps(GATEWAY_RESPONSES))
+    for response in responses.values():
+        response["ResponseParameters"].update(headers)
+    for kind in CORS_ONLY_RESPONSES:
+        responses[kind] = {"ResponseParameters": dict(headers)}
+    return responses
 
 
 def chalice_executable() -> str:
@@ -104,28 +146,34 @@ def add_cursor_secret_parameter(template: dict) -> None:
     }
 
 
-def swagger_gateway_responses() -> dict:
-    """GATEWAY_RESPONSES as the `x-amazon-apigateway-gateway-responses` extension.
+def swagger_gateway_responses(cors_origins: tuple[str, ...] = ()) -> dict:
+    """`gateway_responses` as the `x-amazon-apigateway-gateway-responses` extension.
 
     In the API's definition they are part of every deployment of it; a separate GatewayResponse
     resource would reach the stage only at a later deployment (SAM deploys the API when it is
     created, and nothing orders the two).
     """
-    return {kind: {"statusCode": r["StatusCode"], "responseParameters": dict(r["ResponseParameters"]),
-                   "responseTemplates": dict(r["ResponseTemplates"])}
-            for kind, r in GATEWAY_RESPONSES.items()}
+    extension = {}
+    for kind, r in gateway_responses(cors_origins).items():
+        entry = {"responseParameters": dict(r["ResponseParameters"])}
+        if "StatusCode" in r:
+            entry["statusCode"] = r["StatusCode"]
+        if "ResponseTemplates" in r:
+            entry["responseTemplates"] = dict(r["ResponseTemplates"])
+        extension[kind] = entry
+    return extension
 
 
-def add_gateway_responses(template: dict) -> None:
+def add_gateway_responses(template: dict, cors_origins: tuple[str, ...] = ()) -> None:
     """Into the SAM API's definition, or as GatewayResponse resources the deployments wait for."""
     resources = template.get("Resources", {})
     for logical, resource in list(resources.items()):
         kind, props = resource.get("Type"), resource.get("Properties", {})
         if kind == "AWS::Serverless::Api" and "DefinitionBody" in props:
-            props["DefinitionBody"]["x-amazon-apigateway-gateway-responses"] = swagger_gateway_responses()
+            props["DefinitionBody"]["x-amazon-apigateway-gateway-responses"] = swagger_gateway_responses(cors_origins)
         elif kind == "AWS::ApiGateway::RestApi":
             names = []
-            for response_type, response in GATEWAY_RESPONSES.items():
+            for response_type, response in gateway_responses(cors_origins).items():
                 name = f"{logical}{''.join(w.title() for w in response_type.split('_'))}Response"
                 resources[name] = {"Type": "AWS::ApiGateway::GatewayResponse", "Properties": {
                     "RestApiId": {"Ref": logical}, "ResponseType": response_type,
@@ -195,7 +243,7 @@ def postprocess(template: dict, settings: StageSettings, failure_destination_arn
             props.update(json.loads(json.dumps(mapping)))
         elif kind in ("AWS::Serverless::Api", "AWS::ApiGateway::Stage"):
             props["MethodSettings"] = json.loads(json.dumps(throttles))
-    add_gateway_responses(template)
+    add_gateway_responses(template, settings.cors_origins)
     if user_pool_id and user_pool_arn:
         add_sign_up_trigger(template, user_pool_id=user_pool_id, user_pool_arn=user_pool_arn)
     return template

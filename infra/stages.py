@@ -53,11 +53,23 @@ class StageSettings:
     # The account's API Gateway quota the throttles assume (Service Quotas must have raised it)
     account_rate_limit: float = ACCOUNT_DEFAULT_QUOTA[0]
     account_burst_limit: int = ACCOUNT_DEFAULT_QUOTA[1]
+    # The browser origins the stage's API answers (`CORS_ORIGINS` of the stage in .chalice/config.json)
+    cors_origins: tuple[str, ...] = ()
 
     @property
     def cursor_secret_parameter(self) -> str:
         """Where the stage's cursor-signing key lives (SSM Parameter Store, SecureString)."""
         return f"/{self.stack_name}/cursor-secret"
+
+
+def stage_cors_origins(stage: str, path: Path = CHALICE_CONFIG_PATH) -> tuple[str, ...]:
+    """The stage's `CORS_ORIGINS` (comma-separated) from `.chalice/config.json`, where the app reads
+    it as an environment variable; the deploy path builds the Gateway Responses' CORS headers from it."""
+    config = json.loads(path.read_text(encoding="utf-8"))
+    variables = {**config.get("environment_variables", {}),
+                 **config.get("stages", {}).get(stage, {}).get("environment_variables", {})}
+    return tuple(origin.strip().rstrip("/") for origin in variables.get("CORS_ORIGINS", "").split(",")
+                 if origin.strip())
 
 
 def load_stage(stage: str, path: Path = STAGES_PATH) -> StageSettings:
@@ -78,6 +90,7 @@ def load_stage(stage: str, path: Path = STAGES_PATH) -> StageSettings:
         method_throttles=_method_throttles(throttling.get("methods", {})),
         account_rate_limit=float(quota.get("rate_limit", ACCOUNT_DEFAULT_QUOTA[0])),
         account_burst_limit=int(quota.get("burst_limit", ACCOUNT_DEFAULT_QUOTA[1])),
+        cors_origins=stage_cors_origins(stage),
     )
     # API Gateway never lets a method pass the account's quota: a larger number is a mistake.
     limits = [(settings.throttle_rate_limit, settings.throttle_burst_limit)]

@@ -2,7 +2,7 @@
 
 from chalicelib.errors import Forbidden, NotFound
 from chalicelib.http import Api
-from chalicelib.schemas.posts import CreatePost, FanoutOut, PostOut, VoteIn
+from chalicelib.schemas.posts import CreatePost, FanoutOut, FeedItemOut, PostOut, VoteIn
 from chalicelib.services import fanout, feed, posts
 
 api = Api(__name__, tag="feed")
@@ -53,7 +53,7 @@ def list_user_posts(ctx, user_id):
     return posts.list_author_posts(ctx.user.user_id, user_id, ctx.page)
 
 
-@api.route("GET", "/feed", summary="The caller's home feed, newest first", response=PostOut, paginated=True,
-           errors=("Busy",))
+@api.route("GET", "/feed", summary="The caller's home feed, newest first", response=FeedItemOut,
+           paginated=True, errors=("Busy",))
 def get_feed(ctx):
     return feed.read_feed(ctx.user.user_id, ctx.page)

@@ -21,7 +21,8 @@ blueprint = api.blueprint
 def create_product(ctx):
     caller = ctx.require_group("merchants")
     body = ctx.body
-    return products.create(caller, body.title, body.price_cents, body.image_url, body.labels)
+    return products.create(caller, body.title, body.price_cents, body.image_url, body.labels,
+                           description=body.description, currency=body.currency)
 
 
 @api.route("GET", "/products/{product_id}", summary="A product", response=ProductOut)

@@ -1,7 +1,7 @@
 """Profiles and the follow graph."""
 
 from chalicelib.http import Api
-from chalicelib.schemas.profiles import BlockState, FollowState, ProfileOut, UpdateMe, UserRef
+from chalicelib.schemas.profiles import BlockedUserOut, BlockState, FollowState, ProfileOut, UpdateMe, UserRef
 from chalicelib.services import graph, profiles
 
 api = Api(__name__, tag="profiles")
@@ -21,7 +21,7 @@ def put_me(ctx):
 
 @api.route("GET", "/users/{user_id}", summary="A user's public profile", response=ProfileOut)
 def get_user(ctx, user_id):
-    return profiles.get_public_profile(user_id)
+    return profiles.get_public_profile(user_id, viewer_id=ctx.user.user_id)
 
 
 @api.route("PUT", "/users/{user_id}/follow", summary="Follow a user (idempotent)", response=FollowState,
@@ -59,3 +59,8 @@ def block_user(ctx, user_id):
 def unblock_user(ctx, user_id):
     graph.unblock(ctx.user, user_id)
     return {"user_id": user_id, "blocked": False}
+
+
+@api.route("GET", "/me/blocks", summary="Whom the caller blocks", response=BlockedUserOut, paginated=True)
+def list_blocks(ctx):
+    return graph.blocked(ctx.user.user_id, ctx.page)

@@ -10,7 +10,7 @@ it must be afterwards. So the balance is always what the standing awards gave le
 from __future__ import annotations
 
 import secrets
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -228,6 +228,21 @@ def level_for(score: int) -> int:
         if score >= needed:
             return level
     return 0
+
+
+def level_mark(label: str, level: int) -> str:
+    """How a reached level is kept on the profile (for the user card): "label#level"."""
+    return f"{label}#{level}"
+
+
+def reached_levels(marks: Iterable[str]) -> dict[str, int]:
+    """{label: highest level} from the profile's marks (a label may hold several: levels only rise)."""
+    levels: dict[str, int] = {}
+    for mark in marks:
+        label, _, level = mark.rpartition("#")
+        if label and level.isascii() and level.isdigit() and int(level) > 0:
+            levels[label] = max(levels.get(label, 0), int(level))
+    return levels
 
 
 def raised_level(level: int, score: int) -> int:

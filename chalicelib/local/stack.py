@@ -91,7 +91,7 @@ def _api_server(app, stage: str, host: str, port: int):
                 routes.match_route(self.path)
             except ValueError:
                 self._parse_payload()  # read the body, so the connection stays usable
-                self._send_http_response(404, {"Content-Type": "application/json"}, NO_SUCH_ROUTE)
+                self._send_http_response(404, self._error_headers(), NO_SUCH_ROUTE)
                 return
             super()._generic_handle()
 
@@ -100,7 +100,13 @@ def _api_server(app, stage: str, host: str, port: int):
 
         def _method_not_allowed(self) -> None:
             body = json.dumps({"Code": "MethodNotAllowedError", "Message": f"Unsupported method: {self.command}"})
-            self._send_http_response(405, {"Content-Type": "application/json"}, body)
+            self._send_http_response(405, self._error_headers(), body)
+
+        def _error_headers(self) -> dict:
+            """What the server answers itself carries the CORS headers too, as the Gateway Responses do."""
+            from chalicelib.http import cors_headers
+
+            return {"Content-Type": "application/json", **cors_headers(self.headers.get("Origin"))}
 
         def __getattr__(self, name: str):
             # BaseHTTPRequestHandler looks up `do_<METHOD>`; any method Chalice lacks is a 405
@@ -109,7 +115,10 @@ def _api_server(app, stage: str, host: str, port: int):
             raise AttributeError(name)
 
     config = Config.create(chalice_stage=stage, app_name="jianghu", project_dir=str(PROJECT_DIR))
-    create_local_server(app, config, host, port).server.server_close()  # swaps in Chalice's local app class
+    from chalice.local import LocalChalice
+
+    if not isinstance(app, LocalChalice):  # a second swap would make the class its own base
+        create_local_server(app, config, host, port).server.server_close()  # swaps in Chalice's local app class
     return LocalDevServer(app, config, host, port, handler_cls=ApiRequestHandler, server_cls=_api_server_class())
 
 

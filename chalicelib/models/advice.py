@@ -7,7 +7,7 @@ mark), so a stream record is enough to compute its effect without another read.
 
 from __future__ import annotations
 
-from pynamodb.attributes import BooleanAttribute, ListAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.attributes import BooleanAttribute, ListAttribute, MapAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
 from chalicelib.models.base import BaseModel, table_meta
@@ -21,6 +21,8 @@ class Question(BaseModel):
     body = UnicodeAttribute()
     labels = ListAttribute(of=UnicodeAttribute, default=list)
     product_ids = ListAttribute(of=UnicodeAttribute, default=list)
+    # {product_id: merchant_id}, copied at asking (a product never changes store): see services/cards.py
+    product_merchants: MapAttribute = MapAttribute(default=dict)
     answer_count = NumberAttribute(default=0)
     accepted_answer_id = UnicodeAttribute(null=True)
     created_at = UnicodeAttribute()
@@ -37,6 +39,10 @@ class LabelIndexEntry(BaseModel):
     label_key = UnicodeAttribute(hash_key=True)
     item_id = UnicodeAttribute(range_key=True)
     created_at = UnicodeAttribute(null=True)
+    # the question's asker and {product_id: merchant_id}, so a page reads the questions and their
+    # cards in ONE BatchGetItem (both are fixed when the question is asked)
+    asker_id = UnicodeAttribute(null=True)
+    product_merchants: MapAttribute = MapAttribute(default=dict)
 
 
 class AnswersByQuestionIndex(GlobalSecondaryIndex):
@@ -98,6 +104,11 @@ class Product(BaseModel):
     price_cents = NumberAttribute()
     image_url = UnicodeAttribute(null=True)
     labels = ListAttribute(of=UnicodeAttribute, default=list)
+    description = UnicodeAttribute(default="")
+    currency = UnicodeAttribute(default="CNY")  # ISO 4217 (domain.products)
+    # kept by the reviews handler, exactly once per review: the average is rating_total / review_count
+    rating_total = NumberAttribute(default=0)
+    review_count = NumberAttribute(default=0)
     created_at = UnicodeAttribute()
     by_merchant = ProductsByMerchantIndex()
 
@@ -153,4 +164,5 @@ class WishlistEntry(BaseModel):
     product_id = UnicodeAttribute(range_key=True)
     title = UnicodeAttribute()
     price_cents = NumberAttribute()
+    merchant_id = UnicodeAttribute(null=True)  # the product's store, so a page reads both in one call
     added_at = UnicodeAttribute()

@@ -55,6 +55,9 @@ class Post(BaseModel):
     text = UnicodeAttribute()
     image_urls = ListAttribute(of=UnicodeAttribute, default=list)
     product_ids = ListAttribute(of=UnicodeAttribute, default=list)
+    # {product_id: merchant_id} of every product the post names (poll options too), copied at creation
+    # (a product never changes store), so a page reads the products and their stores in one call
+    product_merchants: MapAttribute = MapAttribute(default=dict)
     labels = ListAttribute(of=UnicodeAttribute, default=list)
     poll = Poll(null=True)
     created_at = UnicodeAttribute()

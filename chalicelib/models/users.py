@@ -1,6 +1,12 @@
 from __future__ import annotations
 
-from pynamodb.attributes import BooleanAttribute, ListAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.attributes import (
+    BooleanAttribute,
+    ListAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+    UnicodeSetAttribute,
+)
 
 from chalicelib.models.base import BaseModel, table_meta
 
@@ -13,6 +19,10 @@ class UserProfile(BaseModel):
     display_name = UnicodeAttribute(null=True)
     bio = UnicodeAttribute(default="")
     labels = ListAttribute(of=UnicodeAttribute, default=list)
+    avatar_url = UnicodeAttribute(null=True)
+    # the expert levels reached, as "label#level" (a set ADD needs no existing attribute and is
+    # idempotent; levels are never lost, so a card shows each label's highest); kept by the experts handler
+    expert_levels = UnicodeSetAttribute(null=True)
     follower_count = NumberAttribute(default=0)
     following_count = NumberAttribute(default=0)
     # set by the feed once every follower's pull list names this (large) account; see services/fanout.py

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import Field
+from pydantic import AfterValidator, Field, StringConstraints
 
 from chalicelib.domain.advice import MAX_PRICE_CENTS, MAX_PRODUCTS_PER_QUESTION
+from chalicelib.domain.products import DEFAULT_CURRENCY, ISO_4217_CODES, MAX_DESCRIPTION, check_currency
 from chalicelib.schemas.base import Body, HttpsUrl, Id, Labels, RequestModel, ResponseModel, Title
+from chalicelib.schemas.cards import ProductCard, UserCard
 from chalicelib.schemas.profiles import MerchantBlock
 
 RequiredLabels = Annotated[Labels, Field(min_length=1)]
@@ -24,10 +26,12 @@ class AskQuestion(RequestModel):
 class QuestionOut(ResponseModel):
     question_id: str
     asker_id: str
+    user: UserCard = Field(description="The asker's card")
     title: str
     body: str
     labels: list[str]
     product_ids: list[str]
+    products: list[ProductCard] = Field(description="The cards of `product_ids`, in that order")
     answer_count: int
     accepted_answer_id: str | None = None
     created_at: str
@@ -41,6 +45,7 @@ class AnswerOut(ResponseModel):
     answer_id: str
     question_id: str
     author_id: str
+    user: UserCard = Field(description="The answerer's card")
     body: str
     score: int
     upvotes: int
@@ -69,11 +74,17 @@ class VoteOut(ResponseModel):
     value: int
 
 
+Currency = Annotated[str, Field(description="An ISO 4217 code", json_schema_extra={"enum": sorted(ISO_4217_CODES)}),
+                    AfterValidator(check_currency)]
+
+
 class CreateProduct(RequestModel):
     title: Title
     price_cents: Annotated[int, Field(gt=0, le=MAX_PRICE_CENTS)]
     image_url: HttpsUrl | None = None
     labels: RequiredLabels
+    description: Annotated[str, StringConstraints(max_length=MAX_DESCRIPTION)] = ""
+    currency: Currency = DEFAULT_CURRENCY
 
 
 class ProductOut(ResponseModel):
@@ -83,6 +94,10 @@ class ProductOut(ResponseModel):
     price_cents: int
     image_url: str | None = None
     labels: list[str]
+    description: str = ""
+    currency: str = DEFAULT_CURRENCY
+    rating_avg: float | None = Field(None, description="The mean rating of its reviews (null without one)")
+    review_count: int = 0
     created_at: str
     merchant: MerchantBlock | None = None  # the store's name, tier and badge
 
@@ -96,6 +111,7 @@ class ReviewOut(ResponseModel):
     review_id: str
     product_id: str
     author_id: str
+    user: UserCard = Field(description="The reviewer's card")
     rating: int
     body: str
     helpful_count: int
@@ -117,3 +133,4 @@ class WishlistEntryOut(ResponseModel):
     title: str
     price_cents: int
     added_at: str
+    product: ProductCard = Field(description="The product as it is now (`available: false` once deleted)")

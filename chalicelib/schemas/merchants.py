@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from pydantic import Field, StringConstraints
 
 from chalicelib.schemas.base import NOT_BLANK, Labels, RequestModel, ResponseModel
+from chalicelib.schemas.cards import ProductCard
 
 StoreName = Annotated[str, StringConstraints(min_length=1, max_length=100, strip_whitespace=True), NOT_BLANK]
 Description = Annotated[str, StringConstraints(max_length=2000)]
@@ -58,3 +59,4 @@ class GoodFindOut(ResponseModel):
     tier: Tier
     badge: Badge
     created_at: str
+    product: ProductCard = Field(description="The product's card (its price, rating and store as they are now)")

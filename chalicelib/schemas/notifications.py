@@ -1,57 +1,156 @@
-"""The `data` of each notification type, as the OpenAPI document declares it.
-
-Stream effects write these dicts (`services/notifications.notify`); the list route passes them
-through. A field here without a default is always present; one with a default may be absent.
-"""
+"""Notifications as clients see them: a union discriminated by `type`, each with its typed `data`."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Annotated, Literal
 
-from chalicelib.schemas.merchants import Badge, Tier
+from pydantic import ConfigDict, Field, RootModel, model_serializer
+
+from chalicelib.schemas.base import Id, RequestModel, ResponseModel
+from chalicelib.schemas.cards import UserCard
+
+MAX_MARKED = 100
 
 
-class NoticeData(BaseModel):
-    model_config = ConfigDict(defer_build=True)
+class NewFollowerData(ResponseModel):
+    # `count` is left out rather than null (below), so the document must not call it required
+    model_config = ConfigDict(json_schema_serialization_defaults_required=False)
 
-
-class NewFollowerData(NoticeData):
-    follower_id: str = Field(description="The (first) new follower")
+    follower_id: str = Field(description="The follower (of a grouped notice: the first of that second)")
     count: int | None = Field(None, description="Followers grouped into this notice, when more than one")
 
+    @model_serializer(mode="wrap")
+    def _without_count_of_one(self, handler):
+        """A single follower's notice has no `count` at all (rather than `"count": null`)."""
+        data = handler(self)
+        if data.get("count") is None:
+            data.pop("count", None)
+        return data
 
-class NewAnswerData(NoticeData):
+
+class NewAnswerData(ResponseModel):
     question_id: str
     answer_id: str
-    question_title: str | None
+    question_title: str | None = None
     author_id: str
 
 
-class AnswerAcceptedData(NoticeData):
+class AnswerAcceptedData(ResponseModel):
     question_id: str
     answer_id: str
-    question_title: str | None
+    question_title: str | None = None
     asker_id: str
 
 
-class ExpertLevelData(NoticeData):
+class ExpertLevelData(ResponseModel):
     label: str
     level: int
 
 
-class MerchantTierData(NoticeData):
+class MerchantTierData(ResponseModel):
     merchant_id: str
-    tier: Tier | None
-    badge: Badge | None
-    previous_tier: Tier | None
-    judge_count: int | None
+    tier: str | None = None
+    badge: str | None = None
+    previous_tier: str | None = None
+    judge_count: int | None = None
 
 
-#: Every type `notify` writes, with its data (a unit test keeps this and NOTIFICATION_TYPES equal).
-NOTIFICATION_DATA: dict[str, type[NoticeData]] = {
-    "new_follower": NewFollowerData,
-    "new_answer": NewAnswerData,
-    "answer_accepted": AnswerAcceptedData,
-    "expert_level": ExpertLevelData,
-    "merchant_tier": MerchantTierData,
-}
+class NewCommentData(ResponseModel):
+    post_id: str
+    comment_id: str
+    author_id: str
+    excerpt: str | None = Field(None, description="The comment's first characters")
+
+
+class LiveStartedData(ResponseModel):
+    room_id: str
+    host_id: str
+    title: str
+
+
+class LiveSoonData(ResponseModel):
+    room_id: str
+    host_id: str
+    title: str
+    scheduled_at: str
+
+
+class ModerationData(ResponseModel):
+    target_type: Literal["post", "comment", "question", "answer", "review", "user"]
+    target_id: str
+    action: Literal["remove", "restore", "suspend", "unsuspend"]
+    reason: str | None = None
+
+
+class _Notification(ResponseModel):
+    notification_id: str
+    created_at: str
+    read: bool = Field(description="Marked read by itself, or at or below the last 'mark all read'")
+    actor: UserCard | None = Field(None, description="The person who caused it, on the types that have one")
+
+
+class NewFollowerNotification(_Notification):
+    type: Literal["new_follower"]
+    data: NewFollowerData
+
+
+class NewAnswerNotification(_Notification):
+    type: Literal["new_answer"]
+    data: NewAnswerData
+
+
+class AnswerAcceptedNotification(_Notification):
+    type: Literal["answer_accepted"]
+    data: AnswerAcceptedData
+
+
+class ExpertLevelNotification(_Notification):
+    type: Literal["expert_level"]
+    data: ExpertLevelData
+
+
+class MerchantTierNotification(_Notification):
+    type: Literal["merchant_tier"]
+    data: MerchantTierData
+
+
+class NewCommentNotification(_Notification):
+    type: Literal["new_comment"]
+    data: NewCommentData
+
+
+class LiveStartedNotification(_Notification):
+    type: Literal["live_started"]
+    data: LiveStartedData
+
+
+class LiveSoonNotification(_Notification):
+    type: Literal["live_soon"]
+    data: LiveSoonData
+
+
+class ModerationNotification(_Notification):
+    type: Literal["moderation"]
+    data: ModerationData
+
+
+AnyNotification = Annotated[
+    NewFollowerNotification | NewAnswerNotification | AnswerAcceptedNotification | ExpertLevelNotification
+    | MerchantTierNotification | NewCommentNotification | LiveStartedNotification | LiveSoonNotification
+    | ModerationNotification,
+    Field(discriminator="type"),
+]
+
+
+class NotificationOut(RootModel[AnyNotification]):
+    """One notification: its `type` says which `data` it carries."""
+
+
+class UnreadCount(ResponseModel):
+    count: int
+
+
+class MarkRead(RequestModel):
+    """Without `notification_ids`, every notification is marked read."""
+
+    notification_ids: Annotated[list[Id], Field(min_length=1, max_length=MAX_MARKED)] | None = None

@@ -10,6 +10,7 @@ from pydantic import Field, StringConstraints, field_validator
 from chalicelib.domain.ids import iso, utc_now
 from chalicelib.domain.points import MAX_CAMPAIGN_DAYS, parse_expiry, parse_instant
 from chalicelib.schemas.base import RequestModel, ResponseModel, Title
+from chalicelib.schemas.cards import UserCard
 
 Cents = Annotated[int, Field(ge=0, le=100_000_000)]
 
@@ -32,6 +33,7 @@ class LedgerEntryOut(ResponseModel):
 class LeaderboardEntryOut(ResponseModel):
     user_id: str
     display_name: str
+    user: UserCard
     label: str
     score: int
     level: int

@@ -1,12 +1,12 @@
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Literal, Union
 
-from pydantic import AfterValidator, Field, StringConstraints
+from pydantic import AfterValidator, Field, RootModel, StringConstraints
 
 from chalicelib.domain import polls
 from chalicelib.schemas.base import NOT_BLANK, HttpsUrl, Id, Labels, PostText, RequestModel, ResponseModel
-from chalicelib.schemas.profiles import MerchantBlock
+from chalicelib.schemas.cards import ProductCard, UserCard
 
 if TYPE_CHECKING:
     from chalicelib.models.posts import FanoutJob, Post
@@ -56,15 +56,10 @@ class VoteIn(RequestModel):
                                  description="The option's index, from 0")]
 
 
-class AuthorOut(ResponseModel):
-    user_id: str
-    display_name: str
-    merchant: MerchantBlock | None = None
-
-
 class PollOptionOut(ResponseModel):
     text: str
     product_id: str | None = None
+    product: ProductCard | None = None
     votes: int
 
 
@@ -75,9 +70,12 @@ class PollOut(ResponseModel):
     my_vote: int | None = None
 
     @classmethod
-    def from_tally(cls, tally: polls.Tally) -> PollOut:
+    def from_tally(cls, tally: polls.Tally, products: dict[str, ProductCard] | None = None) -> PollOut:
+        products = products or {}
         return cls(
-            options=[PollOptionOut(text=o.text, product_id=o.product_id, votes=o.votes) for o in tally.options],
+            options=[PollOptionOut(text=o.text, product_id=o.product_id,
+                                   product=products.get(o.product_id) if o.product_id else None, votes=o.votes)
+                     for o in tally.options],
             closes_at=tally.closes_at,
             closed=tally.closed,
             my_vote=tally.my_vote,
@@ -85,25 +83,32 @@ class PollOut(ResponseModel):
 
 
 class PostOut(ResponseModel):
+    kind: Literal["post"] = "post"
     post_id: str
-    author: AuthorOut
+    author_id: str
+    author: UserCard
     text: str
     image_urls: list[str]
     product_ids: list[str]
+    products: list[ProductCard] = Field(description="The cards of `product_ids`, in that order")
     labels: list[str]
     group_id: str | None = None
     poll: PollOut | None = None
     created_at: str
 
     @classmethod
-    def from_item(cls, post: Post, author: AuthorOut, poll: PollOut | None) -> PostOut:
-        """The post as the API shows it; the author's card and the poll's tally are the reader's."""
+    def from_item(cls, post: Post, author: UserCard, poll: PollOut | None,
+                  products: dict[str, ProductCard] | None = None) -> PostOut:
+        """The post as the API shows it; the cards and the poll's tally are the reader's."""
+        product_ids = [str(value) for value in post.product_ids or []]
         return cls(
             post_id=post.post_id,
+            author_id=post.author_id,
             author=author,
             text=post.text,
             image_urls=[str(value) for value in post.image_urls or []],
-            product_ids=[str(value) for value in post.product_ids or []],
+            product_ids=product_ids,
+            products=[(products or {})[product_id] for product_id in product_ids if product_id in (products or {})],
             labels=[str(value) for value in post.labels or []],
             group_id=post.group_id,
             poll=poll,
@@ -126,3 +131,12 @@ class FanoutOut(ResponseModel):
         return cls(post_id=job.post_id, mode=job.mode, done=bool(job.done), cancelled=bool(job.cancelled),
                    written=int(job.written or 0), steps=int(job.steps or 0), created_at=job.created_at,
                    finished_at=job.finished_at)
+
+
+# A home-feed item, told apart by `kind`. Only posts reach feeds today; the activity and live-room
+# items of SPEC Round 2 join this union (each with its own `kind`) when those features land.
+FeedItem = Annotated[Union[PostOut], Field(discriminator="kind")]  # noqa: UP007 - a union of one, for now
+
+
+class FeedItemOut(RootModel[FeedItem]):
+    """One item of `GET /feed`: `kind` says which shape it has."""

@@ -2,10 +2,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import AfterValidator, StringConstraints
+from pydantic import AfterValidator, Field, StringConstraints
 
 from chalicelib.domain.names import MAX_DISPLAY_NAME, check_display_name
 from chalicelib.schemas.base import Labels, RequestModel, ResponseModel
+from chalicelib.schemas.cards import UserCard
 
 DisplayName = Annotated[
     str, StringConstraints(min_length=1, max_length=MAX_DISPLAY_NAME), AfterValidator(check_display_name)
@@ -31,6 +32,14 @@ class MerchantBlock(ResponseModel):
     badge: str | None = None
 
 
+class Relationship(ResponseModel):
+    """The caller's view of another user: do I follow them, do they follow me, do I block them."""
+
+    following: bool
+    followed_by: bool
+    blocking: bool
+
+
 class ProfileOut(ResponseModel):
     user_id: str
     display_name: str
@@ -42,12 +51,20 @@ class ProfileOut(ResponseModel):
     expert: list[ExpertLevel]
     merchant: MerchantBlock | None = None
     created_at: str | None = None
+    relationship: Relationship | None = Field(None, description="On `GET /users/{user_id}`: the caller's view")
 
 
 class UserRef(ResponseModel):
     user_id: str
     display_name: str
     since: str | None = None
+    user: UserCard
+
+
+class BlockedUserOut(ResponseModel):
+    user_id: str
+    since: str
+    user: UserCard
 
 
 class FollowState(ResponseModel):
@@ -71,10 +88,3 @@ class LabelList(ResponseModel):
 
 class HealthOut(ResponseModel):
     status: str
-
-
-class NotificationOut(ResponseModel):
-    notification_id: str
-    type: str
-    created_at: str
-    data: dict

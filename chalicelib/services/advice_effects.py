@@ -117,3 +117,32 @@ def tally_helpful_mark(change: Change) -> None:
     if change.count_delta:
         move_counter(change.effect_id("helpful-count"), Review, change.item["review_id"],
                      Review.helpful_count, change.count_delta)
+
+
+# --- Reviews -------------------------------------------------------------------------------------
+
+
+def count_product_reviews(change: Change) -> None:
+    """A review moves its product's `review_count` and `rating_total` (the card's `rating_avg`), exactly
+    once per record; a product deleted meanwhile keeps no counter."""
+    from chalicelib.domain.products import review_counter_moves
+    from chalicelib.models.advice import Product
+    from chalicelib.models.transactions import TransactionFailed
+    from chalicelib.services.effects import apply_once
+
+    moves = review_counter_moves(change.old, change.new)
+    if moves is None:
+        return
+    product_id, count, rating = moves
+
+    def write(transaction: Transaction) -> None:
+        transaction.update("counter", Product(product_id),
+                           actions=[Product.review_count.add(count), Product.rating_total.add(rating)],
+                           condition=Product.product_id.exists())
+
+    try:
+        apply_once(change.effect_id("product-reviews"), write)
+    except TransactionFailed as exc:
+        if not exc.failed_on("counter"):
+            raise
+

@@ -133,8 +133,10 @@ def create_campaign(merchant: Caller, *, title: str, discount_cents: int, min_sp
 
 def list_active_campaigns(merchant_id: str, page: PageRequest) -> Page:
     """Newest first, expired ones left out. Exactly one Query: the first DynamoDB page, filtered."""
+    from chalicelib.services.merchants import get_store
+
     if len(merchant_id) > MAX_ID_LENGTH:
-        return Page(items=[], next_cursor=None)
+        raise NotFound(f"No merchant {merchant_id[:MAX_ID_LENGTH]}")
     now = now_iso()
     results = Campaign.by_merchant.query(
         merchant_id,
@@ -145,6 +147,8 @@ def list_active_campaigns(merchant_id: str, page: PageRequest) -> Page:
     )
     raw = next(results.page_iter)
     items = [campaign_view(Campaign.from_raw_data(item), now) for item in raw.get("Items", [])]
+    if not raw.get("Items") and not raw.get("LastEvaluatedKey") and page.position is None:
+        get_store(merchant_id)  # 404 for an unknown store; read only when it has no campaign at all
     return Page(items=items, next_cursor=page.next_cursor(results.page_iter.last_evaluated_key))
 
 

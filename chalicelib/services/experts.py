@@ -13,8 +13,8 @@ from __future__ import annotations
 from chalicelib.domain.changes import Change
 from chalicelib.domain.ids import iso
 from chalicelib.domain.leaderboards import leaderboard_key, leaderboard_partitions
-from chalicelib.domain.points import helpful_score_moves, raised_level, vote_score_moves
-from chalicelib.models.base import batch_get
+from chalicelib.domain.points import helpful_score_moves, level_mark, raised_level, vote_score_moves
+from chalicelib.models.base import batch_get, update_if
 from chalicelib.models.points import ExpertScore
 from chalicelib.models.sharded import ShardedList, read_sharded_page
 from chalicelib.models.transactions import Transaction, retry_on_conflict
@@ -78,13 +78,25 @@ def move_scores(moves: dict[tuple[str, str], int], change: Change) -> None:
             if (item := _read(user_id, label)) is not None and item.level_raised_by == effect_id
         ]
     for user_id, label, level in raised:
+        mark_level_on_profile(user_id, label, level)
         notify(user_id, "expert_level", {"label": label, "level": level},
                cause=f"{effect_id}:{user_id}:{label}", at_ms=change.created_ms)
 
 
+def mark_level_on_profile(user_id: str, label: str, level: int) -> None:
+    """Keep a reached level on the profile, for the user card (read with the profile, no Query).
+
+    A set ADD: the same mark twice (a replay) changes nothing, and marks of one label landing in
+    any order leave the highest visible. A user without a profile (erased) gets no stub.
+    """
+    update_if(UserProfile(user_id), actions=[UserProfile.expert_levels.add({level_mark(label, level)})],
+              condition=UserProfile.user_id.exists())
+
+
 def leaderboard(label: str, page: PageRequest) -> Page:
     """Highest score first: one Query per shard of the label's leaderboard (4, in parallel), merged,
-    then one batched read of names."""
+    then one batched read of the experts' cards."""
+    from chalicelib.services.cards import CardRead
     from chalicelib.services.profiles import display_name_of
 
     partitions = leaderboard_partitions(label)
@@ -100,15 +112,20 @@ def leaderboard(label: str, page: PageRequest) -> Page:
                                              limit=limit, last_evaluated_key=start)
 
     rows, next_cursor = read_sharded_page(listing, query_shard, page)
-    profiles = batch_get([(UserProfile, row.user_id, None) for row in rows]) if rows else []
+    read = CardRead(user_ids=[row.user_id for row in rows])
+    keys = read.keys()
+    found = batch_get(keys) if keys else []  # the profiles and stores of the cards
+    profiles = dict(zip(read.user_ids, found[:len(read.user_ids)], strict=True))
+    cards = read.build(found).users
     items = [
         {
             "user_id": row.user_id,
-            "display_name": display_name_of(profile, row.user_id),
+            "display_name": display_name_of(profiles[row.user_id], row.user_id),
+            "user": cards[row.user_id],
             "label": row.label,
             "score": int(row.score),
             "level": int(row.level or 0),
         }
-        for row, profile in zip(rows, profiles, strict=True)
+        for row in rows
     ]
     return Page(items=items, next_cursor=next_cursor)

@@ -22,12 +22,11 @@ from __future__ import annotations
 from chalicelib.config import get_settings
 from chalicelib.domain import feed as rules
 from chalicelib.domain.changes import Change
-from chalicelib.domain.ids import epoch_seconds, now_iso
+from chalicelib.domain.ids import epoch_seconds
 from chalicelib.errors import BadRequest
 from chalicelib.models.base import batch_get, update_if
 from chalicelib.models.batches import write_batches
 from chalicelib.models.graph import Block, Follow
-from chalicelib.models.merchants import Merchant
 from chalicelib.models.posts import FeedEntry, FeedPullList, PollVote, Post
 from chalicelib.models.transactions import Transaction, TransactionFailed, retry_on_conflict
 from chalicelib.models.users import UserProfile
@@ -167,8 +166,9 @@ def _feed_query(reader_id: str, before: str | None, limit: int) -> tuple[list[Fe
 def read_feed(reader_id: str, page: PageRequest) -> Page:
     """One Query on the reader's feed (its first page also brings the pull list), one on each
     followed large account, then ONE batched read (posts of the page's entries, their authors'
-    names, the reader's votes on polls)."""
-    from chalicelib.services.posts import post_view
+    cards, the reader's votes on polls) and one of the posts' product cards (when any names one)."""
+    from chalicelib.services.cards import CardRead
+    from chalicelib.services.posts import present_read_posts
 
     window = get_settings().feed_max_entries
     try:
@@ -197,28 +197,28 @@ def read_feed(reader_id: str, page: PageRequest) -> Page:
     merged = rules.merge_newest_first([list(entries), list(pulled)], size)
 
     to_fetch = [post_id for post_id in merged.post_ids if post_id not in pulled]
-    authors = sorted({pulled[p].author_id if p in pulled else entries[p].author_id for p in merged.post_ids})
+    authors = CardRead(user_ids=sorted({pulled[p].author_id if p in pulled else entries[p].author_id
+                                        for p in merged.post_ids}))
     polls = [p for p in merged.post_ids if (pulled[p].poll is not None if p in pulled else entries[p].has_poll)]
-    found = batch_get(
+    author_keys = authors.keys()
+    found = iter(batch_get(
         [(Post, post_id, None) for post_id in to_fetch]
-        + [(UserProfile, author_id, None) for author_id in authors]
-        + [(Merchant, author_id, None) for author_id in authors]
+        + author_keys
         + [(PollVote, post_id, reader_id) for post_id in polls]
-    )
-    found = iter(found)
+    ))
     fetched = {post_id: next(found) for post_id in to_fetch}
-    profiles = {author_id: next(found) for author_id in authors}
-    stores = {author_id: next(found) for author_id in authors}
+    author_cards = authors.build([next(found) for _ in author_keys]).users
     votes = {post_id: next(found) for post_id in polls}
-    now, now_epoch = now_iso(), epoch_seconds()
-    items = []
+    now_epoch = epoch_seconds()
+    shown = []
     for post_id in merged.post_ids:
         post = pulled.get(post_id) or fetched.get(post_id)
         if post is None:  # deleted; the Posts stream is removing its entries
             continue
         if post_id in entries and rules.is_expired(entries[post_id].expires_at, now_epoch):
             continue  # past its TTL; DynamoDB deletes it later
-        items.append(post_view(post, profiles.get(post.author_id), votes.get(post_id), now, stores.get(post.author_id)))
+        shown.append(post)
+    items = present_read_posts(shown, author_cards, votes)  # + one call for the products' cards
     next_position = rules.next_position(merged, position, window)
     return Page(items=items, next_cursor=page.next_cursor(next_position.to_cursor() if next_position else None))
 

@@ -198,7 +198,7 @@ def list_good_finds(caller: Caller, page: PageRequest) -> Page:
     caller's labels is shown once.
     """
     from chalicelib.models.users import UserProfile
-    from chalicelib.services.merchants import standings
+    from chalicelib.services.cards import read_cards
 
     profile = _get_profile(caller.user_id, UserProfile)
     labels = list(dict.fromkeys(profile.labels or [])) if profile is not None else []
@@ -214,14 +214,20 @@ def list_good_finds(caller: Caller, page: PageRequest) -> Page:
                                  limit=page.limit + 1)
         per_label.append([_entry_dict(entry) for entry in results])
     entries, more = merge_ranked(per_label, page.limit)
-    stores = standings([entry["merchant_id"] for entry in entries])
+    # the products' cards and their stores' standings: one BatchGetItem (the entries name the stores)
+    cards = read_cards(product_ids=[entry["product_id"] for entry in entries],
+                       merchant_of={entry["product_id"]: entry["merchant_id"] for entry in entries})
     items, shown = [], set()
     for entry in entries:
-        store = stores.get(entry["merchant_id"])
+        store = cards.stores.get(entry["merchant_id"])
         if store is None or not store.tier or store.tier != entry["tier"] or entry["product_id"] in shown:
             continue  # the store's tier moved and the index has not caught up yet
+        product = cards.products[entry["product_id"]]
+        if not product.available:
+            continue  # deleted: the Products stream is taking it out of the index
         shown.add(entry["product_id"])
-        items.append({**entry, "store_name": store.store_name or "", "tier": store.tier, "badge": store.badge})
+        items.append({**entry, "store_name": store.store_name or "", "tier": store.tier, "badge": store.badge,
+                      "product": product})
     next_cursor = page.next_cursor({"after": entries[-1]["rank_key"]}) if more and entries else None
     return Page(items=items, next_cursor=next_cursor)
 

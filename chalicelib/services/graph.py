@@ -9,6 +9,7 @@ from chalicelib.models.base import batch_get, save_if
 from chalicelib.models.graph import Block, Follow
 from chalicelib.models.users import UserProfile
 from chalicelib.pagination import Page, PageRequest
+from chalicelib.services.cards import CardRead
 from chalicelib.services.profiles import display_name_of
 
 
@@ -64,24 +65,52 @@ def is_blocked(blocker_id: str, blocked_id: str) -> bool:
 
 
 def _with_names(pairs: list[tuple[str, str]]) -> list[dict]:
-    profiles = batch_get([(UserProfile, user_id, None) for user_id, _ in pairs])
+    """The people with their names and cards: one BatchGetItem (profiles and stores)."""
+    read = CardRead(user_ids=[user_id for user_id, _ in pairs])
+    keys = read.keys()
+    found = batch_get(keys) if keys else []
+    profiles = dict(zip(read.user_ids, found[:len(read.user_ids)], strict=True))
+    cards = read.build(found).users
     return [
-        {"user_id": user_id, "display_name": display_name_of(profile, user_id), "since": since}
-        for (user_id, since), profile in zip(pairs, profiles, strict=True)
+        {"user_id": user_id, "display_name": display_name_of(profiles[user_id], user_id), "since": since,
+         "user": cards[user_id]}
+        for user_id, since in pairs
     ]
+
+
+def require_user(user_id: str) -> None:
+    """404 unless `user_id` has a profile: a list's parent check, made only when its first page is
+    empty (a list with items names an existing user, so the common case reads nothing more)."""
+    if batch_get([(UserProfile, user_id, None)])[0] is None:
+        raise NotFound(f"No user {user_id}")
 
 
 def followers(user_id: str, page: PageRequest) -> Page:
     results = Follow.followers.query(user_id, limit=page.limit,
                                      last_evaluated_key=page.start_key(Follow.followers, user_id))
     pairs = [(f.follower_id, f.created_at) for f in results]
+    if not pairs and page.position is None:
+        require_user(user_id)
     return Page(items=_with_names(pairs), next_cursor=page.next_cursor(results.last_evaluated_key))
 
 
 def following(user_id: str, page: PageRequest) -> Page:
     results = Follow.query(user_id, limit=page.limit, last_evaluated_key=page.start_key(Follow, user_id))
     pairs = [(f.followee_id, f.created_at) for f in results]
+    if not pairs and page.position is None:
+        require_user(user_id)
     return Page(items=_with_names(pairs), next_cursor=page.next_cursor(results.last_evaluated_key))
+
+
+def blocked(user_id: str, page: PageRequest) -> Page:
+    """Whom `user_id` blocks, in id order: one Query, then one BatchGetItem of their cards."""
+    from chalicelib.services.cards import user_cards
+
+    results = Block.query(user_id, limit=page.limit, last_evaluated_key=page.start_key(Block, user_id))
+    blocks = list(results)
+    cards = user_cards(b.blocked_id for b in blocks) if blocks else {}
+    items = [{"user_id": b.blocked_id, "since": b.created_at, "user": cards[b.blocked_id]} for b in blocks]
+    return Page(items=items, next_cursor=page.next_cursor(results.last_evaluated_key))
 
 
 def follower_ids_page(user_id: str, limit: int, position: dict | None) -> tuple[list[str], dict | None]:

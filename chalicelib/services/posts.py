@@ -16,43 +16,64 @@ from chalicelib.models.posts import Poll, PollOption, PollVote, Post
 from chalicelib.models.transactions import Transaction, TransactionFailed, retry_on_conflict
 from chalicelib.models.users import UserProfile
 from chalicelib.pagination import Page, PageRequest
-from chalicelib.schemas.posts import AuthorOut, PollOut, PostOut
-from chalicelib.services.profiles import display_name_of, merchant_block
+from chalicelib.schemas.cards import ProductCard, UserCard
+from chalicelib.schemas.posts import PollOut, PostOut
+from chalicelib.services.cards import CardRead, cards_of_products, user_card
 
 
 # -- presentation -----------------------------------------------------------------------------------
-def post_view(post: Post, author: UserProfile | None, my_vote: PollVote | None, now: str,
-              store: Merchant | None = None) -> PostOut:
+def post_view(post: Post, author: UserCard, my_vote: PollVote | None, now: str,
+              products: dict[str, ProductCard] | None = None) -> PostOut:
     poll = None
     if post.poll is not None:
         tally = polls.tally(((option.text, option.product_id, option.votes) for option in post.poll.options),
                             post.poll.closes_at, now, int(my_vote.option) if my_vote is not None else None)
-        poll = PollOut.from_tally(tally)
-    card = AuthorOut(user_id=post.author_id, display_name=display_name_of(author, post.author_id),
-                     merchant=merchant_block(store))
-    return PostOut.from_item(post, card, poll)
+        poll = PollOut.from_tally(tally, products)
+    return PostOut.from_item(post, author, poll, products)
+
+
+def named_products(post: Post) -> list[str]:
+    """The products a post shows a card of: its `product_ids`, then its poll options'."""
+    options = [option.product_id for option in post.poll.options if option.product_id] if post.poll else []
+    return list(dict.fromkeys([*(post.product_ids or []), *options]))
+
+
+def product_card_read(posts: list[Post]) -> CardRead:
+    """The product cards of these posts, their stores known from the posts (one call)."""
+    merchant_of: dict[str, str] = {}
+    for post in posts:
+        kept = post.product_merchants
+        merchant_of.update(kept.as_dict() if kept is not None else {})
+    return CardRead(product_ids=[pid for post in posts for pid in named_products(post)], merchant_of=merchant_of)
 
 
 def present_posts(posts: list[Post], viewer_id: str) -> list[PostOut]:
-    """Posts as the API shows them: authors' names and stores, and the viewer's poll votes, in one batched read."""
+    """Posts as the API shows them: the authors' and products' cards and the viewer's poll votes,
+    in ONE batched read."""
     if not posts:
         return []
-    author_ids = sorted({post.author_id for post in posts})
+    products = product_card_read(posts)
+    cards = CardRead(user_ids=sorted({post.author_id for post in posts}), product_ids=products.product_ids,
+                     merchant_of=products.merchant_of)
     poll_ids = [post.post_id for post in posts if post.poll is not None]
-    found = batch_get(
-        [(UserProfile, author_id, None) for author_id in author_ids]
-        + [(Merchant, author_id, None) for author_id in author_ids]
-        + [(PollVote, post_id, viewer_id) for post_id in poll_ids]
-    )
-    count = len(author_ids)
-    profiles = dict(zip(author_ids, found[:count], strict=True))
-    stores = dict(zip(author_ids, found[count: 2 * count], strict=True))
-    votes = dict(zip(poll_ids, found[2 * count:], strict=True))
+    card_keys = cards.keys()
+    found = batch_get(card_keys + [(PollVote, post_id, viewer_id) for post_id in poll_ids])
+    read = cards.build(found[:len(card_keys)])
+    votes = dict(zip(poll_ids, found[len(card_keys):], strict=True))
     now = now_iso()
-    return [
-        post_view(post, profiles[post.author_id], votes.get(post.post_id), now, stores[post.author_id])
-        for post in posts
-    ]
+    return [post_view(post, read.users[post.author_id], votes.get(post.post_id), now, read.products)
+            for post in posts]
+
+
+def present_read_posts(posts: list[Post], authors: dict[str, UserCard], votes: dict[str, PollVote | None]
+                       ) -> list[PostOut]:
+    """Posts whose authors' cards and viewer's votes a page read with the posts themselves (the
+    feed): their product cards cost one more BatchGetItem, none when no post names a product."""
+    products = product_card_read(posts)
+    keys = products.keys()
+    product_cards = products.build(batch_get(keys) if keys else []).products
+    now = now_iso()
+    return [post_view(post, authors[post.author_id], votes.get(post.post_id), now, product_cards) for post in posts]
 
 
 # -- posts ------------------------------------------------------------------------------------------
@@ -83,7 +104,7 @@ def create_post(caller: Caller, text: str, image_urls: list[str], product_ids: l
             raise NotFound(f"No circle {group_id}")
         if membership is None:
             raise Forbidden("Only members of this circle may post in it")
-    products = dict(zip(wanted_products, found, strict=True))
+    products: dict[str, Product | None] = dict(zip(wanted_products, found, strict=True))
     for index, product_id in enumerate(product_ids):
         if products[product_id] is None:
             raise BadRequest(f"product_ids.{index}: unknown product {product_id}")
@@ -101,6 +122,7 @@ def create_post(caller: Caller, text: str, image_urls: list[str], product_ids: l
         text=text,
         image_urls=image_urls,
         product_ids=product_ids,
+        product_merchants={pid: product.merchant_id for pid, product in products.items() if product is not None},
         labels=labels,
         created_at=iso(created),
     )
@@ -110,7 +132,9 @@ def create_post(caller: Caller, text: str, image_urls: list[str], product_ids: l
             closes_at=iso(polls.closes_at(created, poll["closes_in_hours"])),
         )
     post.save(condition=Post.post_id.does_not_exist())
-    return post_view(post, profile, None, now_iso(), store)
+    # the author's card from the token's name when the profile was not read (no expert levels then)
+    author = user_card(caller.user_id, profile, store)
+    return post_view(post, author, None, now_iso(), cards_of_products(products))
 
 
 def _get(post_id: str) -> Post:
@@ -148,11 +172,11 @@ def list_author_posts(viewer_id: str, author_id: str, page: PageRequest) -> Page
 
 
 def list_group_posts(viewer_id: str, group_id: str, page: PageRequest) -> Page:
-    if page.position is None and batch_get([(Group, group_id, None)])[0] is None:
-        raise NotFound(f"No circle {group_id}")
     results = Post.by_group.query(group_id, scan_index_forward=False, limit=page.limit,
                                   last_evaluated_key=page.start_key(Post.by_group, group_id))
     posts = list(results)
+    if not posts and page.position is None and batch_get([(Group, group_id, None)])[0] is None:
+        raise NotFound(f"No circle {group_id}")  # read only when the first page is empty
     return Page(items=present_posts(posts, viewer_id), next_cursor=page.next_cursor(results.last_evaluated_key))
 
 

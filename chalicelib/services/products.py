@@ -5,6 +5,7 @@ from __future__ import annotations
 from chalicelib.auth import Caller
 from chalicelib.domain.advice import MAX_ID_LENGTH, created_at_of, plausible_id
 from chalicelib.domain.ids import new_id
+from chalicelib.domain.products import DEFAULT_CURRENCY, rating_average
 from chalicelib.errors import NotFound
 from chalicelib.models.advice import Product
 from chalicelib.models.base import get_or_404
@@ -21,6 +22,10 @@ def product_view(product: Product, store=None) -> dict:
         "price_cents": int(product.price_cents),
         "image_url": product.image_url,
         "labels": list(product.labels or []),
+        "description": product.description or "",
+        "currency": product.currency or DEFAULT_CURRENCY,
+        "rating_avg": rating_average(int(product.rating_total or 0), int(product.review_count or 0)),
+        "review_count": int(product.review_count or 0),
         "created_at": product.created_at,
         "merchant": merchant_block(store),  # the store's name, tier and badge (judges' panel)
     }
@@ -34,7 +39,8 @@ def with_stores(products: list[Product]) -> list[dict]:
     return [product_view(p, stores.get(p.merchant_id)) for p in products]
 
 
-def create(caller: Caller, title: str, price_cents: int, image_url: str | None, labels: list[str]) -> dict:
+def create(caller: Caller, title: str, price_cents: int, image_url: str | None, labels: list[str],
+           description: str = "", currency: str = DEFAULT_CURRENCY) -> dict:
     """One conditional put; Good Finds indexes the product from the Products stream."""
     product_id = new_id()
     created_at = created_at_of(product_id)
@@ -45,6 +51,10 @@ def create(caller: Caller, title: str, price_cents: int, image_url: str | None, 
         price_cents=price_cents,
         image_url=image_url,
         labels=list(labels),
+        description=description,
+        currency=currency,
+        rating_total=0,
+        review_count=0,
         created_at=created_at,
     )
     product.save(condition=Product.product_id.does_not_exist())
@@ -63,11 +73,15 @@ def product(product_id: str) -> dict:
 
 def merchant_products(merchant_id: str, page: PageRequest) -> Page:
     """Newest first: one Query on `by_merchant`."""
+    from chalicelib.services.merchants import get_store
+
     if not plausible_id(merchant_id):
-        return Page(items=[], next_cursor=None)
+        raise NotFound(f"No merchant {merchant_id[:MAX_ID_LENGTH]}")
     results = Product.by_merchant.query(
         merchant_id, scan_index_forward=False, limit=page.limit,
         last_evaluated_key=page.start_key(Product.by_merchant, merchant_id)
     )
     items = with_stores(list(results))
+    if not items and page.position is None:
+        get_store(merchant_id)  # 404 for an unknown store; read only when the first page is empty
     return Page(items=items, next_cursor=page.next_cursor(results.last_evaluated_key))

@@ -155,12 +155,32 @@ def update_me(caller: Caller, display_name: str, bio: str | None, labels: list[s
     return public_view(profile, wallet, merchant, _expertise(caller.user_id))
 
 
-def get_public_profile(user_id: str) -> dict:
-    """One BatchGetItem (profile, wallet, store) and one Query (expertise)."""
-    profile, wallet, merchant = _read(user_id)
+def get_public_profile(user_id: str, viewer_id: str | None = None) -> dict:
+    """One BatchGetItem (profile, wallet, store and, for a viewer, the follows and the block between
+    the two) and one Query (expertise)."""
+    relation_keys = _relationship_keys(viewer_id, user_id)
+    profile, wallet, merchant, *relation = _read(user_id, extra=relation_keys)
     if profile is None:
         raise NotFound(f"No user {user_id}")
-    return public_view(profile, wallet, merchant, _expertise(user_id))
+    view = public_view(profile, wallet, merchant, _expertise(user_id))
+    if viewer_id is not None:
+        view["relationship"] = relationship_of(relation)
+    return view
+
+
+def _relationship_keys(viewer_id: str | None, user_id: str) -> list:
+    from chalicelib.models.graph import Block, Follow
+
+    if viewer_id is None or viewer_id == user_id:
+        return []
+    return [(Follow, viewer_id, user_id), (Follow, user_id, viewer_id), (Block, viewer_id, user_id)]
+
+
+def relationship_of(found: list) -> dict:
+    """`{following, followed_by, blocking}` from the viewer's view; all false on one's own profile."""
+    following, followed_by, blocking = found or (None, None, None)
+    return {"following": following is not None, "followed_by": followed_by is not None,
+            "blocking": blocking is not None}
 
 
 def get_profile(user_id: str) -> UserProfile:
@@ -170,11 +190,11 @@ def get_profile(user_id: str) -> UserProfile:
         raise NotFound(f"No user {user_id}") from None
 
 
-def _read(user_id: str, with_profile: bool = True):
+def _read(user_id: str, with_profile: bool = True, extra: list | None = None):
     keys = [(Wallet, user_id, None), (Merchant, user_id, None)]
     if with_profile:
         keys.insert(0, (UserProfile, user_id, None))
-        return tuple(batch_get(keys))
+        return tuple(batch_get(keys + list(extra or [])))
     return (None, *batch_get(keys))
 
 

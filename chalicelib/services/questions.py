@@ -14,17 +14,23 @@ from chalicelib.domain.advice import (
 )
 from chalicelib.domain.ids import new_id
 from chalicelib.errors import BadRequest, Forbidden, NotFound
-from chalicelib.models.advice import Answer, AnswerVote, LabelIndexEntry, Product, Question
+from chalicelib.models.advice import Answer, AnswerVote, LabelIndexEntry, Question
 from chalicelib.models.base import batch_get, get_or_404, save_if
 from chalicelib.models.sharded import ShardedList, read_sharded_page
 from chalicelib.models.transactions import Transaction, retry_on_conflict
 from chalicelib.pagination import Page, PageRequest
+from chalicelib.schemas.cards import UserCard
+from chalicelib.services.cards import CardRead, Cards, read_cards, token_card
 
 
-def question_view(question: Question) -> dict:
+def question_view(question: Question, cards: Cards) -> dict:
+    """The question with its asker's card and its products' cards (`cards` holds them)."""
+    product_ids = list(question.product_ids or [])
     return {
         "question_id": question.question_id,
         "asker_id": question.asker_id,
+        "user": cards.users[question.asker_id],
+        "products": [cards.products[product_id] for product_id in product_ids],
         "title": question.title,
         "body": question.body,
         "labels": list(question.labels or []),
@@ -35,11 +41,12 @@ def question_view(question: Question) -> dict:
     }
 
 
-def answer_view(answer: Answer, my_vote: int = 0) -> dict:
+def answer_view(answer: Answer, author: UserCard, my_vote: int = 0) -> dict:
     return {
         "answer_id": answer.answer_id,
         "question_id": answer.question_id,
         "author_id": answer.author_id,
+        "user": author,
         "body": answer.body,
         "score": int(answer.score or 0),
         "upvotes": int(answer.upvotes or 0),
@@ -57,11 +64,15 @@ def ask(caller: Caller, title: str, body: str, labels: list[str], product_ids: l
     """The question and its LabelIndex entries (one per label, plus "all", each in the question's
     shard of that list) in one transaction."""
     product_ids = list(dict.fromkeys(product_ids))
-    if product_ids:
-        found = batch_get([(Product, product_id, None) for product_id in product_ids])
-        missing = [pid for pid, product in zip(product_ids, found, strict=True) if product is None]
-        if missing:
-            raise BadRequest(f"product_ids: unknown product {missing[0]}")
+    if product_ids or not caller.display_name:
+        # the product check and the cards in one read (the products' stores in one more)
+        cards = read_cards(user_ids=[caller.user_id], product_ids=product_ids)
+    else:  # no read at all: the asker's card from the token
+        cards = Cards(users={caller.user_id: token_card(caller.user_id, caller.display_name)})
+    missing = [pid for pid in product_ids if not cards.products[pid].available]
+    if missing:
+        raise BadRequest(f"product_ids: unknown product {missing[0]}")
+    product_merchants = {pid: card.merchant.merchant_id for pid, card in cards.products.items() if card.merchant}
     question_id = new_id()
     created_at = created_at_of(question_id)
     question = Question(
@@ -71,14 +82,17 @@ def ask(caller: Caller, title: str, body: str, labels: list[str], product_ids: l
         body=body,
         labels=list(labels),
         product_ids=product_ids,
+        product_merchants=product_merchants,
         answer_count=0,
         created_at=created_at,
     )
     with Transaction() as transaction:
         transaction.put("question", question, condition=Question.question_id.does_not_exist())
         for key in question_index_keys(question_id, labels):
-            transaction.put("index entry", LabelIndexEntry(key, question_id, created_at=created_at))
-    return question_view(question)
+            transaction.put("index entry", LabelIndexEntry(key, question_id, created_at=created_at,
+                                                           asker_id=caller.user_id,
+                                                           product_merchants=product_merchants))
+    return question_view(question, cards)
 
 
 def get_question(question_id: str) -> Question:
@@ -88,12 +102,29 @@ def get_question(question_id: str) -> Question:
 
 
 def question(question_id: str) -> dict:
-    return question_view(get_question(question_id))
+    item = get_question(question_id)
+    return question_view(item, questions_cards([item]))
+
+
+def questions_cards(questions: list[Question]) -> Cards:
+    """The askers' and the products' cards of these questions: one BatchGetItem."""
+    return read_cards(user_ids=[q.asker_id for q in questions],
+                      product_ids=[pid for q in questions for pid in q.product_ids or []],
+                      merchant_of=_merchants_of(questions))
+
+
+def _merchants_of(items) -> dict[str, str]:
+    merchant_of: dict[str, str] = {}
+    for item in items:
+        kept = item.product_merchants
+        merchant_of.update(kept.as_dict() if kept is not None else {})
+    return merchant_of
 
 
 def list_questions(label: str | None, page: PageRequest) -> Page:
     """Newest first: one Query per shard of the label's LabelIndex list (4, in parallel), merged,
-    then one BatchGetItem of the page's questions."""
+    then ONE BatchGetItem of the page's questions and their cards (the index entries name the askers
+    and the products' stores; the products are those the stores were recorded for)."""
     from chalicelib.domain.labels import LABEL_IDS
 
     if label is not None and label not in LABEL_IDS:
@@ -111,8 +142,18 @@ def list_questions(label: str | None, page: PageRequest) -> Page:
                                      last_evaluated_key=start)
 
     entries, next_cursor = read_sharded_page(listing, query_shard, page)
-    questions = batch_get([(Question, entry.item_id, None) for entry in entries]) if entries else []
-    items = [question_view(q) for q in questions if q is not None]
+    if not entries:
+        return Page(items=[], next_cursor=next_cursor)
+    merchant_of = _merchants_of(entries)
+    read = CardRead(user_ids=[entry.asker_id for entry in entries], product_ids=list(merchant_of),
+                    merchant_of=merchant_of)
+    card_keys = read.keys()
+    found = batch_get([(Question, entry.item_id, None) for entry in entries] + card_keys)
+    cards = read.build(found[len(entries):])
+    questions = [q for q in found[:len(entries)] if q is not None]
+    if any(q.asker_id not in cards.users or set(q.product_ids or []) - set(cards.products) for q in questions):
+        cards = questions_cards(questions)  # entries written without the copies: one more read
+    items = [question_view(q, cards) for q in questions]
     return Page(items=items, next_cursor=next_cursor)
 
 
@@ -121,8 +162,15 @@ def list_questions(label: str | None, page: PageRequest) -> Page:
 
 def answer(caller: Caller, question_id: str, body: str) -> dict:
     """The answer carries copies of the asker, the labels and the title of its question, so
-    stream effects (notices, rewards, expert scores) need no further read."""
-    question = get_question(question_id)
+    stream effects (notices, rewards, expert scores) need no further read. One BatchGetItem reads
+    the question and the answerer's card."""
+    if not plausible_id(question_id):
+        raise NotFound(f"No question {question_id[:MAX_ID_LENGTH]}")
+    me = CardRead(user_ids=[caller.user_id])
+    question, *found = batch_get([(Question, question_id, None), *me.keys()])
+    if question is None:
+        raise NotFound(f"No question {question_id}")
+    my_card = me.build(found).users[caller.user_id]
     answer_id = new_id()
     item = Answer(
         answer_id,
@@ -140,25 +188,31 @@ def answer(caller: Caller, question_id: str, body: str) -> dict:
         created_at=created_at_of(answer_id),
     )
     item.save(condition=Answer.answer_id.does_not_exist())
-    return answer_view(item)
+    return answer_view(item, my_card)
 
 
 def list_answers(caller: Caller, question_id: str, page: PageRequest) -> Page:
     """Accepted first, then higher score, then older: one Query on `by_question` (the `rank` sort
-    key encodes that order), then one BatchGetItem for the question and the caller's votes."""
+    key encodes that order), then one BatchGetItem for the question, the caller's votes and the
+    answerers' cards."""
     if not plausible_id(question_id):
         raise NotFound(f"No question {question_id[:MAX_ID_LENGTH]}")
     results = Answer.by_question.query(question_id, limit=page.limit,
                                        last_evaluated_key=page.start_key(Answer.by_question, question_id))
     answers = list(results)
+    authors = CardRead(user_ids=[a.author_id for a in answers])
+    author_keys = authors.keys()
     found = batch_get(
         [(Question, question_id, None)] + [(AnswerVote, a.answer_id, caller.user_id) for a in answers]
+        + author_keys
     )
     if found[0] is None:
         raise NotFound(f"No question {question_id}")
-    votes = found[1:]
+    votes = found[1:1 + len(answers)]
+    cards = authors.build(found[1 + len(answers):]).users
     items = [
-        answer_view(a, int(vote.value) if vote is not None else 0) for a, vote in zip(answers, votes, strict=True)
+        answer_view(a, cards[a.author_id], int(vote.value) if vote is not None else 0)
+        for a, vote in zip(answers, votes, strict=True)
     ]
     return Page(items=items, next_cursor=page.next_cursor(results.last_evaluated_key))
 

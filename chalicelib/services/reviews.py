@@ -9,14 +9,16 @@ from chalicelib.errors import Conflict, Forbidden, NotFound
 from chalicelib.models.advice import HelpfulMark, Product, Review, ReviewGuard
 from chalicelib.models.base import batch_get, save_if
 from chalicelib.pagination import Page, PageRequest
-from chalicelib.services.products import get_product
+from chalicelib.schemas.cards import UserCard
+from chalicelib.services.cards import CardRead
 
 
-def review_view(review: Review, marked_helpful: bool = False) -> dict:
+def review_view(review: Review, author: UserCard, marked_helpful: bool = False) -> dict:
     return {
         "review_id": review.review_id,
         "product_id": review.product_id,
         "author_id": review.author_id,
+        "user": author,
         "rating": int(review.rating),
         "body": review.body,
         "helpful_count": int(review.helpful_count or 0),
@@ -27,10 +29,17 @@ def review_view(review: Review, marked_helpful: bool = False) -> dict:
 
 def write(caller: Caller, product_id: str, rating: int, body: str) -> dict:
     """One review per user per product: the review and its guard item are put in one TransactWrite,
-    each on condition it does not exist, so of two racing reviews exactly one is stored."""
+    each on condition it does not exist, so of two racing reviews exactly one is stored. One
+    BatchGetItem reads the product and the reviewer's card first."""
     from chalicelib.models.transactions import Transaction, TransactionFailed
 
-    product = get_product(product_id)
+    if not plausible_id(product_id):
+        raise NotFound(f"No product {product_id[:MAX_ID_LENGTH]}")
+    me = CardRead(user_ids=[caller.user_id])
+    read, *found = batch_get([(Product, product_id, None), *me.keys()])
+    if not isinstance(read, Product):
+        raise NotFound(f"No product {product_id}")
+    product = read
     if product.merchant_id == caller.user_id:
         raise Forbidden("You cannot review your own product")
     review_id = new_id()
@@ -54,7 +63,7 @@ def write(caller: Caller, product_id: str, rating: int, body: str) -> dict:
         if exc.failed_on("review", "guard"):
             raise Conflict("You have already reviewed this product", code="AlreadyReviewed") from None
         raise
-    return review_view(review)
+    return review_view(review, me.build(found).users[caller.user_id])
 
 
 def get_review(review_id: str) -> Review:
@@ -71,7 +80,7 @@ def get_review(review_id: str) -> Review:
 
 def list_reviews(caller: Caller, product_id: str, page: PageRequest) -> Page:
     """Newest first: one Query on `by_product`, then one BatchGetItem for the product (404 when
-    unknown) and the caller's marks."""
+    unknown), the caller's marks and the reviewers' cards."""
     if not plausible_id(product_id):
         raise NotFound(f"No product {product_id[:MAX_ID_LENGTH]}")
     results = Review.by_product.query(
@@ -79,12 +88,16 @@ def list_reviews(caller: Caller, product_id: str, page: PageRequest) -> Page:
         last_evaluated_key=page.start_key(Review.by_product, product_id)
     )
     reviews = list(results)
+    authors = CardRead(user_ids=[r.author_id for r in reviews])
     found = batch_get(
         [(Product, product_id, None)] + [(HelpfulMark, r.review_id, caller.user_id) for r in reviews]
+        + authors.keys()
     )
     if found[0] is None:
         raise NotFound(f"No product {product_id}")
-    items = [review_view(r, mark is not None) for r, mark in zip(reviews, found[1:], strict=True)]
+    marks = found[1:1 + len(reviews)]
+    cards = authors.build(found[1 + len(reviews):]).users
+    items = [review_view(r, cards[r.author_id], mark is not None) for r, mark in zip(reviews, marks, strict=True)]
     return Page(items=items, next_cursor=page.next_cursor(results.last_evaluated_key))
 
 

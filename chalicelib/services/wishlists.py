@@ -9,25 +9,42 @@ from chalicelib.errors import NotFound
 from chalicelib.models.advice import Product, WishlistEntry
 from chalicelib.models.base import batch_get, put_unless_present
 from chalicelib.pagination import Page, PageRequest
+from chalicelib.schemas.cards import ProductCard
+from chalicelib.services.cards import cards_of_products, product_cards
 from chalicelib.services.products import get_product
 
 
-def entry_view(entry: WishlistEntry) -> dict:
+def entry_view(entry: WishlistEntry, product: ProductCard) -> dict:
+    """The entry as added (title and price then) and the product's card as it is now."""
     return {
         "product_id": entry.product_id,
         "title": entry.title,
         "price_cents": int(entry.price_cents),
         "added_at": entry.added_at,
+        "product": product,
     }
+
+
+def _kept(entry: WishlistEntry) -> dict:
+    return {"title": entry.title, "price_cents": int(entry.price_cents), "merchant_id": entry.merchant_id}
+
+
+def entry_views(entries: list[WishlistEntry]) -> list[dict]:
+    """The entries with their products' cards: one BatchGetItem (products and stores); a deleted
+    product's card is `available: false` with the entry's title and price."""
+    cards = product_cards([e.product_id for e in entries], kept={e.product_id: _kept(e) for e in entries})
+    return [entry_view(e, cards[e.product_id]) for e in entries]
 
 
 def add(caller: Caller, product_id: str) -> dict:
     """Idempotent: adding a product already on the list keeps the original entry."""
     product = get_product(product_id)
     entry = WishlistEntry(
-        caller.user_id, product_id, title=product.title, price_cents=product.price_cents, added_at=now_iso()
+        caller.user_id, product_id, title=product.title, price_cents=product.price_cents,
+        merchant_id=product.merchant_id, added_at=now_iso(),
     )
-    return entry_view(put_unless_present(entry))
+    stored = put_unless_present(entry)
+    return entry_view(stored, cards_of_products({product_id: product})[product_id])
 
 
 def remove(caller: Caller, product_id: str) -> None:
@@ -43,11 +60,15 @@ def remove(caller: Caller, product_id: str) -> None:
 
 def wishlist(user_id: str, page: PageRequest) -> Page:
     """Newest products first (product ids sort by time): one Query on the user's partition."""
+    from chalicelib.services.graph import require_user
+
     if not plausible_id(user_id):
-        return Page(items=[], next_cursor=None)
+        raise NotFound(f"No user {user_id[:MAX_ID_LENGTH]}")
     results = WishlistEntry.query(
         user_id, scan_index_forward=False, limit=page.limit,
         last_evaluated_key=page.start_key(WishlistEntry, user_id)
     )
-    items = [entry_view(e) for e in results]
+    items = entry_views(list(results))
+    if not items and page.position is None:
+        require_user(user_id)  # read only when the first page is empty
     return Page(items=items, next_cursor=page.next_cursor(results.last_evaluated_key))

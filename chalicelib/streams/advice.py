@@ -30,6 +30,9 @@ HELPFUL_MARK_EFFECTS = (
     experts.score_experts_for_helpful_mark,
 )
 
+REVIEW_EFFECTS = (advice_effects.count_product_reviews,)
+
 track_answers = dynamodb_stream(blueprint, "Answers", ANSWER_EFFECTS, name="track_answers")
 tally_answer_votes = dynamodb_stream(blueprint, "AnswerVotes", ANSWER_VOTE_EFFECTS, name="tally_answer_votes")
 tally_helpful_marks = dynamodb_stream(blueprint, "HelpfulMarks", HELPFUL_MARK_EFFECTS, name="tally_helpful_marks")
+track_reviews = dynamodb_stream(blueprint, "Reviews", REVIEW_EFFECTS, name="track_reviews")

@@ -122,7 +122,28 @@ def test_the_packaged_api_answers_unknown_routes_and_throttles_in_the_error_shap
     assert json.loads(responses["MISSING_AUTHENTICATION_TOKEN"]["responseTemplates"]["application/json"]) == {
         "Code": "NotFound", "Message": "No such route"}
     assert responses["THROTTLED"]["statusCode"] == "429"
-    assert responses["THROTTLED"]["responseParameters"] == {"gatewayresponse.header.Retry-After": "'1'"}
+    assert responses["THROTTLED"]["responseParameters"]["gatewayresponse.header.Retry-After"] == "'1'"
+
+
+@pytest.mark.slow
+def test_the_packaged_api_answers_preflights_without_a_token_and_errors_with_cors(packaged):
+    swagger = packaged["template"]["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]
+    # every path has its preflight, which API Gateway lets through without the Cognito authorizer,
+    # to the app (a Lambda proxy integration), which echoes an allowed Origin
+    for path, methods in swagger["paths"].items():
+        assert "options" in methods, path
+        assert not methods["options"].get("security"), path
+        assert methods["options"]["x-amazon-apigateway-integration"]["type"] == "aws_proxy", path
+    # the errors API Gateway answers itself carry the stage's CORS headers (dev names several origins)
+    responses = swagger["x-amazon-apigateway-gateway-responses"]
+    for kind in ("MISSING_AUTHENTICATION_TOKEN", "THROTTLED", "UNAUTHORIZED", "ACCESS_DENIED", "DEFAULT_4XX",
+                 "DEFAULT_5XX"):
+        parameters = responses[kind]["responseParameters"]
+        assert parameters["gatewayresponse.header.Access-Control-Allow-Origin"] == "method.request.header.Origin"
+    # and the functions know the stage's origins
+    for name, function in functions(packaged["template"]).items():
+        assert function["Properties"]["Environment"]["Variables"]["CORS_ORIGINS"] == \
+            ",".join(packaged["settings"].cors_origins), name
 
 
 @pytest.mark.slow

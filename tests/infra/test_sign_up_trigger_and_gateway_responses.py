@@ -82,10 +82,11 @@ def test_postprocess_puts_the_gateway_responses_into_the_sam_apis_definition_and
     resources = template["Resources"]
     extension = resources["RestAPI"]["Properties"]["DefinitionBody"]["x-amazon-apigateway-gateway-responses"]
     assert extension["MISSING_AUTHENTICATION_TOKEN"]["statusCode"] == "404"
-    assert extension["THROTTLED"]["responseParameters"] == {"gatewayresponse.header.Retry-After": "'1'"}
+    assert extension["THROTTLED"]["responseParameters"]["gatewayresponse.header.Retry-After"] == "'1'"
     plain = {r["Properties"]["ResponseType"]: name for name, r in resources.items()
              if r["Type"] == "AWS::ApiGateway::GatewayResponse"}
-    assert set(plain) == {"MISSING_AUTHENTICATION_TOKEN", "THROTTLED"}
+    assert set(plain) == {"MISSING_AUTHENTICATION_TOKEN", "THROTTLED", "UNAUTHORIZED", "ACCESS_DENIED",
+                          "DEFAULT_4XX", "DEFAULT_5XX"}
     assert all(resources[name]["Properties"]["RestApiId"] == {"Ref": "Plain"} for name in plain.values())
     assert set(resources["PlainDeployment"]["DependsOn"]) == set(plain.values())
 
@@ -222,3 +223,44 @@ def test_the_trigger_answers_within_cognitos_five_seconds():
         config = Config(chalice_stage=stage, config_from_disk=on_disk).scope(stage, POST_CONFIRMATION_FUNCTION)
         assert config.lambda_timeout <= 5, stage
     assert POST_CONFIRMATION_FUNCTION in {f.name for f in app.pure_lambda_functions}
+
+
+# --- CORS on what API Gateway answers itself ---------------------------------------------------
+
+def test_every_gateway_response_carries_the_stages_cors_headers():
+    one = packaging.gateway_responses(("https://shop.example",))
+    several = packaging.gateway_responses(("https://shop.example", "http://localhost:3000"))
+    assert set(one) >= {"MISSING_AUTHENTICATION_TOKEN", "THROTTLED", "UNAUTHORIZED", "ACCESS_DENIED",
+                        "DEFAULT_4XX", "DEFAULT_5XX"}
+    for response in one.values():
+        parameters = response["ResponseParameters"]
+        # one origin: named (a static value); several: the request's Origin, which only the listed
+        # origins' browsers will accept alongside the app's own filtered answers
+        assert parameters["gatewayresponse.header.Access-Control-Allow-Origin"] == "'https://shop.example'"
+        assert "Retry-After" in parameters["gatewayresponse.header.Access-Control-Expose-Headers"]
+    for response in several.values():
+        assert response["ResponseParameters"]["gatewayresponse.header.Access-Control-Allow-Origin"] == \
+            "method.request.header.Origin"
+    # the contract's error shape and the throttle's Retry-After stay
+    assert one["THROTTLED"]["ResponseParameters"]["gatewayresponse.header.Retry-After"] == "'1'"
+    assert one["UNAUTHORIZED"]["StatusCode"] == "401"
+    # a stage without origins adds no CORS header
+    assert "Access-Control" not in json.dumps(packaging.gateway_responses(()))
+
+
+def test_each_deployed_stage_names_its_cors_origins():
+    assert load_stage("prod").cors_origins == ("https://jianghu.example",)
+    assert "http://localhost:3000" in load_stage("dev").cors_origins
+
+
+def test_the_deploy_step_puts_the_cors_headers_on_the_gateway_responses(moto_session):
+    apigateway = moto_session.client("apigateway")
+    api_id = apigateway.create_rest_api(name="jianghu")["id"]
+    root = apigateway.get_resources(restApiId=api_id)["items"][0]["id"]
+    apigateway.put_method(restApiId=api_id, resourceId=root, httpMethod="GET", authorizationType="NONE")
+    apigateway.put_integration(restApiId=api_id, resourceId=root, httpMethod="GET", type="MOCK")
+    apigateway.create_deployment(restApiId=api_id, stageName="api")
+    deploy.apply_gateway_responses(apigateway, api_id, "api", ("https://jianghu.example",))
+    for kind in ("MISSING_AUTHENTICATION_TOKEN", "THROTTLED", "UNAUTHORIZED", "DEFAULT_4XX"):
+        parameters = apigateway.get_gateway_response(restApiId=api_id, responseType=kind)["responseParameters"]
+        assert parameters["gatewayresponse.header.Access-Control-Allow-Origin"] == "'https://jianghu.example'", kind

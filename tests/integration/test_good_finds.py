@@ -87,6 +87,12 @@ def test_only_rated_stores_products_are_good_finds(client, users, open_store, gr
         "product_id": gold_product, "title": "Leica M6", "price_cents": 250000, "image_url": None,
         "labels": ["camera"], "merchant_id": gold.user_id, "store_name": "Gold Lens", "tier": "gold",
         "badge": "tier-gold", "created_at": page["items"][0]["created_at"],
+        "product": {
+            "product_id": gold_product, "title": "Leica M6", "price_cents": 250000, "currency": "CNY",
+            "image_url": None, "rating_avg": None, "review_count": 0, "available": True,
+            "merchant": {"merchant_id": gold.user_id, "store_name": "Gold Lens", "tier": "gold",
+                         "badge": "tier-gold"},
+        },
     }]
 
 

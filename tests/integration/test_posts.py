@@ -26,7 +26,8 @@ def test_a_post_is_created_with_its_author_and_read_back(client, users):
     # Then she gets the post back, with author and time
     assert created.status_code == 201, created.data
     post = created.data
-    assert post["author"] == {"user_id": alice.user_id, "display_name": "Alice", "merchant": None}
+    assert post["author"] == {"user_id": alice.user_id, "display_name": "Alice", "merchant": None,
+                              "avatar_url": None, "expert": []}
     assert post["text"] == "my new lens" and post["image_urls"] == body["image_urls"]
     assert post["product_ids"] == [product_id] and post["labels"] == ["camera", "digital"]
     assert post["group_id"] is None and post["poll"] is None

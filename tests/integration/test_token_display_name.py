@@ -65,7 +65,8 @@ def test_a_plain_post_names_its_author_from_the_token_in_two_calls(client, users
         created = call(client, "POST", "/posts", ana, {"text": "street lens?", "labels": ["camera"]})
     # Then the 201 names her, after only the rate limit and the put
     assert created.status_code == 201, created.data
-    assert created.data["author"] == {"user_id": ana.user_id, "display_name": "Ana", "merchant": None}
+    assert created.data["author"] == {"user_id": ana.user_id, "display_name": "Ana", "merchant": None,
+                                      "avatar_url": None, "expert": []}
     assert log.by_operation() == {"UpdateItem": 1, "PutItem": 1}
 
 

@@ -100,16 +100,18 @@ def test_query_and_path_parameters_carry_their_constraints(document):
     assert re.fullmatch(post_id["pattern"].strip("^$"), "01M8N0QDG8JK6SHXDZNHMMZE14")
 
 
-def test_each_notification_type_has_its_own_data(document):
-    from chalicelib.schemas.notifications import NOTIFICATION_DATA
+def test_each_notification_type_has_its_own_data_and_feed_items_their_kind(document):
     from chalicelib.services.notifications import NOTIFICATION_TYPES
 
-    assert set(NOTIFICATION_DATA) == set(NOTIFICATION_TYPES)
     notification = document["components"]["schemas"]["NotificationOut"]
     assert set(notification["discriminator"]["mapping"]) == set(NOTIFICATION_TYPES)
     answer = _component(document, notification["discriminator"]["mapping"]["new_answer"])
     data = _component(document, answer["properties"]["data"]["$ref"])
     assert set(data["required"]) == {"question_id", "answer_id", "question_title", "author_id"}
+    follower = _component(document, notification["discriminator"]["mapping"]["new_follower"])
+    assert _component(document, follower["properties"]["data"]["$ref"])["required"] == ["follower_id"]
+    feed_item = document["components"]["schemas"]["FeedItemOut"]
+    assert feed_item["discriminator"]["propertyName"] == "kind"
 
 
 def test_writes_link_to_the_routes_that_take_the_ids_they_return(document):
@@ -132,22 +134,20 @@ def test_request_models_take_a_whole_number_written_with_a_fraction_and_nothing_
 
 def test_the_notices_stream_effects_write_fit_their_declared_data():
     from chalicelib.domain.changes import inserted, modified
-    from chalicelib.schemas.notifications import NOTIFICATION_DATA
+    from chalicelib.schemas import notifications as declared
     from chalicelib.services import advice_effects, ratings
 
     answer = {"answer_id": "A1", "question_id": "Q1", "question_title": "Which kettle?", "author_id": "helper",
               "asker_id": "asker", "accepted": False}
     store = {"merchant_id": "m1", "tier": "silver", "badge": "tier-silver", "judge_count": 3}
-    written = {
-        "new_answer": advice_effects.new_answer_notice(inserted("Answers", answer))[1],
-        "answer_accepted": advice_effects.acceptance_notice(
-            modified("Answers", answer, {**answer, "accepted": True}))[1],
-        "merchant_tier": ratings.tier_notice(
-            modified("Merchants", store, {**store, "tier": "gold", "badge": "tier-gold"}))[1],
-        "expert_level": {"label": "cooking", "level": 1},  # as experts.py writes it
-        "new_follower": {"follower_id": "f1", "count": 3},  # as notifications._data_of lists a grouped one
-    }
-    for kind, data in written.items():
-        model = NOTIFICATION_DATA[kind]
-        assert set(model.model_validate(data).model_dump()) == set(data) | {
-            name for name, field in model.model_fields.items() if not field.is_required()}, kind
+    written = [
+        (declared.NewAnswerData, advice_effects.new_answer_notice(inserted("Answers", answer))[1]),
+        (declared.AnswerAcceptedData, advice_effects.acceptance_notice(
+            modified("Answers", answer, {**answer, "accepted": True}))[1]),
+        (declared.MerchantTierData, ratings.tier_notice(
+            modified("Merchants", store, {**store, "tier": "gold", "badge": "tier-gold"}))[1]),
+    ]
+    for model, data in written:
+        # every key written is declared, and what the document calls required is written
+        assert set(data) == set(model.model_fields), model.__name__
+        model.model_validate(data)

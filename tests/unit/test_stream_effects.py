@@ -168,15 +168,17 @@ def test_every_table_stream_has_one_handler_and_it_lists_named_use_cases():
     from chalicelib.streams import feed as feed_streams
     from chalicelib.streams import groups as group_streams
     from chalicelib.streams import jobs as job_streams
+    from chalicelib.streams import notifications as notification_streams
 
-    modules = (advice, feed_streams, graph, group_streams, merchants, job_streams, coupon_streams)
+    modules = (advice, feed_streams, graph, group_streams, merchants, job_streams, coupon_streams,
+               notification_streams)
     handlers = {name: handler for module in modules
                 for name, handler in vars(module).items() if isinstance(handler, EventSourceHandler)}
     # the Lambda names the README and the deployed functions know
     assert set(handlers) == {"update_follow_graph", "enforce_blocks", "fan_out_posts", "continue_fan_out",
                              "count_group_members", "track_answers", "tally_answer_votes", "tally_helpful_marks",
                              "rank_merchants", "propagate_merchant_tiers", "index_products", "continue_jobs",
-                             "tally_coupon_stock"}
+                             "tally_coupon_stock", "track_reviews", "count_unread_notifications"}
     streams = [source.stream_arn for source in app.app.event_sources]
     assert len(streams) == len(set(streams)) == len(handlers)
     for name, handler in handlers.items():
@@ -185,3 +187,23 @@ def test_every_table_stream_has_one_handler_and_it_lists_named_use_cases():
         for effect in effects:
             assert effect.__module__.startswith("chalicelib.services."), (name, effect)
             assert getattr(__import__(effect.__module__, fromlist=["x"]), effect.__name__) is effect
+
+
+# -- Notifications ----------------------------------------------------------------------------------
+NOTICE = {"user_id": "bob", "notification_id": "01J0000000AAAAAAAAAAAAAAAA", "type": "new_follower",
+          "created_at": "2024-05-01T00:00:00.000Z", "data": {"follower_id": "fan"}}
+
+
+def test_a_new_notice_may_add_one_unread_and_marking_or_expiring_it_unread_takes_one_away():
+    from chalicelib.services.notifications import unread_move
+
+    key = ("bob", NOTICE["notification_id"])
+    assert unread_move(inserted("Notifications", NOTICE)) == (*key, 1)
+    assert unread_move(modified("Notifications", NOTICE, {**NOTICE, "read": True})) == (*key, -1)
+    assert unread_move(removed("Notifications", NOTICE)) == (*key, -1)
+    # a notice already read changes nothing when it expires, nor does a grouped notice growing
+    assert unread_move(removed("Notifications", {**NOTICE, "read": True})) is None
+    assert unread_move(modified("Notifications", NOTICE, {**NOTICE, "count": 2})) is None
+    # the read state beside the notices is not a notice
+    state = {"user_id": "bob", "notification_id": "!state", "unread": 1, "version": 1}
+    assert unread_move(inserted("Notifications", state)) is None
