@@ -72,7 +72,8 @@ def test_a_generated_client_walks_the_shopper_journey_with_its_models(stack, gen
         poll=models.PollIn(options=[models.PollOptionIn(text="red"), models.PollOptionIn(text="blue")])))
     assert isinstance(post, models.PostOut) and isinstance(post.created_at, datetime)
     feed = stack.eventually(lambda: _feed_with(api, bob, post.post_id), timeout=10)
-    assert isinstance(feed, models.PostOutPage)
+    assert isinstance(feed, models.FeedItemOutPage)
+    assert all(isinstance(item, models.PostOut) and item.kind == "post" for item in feed.items)
     voted = api("feed.vote").sync(post.post_id, client=bob, body=models.VoteIn(option=1))
     assert isinstance(voted, models.PostOut) and voted.poll.my_vote == 1
     again = api("feed.vote").sync(post.post_id, client=bob, body=models.VoteIn(option=0))
