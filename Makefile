@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: dev test test-fast lint bench deploy package clean
+.PHONY: dev test test-fast lint bench docs deploy package clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,6 +34,10 @@ test-fast: $(STAMP)
 # bench/results.json and the table in bench/README.md (see bench/README.md); the zip part downloads wheels.
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
+
+# docs/api.md: the route-by-route table of /openapi.json (a test fails when it is not current).
+docs: $(STAMP)
+	$(BIN)/python -m chalicelib.openapi docs/api.md
 
 # mypy checks what pyproject.toml's [tool.mypy] names: strict on chalicelib/domain/, lenient elsewhere.
 lint: $(STAMP)

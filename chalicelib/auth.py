@@ -67,7 +67,8 @@ def verify_token(token: str) -> Caller:
     try:
         signing_key = _jwks_client(settings.jwks_url).get_signing_key_from_jwt(token)
     except jwt.PyJWKClientConnectionError:
-        raise ServiceUnavailable("Token keys are unreachable; try again shortly") from None
+        raise ServiceUnavailable("Token keys are unreachable; try again shortly",
+                                 headers={"Retry-After": "5"}) from None
     except jwt.PyJWTError:
         raise Unauthorized("Token is not signed by a known key") from None
     try:

@@ -69,6 +69,19 @@ def with_cors(response: Response, request) -> Response:
 
 
 @dataclass(frozen=True)
+class Query:
+    """A query parameter as the OpenAPI document declares it; the view still checks the value.
+
+    A plain description string in `query=` declares an optional free string (of the pattern `_run`
+    checks); a `Query` also says whether it is required and, for a closed set, its values.
+    """
+
+    description: str
+    required: bool = False
+    enum: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class RouteSpec:
     method: str
     path: str
@@ -79,9 +92,12 @@ class RouteSpec:
     response: type | None = None
     status: int = 200
     public: bool = False
+    group: str | None = None  # the Cognito group a caller must be in (else 403), checked before the body
     paginated: bool = False
-    query: dict[str, str] = field(default_factory=dict)
-    errors: tuple[int, ...] = ()
+    query: dict[str, str | Query] = field(default_factory=dict)
+    # Error answers besides those every route of its kind has (see `chalicelib.openapi`): a status
+    # (its default Code, e.g. 403 ForbiddenError) or a named Code (e.g. "SoldOut", a 409).
+    errors: tuple[int | str, ...] = ()
 
 
 ROUTES: list[RouteSpec] = []
@@ -220,9 +236,10 @@ class Api:
         response: type | None = None,
         status: int = 200,
         public: bool = False,
+        group: str | None = None,
         paginated: bool = False,
-        query: dict[str, str] | None = None,
-        errors: tuple[int, ...] = (),
+        query: dict[str, str | Query] | None = None,
+        errors: tuple[int | str, ...] = (),
     ) -> Callable:
         def decorator(view: Callable) -> Callable:
             spec = RouteSpec(
@@ -235,6 +252,7 @@ class Api:
                 response=response,
                 status=status,
                 public=public,
+                group=group,
                 paginated=paginated,
                 query=dict(query or {}),
                 errors=errors,
@@ -274,6 +292,8 @@ def _check_path_ids(path_params: dict) -> None:
 def _run(spec: RouteSpec, view: Callable, request, path_params: dict) -> Any:
     caller = None if spec.public else _authenticate(request)
     _check_path_ids(path_params)
+    if spec.group and caller is not None and not caller.in_group(spec.group):
+        raise Forbidden(f"Only members of the {spec.group} group may do this")
     query = dict(request.query_params or {})
     if caller is not None and spec.method in WRITE_METHODS:
         from chalicelib.services.profiles import ensure_caller_profile

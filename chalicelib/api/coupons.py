@@ -9,7 +9,7 @@ blueprint = api.blueprint
 
 
 @api.route("POST", "/merchants/me/coupons", summary="Create a coupon campaign (merchants only)",
-           body=CreateCampaign, response=CampaignOut, status=201, errors=(400, 403))
+           body=CreateCampaign, response=CampaignOut, status=201, group="merchants")
 def create_campaign(ctx):
     merchant = ctx.require_group("merchants")
     body = ctx.body
@@ -33,7 +33,8 @@ def list_campaigns(ctx, merchant_id):
 
 @api.route("POST", "/coupons/{campaign_id}/redeem",
            summary="Spend points on a coupon (409 InsufficientPoints, SoldOut, LimitReached or Expired)",
-           response=CouponOut, status=201, errors=(403, 404, 409, 503))
+           response=CouponOut, status=201,
+           errors=(403, "InsufficientPoints", "SoldOut", "LimitReached", "Expired"))
 def redeem_coupon(ctx, campaign_id):
     return coupons.redeem(ctx.user, campaign_id)
 
@@ -44,7 +45,8 @@ def list_my_coupons(ctx):
 
 
 @api.route("POST", "/merchants/me/coupons/use", summary="Mark a coupon used at checkout (issuing store only, once)",
-           body=UseCoupon, response=CouponOut, errors=(400, 403, 404, 409))
+           body=UseCoupon, response=CouponOut, group="merchants",
+           errors=(403, 404, "AlreadyUsed", "Expired", "MinimumSpendNotMet"))
 def use_coupon(ctx):
     merchant = ctx.require_group("merchants")
     return coupons.use_coupon(merchant, ctx.body.coupon_code, ctx.body.order_total_cents)

@@ -1,7 +1,7 @@
 """Circles: interest groups around a shopping style."""
 
 from chalicelib.errors import BadRequest
-from chalicelib.http import Api
+from chalicelib.http import Api, Query
 from chalicelib.schemas.groups import CreateGroup, GroupOut, MembershipOut
 from chalicelib.schemas.posts import PostOut
 from chalicelib.services import groups, posts
@@ -18,7 +18,7 @@ def create_group(ctx):
 
 
 @api.route("GET", "/groups", summary="Circles of a label, newest first", response=GroupOut, paginated=True,
-           query={"label": "A label id from GET /labels (required)"})
+           query={"label": Query("A label id from GET /labels", required=True)})
 def list_groups(ctx):
     from chalicelib.domain.labels import LABEL_IDS
 
@@ -35,25 +35,23 @@ def list_my_groups(ctx):
     return groups.list_mine(ctx.user, ctx.page)
 
 
-@api.route("GET", "/groups/{group_id}", summary="A circle, with its member count", response=GroupOut,
-           errors=(404,))
+@api.route("GET", "/groups/{group_id}", summary="A circle, with its member count", response=GroupOut)
 def get_group(ctx, group_id):
     return groups.get_group(ctx.user, group_id)
 
 
-@api.route("PUT", "/groups/{group_id}/members/me", summary="Join a circle (idempotent)", response=MembershipOut,
-           errors=(404,))
+@api.route("PUT", "/groups/{group_id}/members/me", summary="Join a circle (idempotent)", response=MembershipOut)
 def join_group(ctx, group_id):
     return groups.join(ctx.user, group_id)
 
 
 @api.route("DELETE", "/groups/{group_id}/members/me", summary="Leave a circle (idempotent; not its owner)",
-           response=MembershipOut, errors=(404, 409))
+           response=MembershipOut, errors=("OwnerCannotLeave",))
 def leave_group(ctx, group_id):
     return groups.leave(ctx.user, group_id)
 
 
 @api.route("GET", "/groups/{group_id}/posts", summary="A circle's posts, newest first", response=PostOut,
-           paginated=True, errors=(404,))
+           paginated=True)
 def list_group_posts(ctx, group_id):
     return posts.list_group_posts(ctx.user.user_id, group_id, ctx.page)

@@ -9,7 +9,7 @@ blueprint = api.blueprint
 
 
 @api.route("PUT", "/merchants/me", summary="Create or update the caller's store (merchants only)",
-           body=UpdateMerchant, response=MerchantOut, errors=(403,))
+           body=UpdateMerchant, response=MerchantOut, group="merchants")
 def put_my_store(ctx):
     caller = ctx.require_group("merchants")
     body = ctx.body
@@ -22,14 +22,14 @@ def get_my_store(ctx):
 
 
 @api.route("GET", "/merchants/{merchant_id}", summary="A store with its tier, badge and judge count",
-           response=MerchantOut, errors=(404,))
+           response=MerchantOut)
 def get_merchant(ctx, merchant_id):
     return merchants.get_merchant(merchant_id)
 
 
 @api.route("PUT", "/merchants/{merchant_id}/ratings/me",
            summary="Score a store 0-100 (judges only; a later score replaces the earlier)",
-           body=RateMerchant, response=RatingOut, errors=(403, 404))
+           body=RateMerchant, response=RatingOut, group="judges", errors=("OwnStore",))
 def rate_merchant(ctx, merchant_id):
     judge = ctx.require_group("judges")
     return ratings.rate_merchant(judge, merchant_id, ctx.body.score, ctx.body.comment)

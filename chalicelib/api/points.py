@@ -22,7 +22,7 @@ def list_my_ledger(ctx):
 
 
 @api.route("GET", "/leaderboards/{label}", summary="Top experts of a label by expert score",
-           response=LeaderboardEntryOut, paginated=True, errors=(400,))
+           response=LeaderboardEntryOut, paginated=True)
 def get_leaderboard(ctx, label):
     if label not in LABEL_IDS:
         raise BadRequest(f"label: unknown label {label!r}; see GET /labels")

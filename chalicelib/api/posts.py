@@ -19,19 +19,19 @@ def create_post(ctx):
 
 
 @api.route("GET", "/posts/{post_id}", summary="A post, with its poll's counts and the caller's vote",
-           response=PostOut, errors=(404,))
+           response=PostOut)
 def get_post(ctx, post_id):
     return posts.get_post(ctx.user.user_id, post_id)
 
 
 @api.route("DELETE", "/posts/{post_id}", summary="Delete a post (author only); it leaves every feed",
-           status=204, errors=(403, 404))
+           status=204, errors=(403,))
 def delete_post(ctx, post_id):
     posts.delete_post(ctx.user, post_id)
 
 
 @api.route("GET", "/posts/{post_id}/fanout", summary="How far a post's fan-out has got (author only)",
-           response=FanoutOut, errors=(403, 404))
+           response=FanoutOut, errors=(403,))
 def get_fanout(ctx, post_id):
     job = fanout.fan_out_status(post_id)
     if job is None:
@@ -41,31 +41,31 @@ def get_fanout(ctx, post_id):
     return FanoutOut.from_job(job)
 
 
-@api.route("POST", "/posts/{post_id}/poll/votes", summary="Vote in a post's poll (once; a second vote is 409)",
-           body=VoteIn, response=PostOut, errors=(404, 409))
+@api.route("POST", "/posts/{post_id}/poll/votes", summary="Vote in a post's poll (once)", body=VoteIn,
+           response=PostOut, errors=("AlreadyVoted", "PollClosed"))
 def vote(ctx, post_id):
     return posts.vote(ctx.user, post_id, ctx.body.option)
 
 
 @api.route("PUT", "/posts/{post_id}/poll/votes/me", summary="Cast or change the caller's vote while the poll is open",
-           body=VoteIn, response=PostOut, errors=(404, 409))
+           body=VoteIn, response=PostOut, errors=("PollClosed",))
 def set_my_vote(ctx, post_id):
     return posts.set_vote(ctx.user, post_id, ctx.body.option)
 
 
 @api.route("DELETE", "/posts/{post_id}/poll/votes/me", summary="Withdraw the caller's vote while the poll is open",
-           status=204, errors=(404, 409))
+           status=204, errors=("PollClosed",))
 def withdraw_my_vote(ctx, post_id):
     posts.withdraw_vote(ctx.user, post_id)
 
 
 @api.route("GET", "/users/{user_id}/posts", summary="A user's posts outside circles, newest first",
-           response=PostOut, paginated=True, errors=(404,))
+           response=PostOut, paginated=True)
 def list_user_posts(ctx, user_id):
     return posts.list_author_posts(ctx.user.user_id, user_id, ctx.page)
 
 
 @api.route("GET", "/feed", summary="The caller's home feed, newest first", response=FeedItemOut,
-           paginated=True)
+           paginated=True, errors=("Busy",))
 def get_feed(ctx):
     return feed.read_feed(ctx.user.user_id, ctx.page)

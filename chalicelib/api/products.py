@@ -17,7 +17,7 @@ blueprint = api.blueprint
 
 
 @api.route("POST", "/products", summary="Create a product (merchants only)", body=CreateProduct,
-           response=ProductOut, status=201, errors=(403,))
+           response=ProductOut, status=201, group="merchants")
 def create_product(ctx):
     caller = ctx.require_group("merchants")
     body = ctx.body
@@ -25,7 +25,7 @@ def create_product(ctx):
                            description=body.description, currency=body.currency)
 
 
-@api.route("GET", "/products/{product_id}", summary="A product", response=ProductOut, errors=(404,))
+@api.route("GET", "/products/{product_id}", summary="A product", response=ProductOut)
 def get_product(ctx, product_id):
     return products.product(product_id)
 
@@ -37,31 +37,31 @@ def list_merchant_products(ctx, merchant_id):
 
 
 @api.route("POST", "/products/{product_id}/reviews", summary="Review a product (once per user; not your own)",
-           body=WriteReview, response=ReviewOut, status=201, errors=(403, 404, 409))
+           body=WriteReview, response=ReviewOut, status=201, errors=(403, "AlreadyReviewed"))
 def write_review(ctx, product_id):
     return reviews.write(ctx.user, product_id, ctx.body.rating, ctx.body.body)
 
 
 @api.route("GET", "/products/{product_id}/reviews", summary="A product's reviews, newest first",
-           response=ReviewOut, paginated=True, errors=(404,))
+           response=ReviewOut, paginated=True)
 def list_reviews(ctx, product_id):
     return reviews.list_reviews(ctx.user, product_id, ctx.page)
 
 
 @api.route("PUT", "/reviews/{review_id}/helpful", summary="Mark a review helpful (true) or take it back (false)",
-           body=MarkHelpful, response=HelpfulOut, errors=(403, 404))
+           body=MarkHelpful, response=HelpfulOut, errors=(403,))
 def mark_review_helpful(ctx, review_id):
     return reviews.mark_helpful(ctx.user, review_id, ctx.body.value)
 
 
 @api.route("PUT", "/me/wishlist/{product_id}", summary="Add a product to the caller's wish list (idempotent)",
-           response=WishlistEntryOut, errors=(404,))
+           response=WishlistEntryOut)
 def add_to_wishlist(ctx, product_id):
     return wishlists.add(ctx.user, product_id)
 
 
 @api.route("DELETE", "/me/wishlist/{product_id}", summary="Remove a product from the caller's wish list "
-           "(idempotent)", status=204, errors=(404,))
+           "(idempotent)", status=204)
 def remove_from_wishlist(ctx, product_id):
     wishlists.remove(ctx.user, product_id)
 

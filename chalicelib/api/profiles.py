@@ -19,19 +19,20 @@ def put_me(ctx):
     return profiles.update_me(ctx.user, body.display_name, body.bio, body.labels)
 
 
-@api.route("GET", "/users/{user_id}", summary="A user's public profile", response=ProfileOut, errors=(404,))
+@api.route("GET", "/users/{user_id}", summary="A user's public profile", response=ProfileOut)
 def get_user(ctx, user_id):
     return profiles.get_public_profile(user_id, viewer_id=ctx.user.user_id)
 
 
 @api.route("PUT", "/users/{user_id}/follow", summary="Follow a user (idempotent)", response=FollowState,
-           errors=(403, 404, 409))
+           errors=(400, 403, 409))
 def follow_user(ctx, user_id):
     graph.follow(ctx.user, user_id)
     return {"user_id": user_id, "following": True}
 
 
-@api.route("DELETE", "/users/{user_id}/follow", summary="Unfollow a user (idempotent)", response=FollowState)
+@api.route("DELETE", "/users/{user_id}/follow", summary="Unfollow a user (idempotent)", response=FollowState,
+           errors=(400,))
 def unfollow_user(ctx, user_id):
     graph.unfollow(ctx.user, user_id)
     return {"user_id": user_id, "following": False}
@@ -48,13 +49,13 @@ def list_following(ctx, user_id):
 
 
 @api.route("PUT", "/users/{user_id}/block", summary="Block a user: ends follows both ways", response=BlockState,
-           errors=(404,))
+           errors=(400,))
 def block_user(ctx, user_id):
     graph.block(ctx.user, user_id)
     return {"user_id": user_id, "blocked": True}
 
 
-@api.route("DELETE", "/users/{user_id}/block", summary="Unblock a user", response=BlockState)
+@api.route("DELETE", "/users/{user_id}/block", summary="Unblock a user", response=BlockState, errors=(400,))
 def unblock_user(ctx, user_id):
     graph.unblock(ctx.user, user_id)
     return {"user_id": user_id, "blocked": False}

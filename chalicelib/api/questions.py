@@ -31,31 +31,31 @@ def list_questions(ctx):
 
 
 @api.route("GET", "/questions/{question_id}", summary="A question with its answer count and accepted answer",
-           response=QuestionOut, errors=(404,))
+           response=QuestionOut)
 def get_question(ctx, question_id):
     return questions.question(question_id)
 
 
 @api.route("POST", "/questions/{question_id}/answers", summary="Answer a question", body=PostAnswer,
-           response=AnswerOut, status=201, errors=(404,))
+           response=AnswerOut, status=201)
 def post_answer(ctx, question_id):
     return questions.answer(ctx.user, question_id, ctx.body.body)
 
 
 @api.route("GET", "/questions/{question_id}/answers",
            summary="A question's answers: accepted first, then by score, then oldest", response=AnswerOut,
-           paginated=True, errors=(404,))
+           paginated=True)
 def list_answers(ctx, question_id):
     return questions.list_answers(ctx.user, question_id, ctx.page)
 
 
 @api.route("POST", "/questions/{question_id}/accept", summary="Accept an answer (asker only); moves any earlier "
-           "acceptance", body=AcceptAnswer, response=AcceptanceOut, errors=(403, 404, 409))
+           "acceptance", body=AcceptAnswer, response=AcceptanceOut, errors=(403,))
 def accept_answer(ctx, question_id):
     return questions.accept(ctx.user, question_id, ctx.body.answer_id)
 
 
 @api.route("PUT", "/answers/{answer_id}/vote", summary="Vote on an answer: 1 up, -1 down, 0 withdraws",
-           body=CastVote, response=VoteOut, errors=(403, 404))
+           body=CastVote, response=VoteOut, errors=(403,))
 def vote_on_answer(ctx, answer_id):
     return questions.vote(ctx.user, answer_id, ctx.body.value)

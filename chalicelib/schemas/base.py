@@ -7,20 +7,51 @@ mistake is a 400 naming the field rather than a surprise.
 from __future__ import annotations
 
 import functools
+import typing
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, create_model
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    WithJsonSchema,
+    create_model,
+    field_validator,
+)
 
 from chalicelib.domain.labels import LABEL_IDS, MAX_LABELS
 from chalicelib.domain.urls import MAX_URL_LENGTH, https_url_problem
 
 
+def _integer_field(annotation) -> bool:
+    """Whether a field takes whole numbers and not fractions (`int`, `Annotated[int, ...] | None`)."""
+    if annotation is int:
+        return True
+    args = [arg for arg in typing.get_args(annotation) if arg is not type(None)]
+    if typing.get_origin(annotation) is Annotated:
+        args = args[:1]
+    return bool(args) and float not in args and any(_integer_field(arg) for arg in args)
+
+
 class RequestModel(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, defer_build=True)
 
+    @field_validator("*", mode="before")
+    @classmethod
+    def _whole_floats_are_integers(cls, value, info):
+        """JSON has one number type: `2.0` is the integer 2 (JSON Schema says so too), while `2.5`,
+        `"2"` and `true` stay refused by strict validation."""
+        if isinstance(value, float) and value.is_integer() and info.field_name is not None:
+            if _integer_field(cls.model_fields[info.field_name].annotation):
+                return int(value)
+        return value
+
 
 class ResponseModel(BaseModel):
-    model_config = ConfigDict(defer_build=True)
+    # Every field is in every response (None included), so the document marks each one required.
+    model_config = ConfigDict(defer_build=True, json_schema_serialization_defaults_required=True)
 
 
 def _known_label(value: str) -> str:
@@ -42,10 +73,27 @@ def _https(value: str) -> str:
     return value
 
 
-Label = Annotated[str, AfterValidator(_known_label)]
-Labels = Annotated[list[Label], Field(max_length=MAX_LABELS), AfterValidator(_unique)]
-HttpsUrl = Annotated[str, StringConstraints(max_length=MAX_URL_LENGTH), AfterValidator(_https)]
+# What the validators below enforce, said in JSON Schema for the OpenAPI document. The URL pattern
+# is a subset of what `https_url_problem` takes (DNS names of 2 to 4 labels, at most 253 characters,
+# ports 1-9999):
+# every URL it describes is accepted.
+_DNS_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_TOP_LABEL = r"[A-Za-z](?:[A-Za-z0-9-]{0,59}[A-Za-z0-9])?"
+HTTPS_URL_PATTERN = (
+    rf"^https://(?:{_DNS_LABEL}\.){{1,3}}{_TOP_LABEL}(?::[1-9][0-9]{{0,3}})?"
+    r"(?:[/?#](?:[A-Za-z0-9\-._~!$&()*+,;=:@/?#]|%[0-9A-Fa-f]{2}){0,256})?$"
+)
+#: Holds a character other than white space (what `not_blank` and `strip_whitespace` refuse).
+NOT_BLANK_PATTERN = r"\S"
+
+Label = Annotated[str, AfterValidator(_known_label), WithJsonSchema({"type": "string", "enum": list(LABEL_IDS)})]
+Labels = Annotated[list[Label], Field(max_length=MAX_LABELS, json_schema_extra={"uniqueItems": True}),
+                   AfterValidator(_unique)]
+HttpsUrl = Annotated[str, StringConstraints(max_length=MAX_URL_LENGTH), AfterValidator(_https),
+                     WithJsonSchema({"type": "string", "maxLength": MAX_URL_LENGTH, "pattern": HTTPS_URL_PATTERN})]
 Id = Annotated[str, StringConstraints(min_length=1, max_length=128)]
+#: Field metadata for text that must hold a visible character (`not_blank`, `strip_whitespace`).
+NOT_BLANK = Field(json_schema_extra={"pattern": NOT_BLANK_PATTERN})
 Title = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 Body = Annotated[str, StringConstraints(min_length=1, max_length=10_000)]
 PostText = Annotated[str, StringConstraints(min_length=1, max_length=2000)]

@@ -4,13 +4,13 @@ from typing import TYPE_CHECKING, Annotated
 
 from pydantic import AfterValidator, StringConstraints
 
-from chalicelib.schemas.base import Label, RequestModel, ResponseModel
+from chalicelib.schemas.base import NOT_BLANK, Label, RequestModel, ResponseModel
 from chalicelib.schemas.posts import not_blank
 
 if TYPE_CHECKING:
     from chalicelib.models.groups import Group, GroupMember
 
-GroupName = Annotated[str, StringConstraints(min_length=1, max_length=100), AfterValidator(not_blank)]
+GroupName = Annotated[str, StringConstraints(min_length=1, max_length=100), AfterValidator(not_blank), NOT_BLANK]
 GroupDescription = Annotated[str, StringConstraints(max_length=2000)]
 
 

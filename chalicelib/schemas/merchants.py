@@ -6,10 +6,10 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints
 
-from chalicelib.schemas.base import Labels, RequestModel, ResponseModel
+from chalicelib.schemas.base import NOT_BLANK, Labels, RequestModel, ResponseModel
 from chalicelib.schemas.cards import ProductCard
 
-StoreName = Annotated[str, StringConstraints(min_length=1, max_length=100, strip_whitespace=True)]
+StoreName = Annotated[str, StringConstraints(min_length=1, max_length=100, strip_whitespace=True), NOT_BLANK]
 Description = Annotated[str, StringConstraints(max_length=2000)]
 Comment = Annotated[str, StringConstraints(min_length=1, max_length=2000)]
 Tier = Literal["platinum", "gold", "silver", "bronze"]

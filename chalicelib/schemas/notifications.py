@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, RootModel, model_serializer
+from pydantic import ConfigDict, Field, RootModel, model_serializer
 
 from chalicelib.schemas.base import Id, RequestModel, ResponseModel
 from chalicelib.schemas.cards import UserCard
@@ -13,6 +13,9 @@ MAX_MARKED = 100
 
 
 class NewFollowerData(ResponseModel):
+    # `count` is left out rather than null (below), so the document must not call it required
+    model_config = ConfigDict(json_schema_serialization_defaults_required=False)
+
     follower_id: str = Field(description="The follower (of a grouped notice: the first of that second)")
     count: int | None = Field(None, description="Followers grouped into this notice, when more than one")
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated
 
 from pydantic import Field, StringConstraints, field_validator
 
-from chalicelib.domain.ids import utc_now
-from chalicelib.domain.points import parse_expiry, parse_instant
+from chalicelib.domain.ids import iso, utc_now
+from chalicelib.domain.points import MAX_CAMPAIGN_DAYS, parse_expiry, parse_instant
 from chalicelib.schemas.base import RequestModel, ResponseModel, Title
 from chalicelib.schemas.cards import UserCard
 
@@ -39,6 +39,12 @@ class LeaderboardEntryOut(ResponseModel):
     level: int
 
 
+def _expiry_example(schema: dict) -> None:
+    """JSON Schema cannot say "in the future": an example that is, as of when the document was built."""
+    schema["format"] = "date-time"
+    schema["examples"] = [iso(utc_now() + timedelta(days=30))]
+
+
 class CreateCampaign(RequestModel):
     title: Title
     discount_cents: Annotated[int, Field(gt=0, le=100_000_000)]
@@ -47,7 +53,8 @@ class CreateCampaign(RequestModel):
     total_quantity: Annotated[int, Field(ge=1, le=1_000_000)]
     per_user_limit: Annotated[int, Field(ge=1, le=1000)]
     expires_at: Annotated[str, StringConstraints(min_length=10, max_length=40)] = Field(
-        description="ISO 8601 date-time with a zone, in the future (e.g. 2030-01-31T23:59:59Z)"
+        description=f"An RFC 3339 date-time with a zone, in the future and at most {MAX_CAMPAIGN_DAYS} days ahead",
+        json_schema_extra=_expiry_example,
     )
 
     @field_validator("expires_at")

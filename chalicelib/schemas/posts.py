@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING, Annotated, Literal, Union
 from pydantic import AfterValidator, Field, RootModel, StringConstraints
 
 from chalicelib.domain import polls
-from chalicelib.schemas.base import HttpsUrl, Id, Labels, PostText, RequestModel, ResponseModel
+from chalicelib.schemas.base import NOT_BLANK, HttpsUrl, Id, Labels, PostText, RequestModel, ResponseModel
 from chalicelib.schemas.cards import ProductCard, UserCard
 
 if TYPE_CHECKING:
@@ -27,7 +27,7 @@ def _distinct(values: list) -> list:
     return values
 
 
-OptionText = Annotated[str, StringConstraints(min_length=1, max_length=200), AfterValidator(not_blank)]
+OptionText = Annotated[str, StringConstraints(min_length=1, max_length=200), AfterValidator(not_blank), NOT_BLANK]
 
 
 class PollOptionIn(RequestModel):
@@ -41,16 +41,19 @@ class PollIn(RequestModel):
 
 
 class CreatePost(RequestModel):
-    text: Annotated[PostText, AfterValidator(not_blank)]
+    text: Annotated[PostText, AfterValidator(not_blank), NOT_BLANK]
     image_urls: Annotated[list[HttpsUrl], Field(max_length=MAX_IMAGES)] = []
-    product_ids: Annotated[list[Id], Field(max_length=MAX_PRODUCTS), AfterValidator(_distinct)] = []
+    product_ids: Annotated[list[Id], Field(max_length=MAX_PRODUCTS, json_schema_extra={"uniqueItems": True}),
+                           AfterValidator(_distinct)] = []
     labels: Labels = []
     group_id: Id | None = None
     poll: PollIn | None = None
 
 
 class VoteIn(RequestModel):
-    option: int
+    # the poll's own option count bounds it further (a 400 names the range)
+    option: Annotated[int, Field(json_schema_extra={"minimum": 0, "maximum": polls.MAX_OPTIONS - 1},
+                                 description="The option's index, from 0")]
 
 
 class PollOptionOut(ResponseModel):

@@ -41,21 +41,22 @@ def dev() -> StageSettings:
 def make_stream_mapping(session, name: str) -> tuple[str, str]:
     """A table with a stream, a function and the bare mapping `chalice deploy` would create.
 
-    Names get a random suffix: with xdist, another test's mock may still hold this worker's moto
-    backends, so an earlier test's resources of the same name can be there."""
+    The table and role get a random suffix, and a function of the name may already exist: with
+    xdist, another test's mock may still hold this worker's moto backends, so an earlier test's
+    resources can be there."""
     import uuid as uuids
 
-    name = f"{name}-{uuids.uuid4().hex[:8]}"
+    unique = f"{name}-{uuids.uuid4().hex[:8]}"
     dynamodb = session.client("dynamodb")
     stream_arn = dynamodb.create_table(
-        TableName=f"{name}-table",
+        TableName=f"{unique}-table",
         AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
         KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
         BillingMode="PAY_PER_REQUEST",
         StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
     )["TableDescription"]["LatestStreamArn"]
     role = session.client("iam").create_role(
-        RoleName=f"{name}-role",
+        RoleName=f"{unique}-role",
         AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [{
             "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}),
     )["Role"]["Arn"]
@@ -63,8 +64,11 @@ def make_stream_mapping(session, name: str) -> tuple[str, str]:
     with zipfile.ZipFile(code, "w") as archive:
         archive.writestr("app.py", "def handler(event, context):\n    return {}\n")
     awslambda = session.client("lambda")
-    awslambda.create_function(FunctionName=name, Runtime="python3.11", Role=role, Handler="app.handler",
-                              Code={"ZipFile": code.getvalue()})
+    try:
+        awslambda.create_function(FunctionName=name, Runtime="python3.11", Role=role, Handler="app.handler",
+                                  Code={"ZipFile": code.getvalue()})
+    except awslambda.exceptions.ResourceConflictException:
+        pass
     uuid = awslambda.create_event_source_mapping(
         EventSourceArn=stream_arn, FunctionName=name, BatchSize=100, StartingPosition="LATEST"
     )["UUID"]

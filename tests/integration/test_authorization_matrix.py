@@ -141,3 +141,15 @@ def test_an_overlong_id_in_any_path_is_a_404_not_an_error(client, users):
         path = re.sub(r"\{[^}]+\}", long_id, spec.path)
         response = client.http.request(spec.method, path, headers=someone.headers, body="{}")
         assert response.status_code == 404, f"{spec.method} {spec.path}: {response.status_code}"
+
+
+def test_a_group_only_route_refuses_an_outsider_before_reading_the_body(client, users):
+    # The document declares these routes group-only (x-required-group, 403): an outsider's request is
+    # a 403 whatever its body, not a 400 that would tell them how to shape it
+    outsider = users()
+    grouped = [spec for spec in _protected_routes() if spec.group]
+    assert {spec.group for spec in grouped} == {"merchants", "judges"}
+    for spec in grouped:
+        path = re.sub(r"\{[^}]+\}", "01M8N0QDG8JK6SHXDZNHMMZE14", spec.path)
+        response = client.http.request(spec.method, path, headers=outsider.headers, body="{}")
+        assert response.status_code == 403, f"{spec.method} {spec.path}: {response.status_code}"

@@ -84,10 +84,18 @@ def test_voting_on_an_unknown_answer_is_404(client, users):
 
 def test_a_vote_must_be_1_minus_1_or_0(client, users, answered):
     alice, bob, qid, answer_id = answered
-    for body in ({"value": 2}, {"value": "1"}, {"value": 1.0}, {"value": True}, {}, {"value": 1, "x": 1}):
+    for body in ({"value": 2}, {"value": "1"}, {"value": 0.5}, {"value": True}, {}, {"value": 1, "x": 1}):
         response = call(client, "PUT", f"/answers/{answer_id}/vote", alice, body)
         assert response.status_code == 400, body
         assert response.data["Code"] == "BadRequestError"
+
+
+def test_a_whole_number_written_with_a_fraction_is_that_number(client, users, answered):
+    # JSON has one number type and JSON Schema's "integer" includes 1.0, so the API takes it as 1
+    alice, bob, qid, answer_id = answered
+    response = call(client, "PUT", f"/answers/{answer_id}/vote", alice, {"value": -1.0})
+    assert response.status_code == 200, response.data
+    assert response.data["value"] == -1
 
 
 def test_replayed_vote_records_leave_the_tallies_unchanged(client, users, chaos_streams, answered):
