@@ -7,6 +7,7 @@ from chalicelib.domain.changes import Change
 from chalicelib.domain.ids import now_iso
 from chalicelib.domain.tiers import Standing, standing_from_scores
 from chalicelib.errors import Forbidden, NotFound
+from chalicelib.models.base import get_or_none
 from chalicelib.models.merchants import Merchant, Rating
 
 
@@ -69,9 +70,8 @@ def refresh_standing(merchant_id: str) -> bool:
     """
     from pynamodb.exceptions import UpdateError
 
-    try:
-        merchant = Merchant.get(merchant_id, consistent_read=True)
-    except Merchant.DoesNotExist:
+    merchant = get_or_none(Merchant, merchant_id, consistent_read=True)
+    if merchant is None:
         return False
     version = merchant.ratings_version
     scores = [r.score for r in Rating.query(merchant_id, consistent_read=True, attributes_to_get=["score"])]
