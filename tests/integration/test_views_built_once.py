@@ -46,6 +46,8 @@ def test_the_views_of_profiles_advice_products_and_stores_reach_the_route_as_mod
     # stores and products
     _ok(call(client, "PUT", "/merchants/me", shop, {"store_name": "Lens Corner", "description": "", "labels": []}))
     _ok(call(client, "GET", f"/merchants/{shop.user_id}", alice))
+    _ok(call(client, "PUT", f"/merchants/{shop.user_id}/ratings/me", users("judge", groups=("judges",)),
+             {"score": 80}))
     item = product(client, shop)
     _ok(call(client, "GET", f"/products/{item['product_id']}", alice))
     _ok(call(client, "GET", f"/merchants/{shop.user_id}/products", alice))
