@@ -28,14 +28,14 @@ def get_user(ctx, user_id):
            errors=(400, 403, 409))
 def follow_user(ctx, user_id):
     graph.follow(ctx.user, user_id)
-    return {"user_id": user_id, "following": True}
+    return FollowState(user_id=user_id, following=True)
 
 
 @api.route("DELETE", "/users/{user_id}/follow", summary="Unfollow a user (idempotent)", response=FollowState,
            errors=(400,))
 def unfollow_user(ctx, user_id):
     graph.unfollow(ctx.user, user_id)
-    return {"user_id": user_id, "following": False}
+    return FollowState(user_id=user_id, following=False)
 
 
 @api.route("GET", "/users/{user_id}/followers", summary="Who follows a user", response=UserRef, paginated=True)
@@ -52,13 +52,13 @@ def list_following(ctx, user_id):
            errors=(400,))
 def block_user(ctx, user_id):
     graph.block(ctx.user, user_id)
-    return {"user_id": user_id, "blocked": True}
+    return BlockState(user_id=user_id, blocked=True)
 
 
 @api.route("DELETE", "/users/{user_id}/block", summary="Unblock a user", response=BlockState, errors=(400,))
 def unblock_user(ctx, user_id):
     graph.unblock(ctx.user, user_id)
-    return {"user_id": user_id, "blocked": False}
+    return BlockState(user_id=user_id, blocked=False)
 
 
 @api.route("GET", "/me/blocks", summary="Whom the caller blocks", response=BlockedUserOut, paginated=True)

@@ -193,11 +193,21 @@ def _read_all(request: dict, models_by_table: dict, found: dict) -> None:
             time.sleep(min(0.05 * 2**attempts, 1.0))
 
 
-def get_or_404(model: type[Model], hash_key, range_key=None, *, what: str) -> Model:
+def get_or_none(model: type[_M], hash_key, range_key=None, *, consistent_read: bool = False,
+                attributes_to_get: list[str] | None = None) -> _M | None:
+    """The item, or None when there is none: the one place a missing item is told from an error."""
+    try:
+        return model.get(hash_key, range_key, consistent_read=consistent_read,
+                         attributes_to_get=attributes_to_get)
+    except model.DoesNotExist:
+        return None
+
+
+def get_or_404(model: type[_M], hash_key, range_key=None, *, what: str, consistent_read: bool = False) -> _M:
     """The item, or NotFound naming what was asked for (`what`: "product", "question", ...)."""
     from chalicelib.errors import NotFound
 
-    try:
-        return model.get(hash_key, range_key) if range_key is not None else model.get(hash_key)
-    except model.DoesNotExist:
-        raise NotFound(f"No {what} {hash_key}") from None
+    item = get_or_none(model, hash_key, range_key, consistent_read=consistent_read)
+    if item is None:
+        raise NotFound(f"No {what} {hash_key}")
+    return item

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from pydantic import AfterValidator, Field, StringConstraints
 
 from chalicelib.domain.advice import MAX_PRICE_CENTS, MAX_PRODUCTS_PER_QUESTION
-from chalicelib.domain.products import DEFAULT_CURRENCY, ISO_4217_CODES, MAX_DESCRIPTION, check_currency
+from chalicelib.domain.products import DEFAULT_CURRENCY, ISO_4217_CODES, MAX_DESCRIPTION, check_currency, rating_average
 from chalicelib.schemas.base import Body, HttpsUrl, Id, Labels, RequestModel, ResponseModel, Title
 from chalicelib.schemas.cards import ProductCard, UserCard
 from chalicelib.schemas.profiles import MerchantBlock
+
+if TYPE_CHECKING:
+    from chalicelib.models.advice import Answer, Product, Question, Review, WishlistEntry
 
 RequiredLabels = Annotated[Labels, Field(min_length=1)]
 ProductIds = Annotated[list[Id], Field(max_length=MAX_PRODUCTS_PER_QUESTION)]
@@ -36,6 +39,24 @@ class QuestionOut(ResponseModel):
     accepted_answer_id: str | None = None
     created_at: str
 
+    @classmethod
+    def from_item(cls, question: Question, user: UserCard, products: dict[str, ProductCard]) -> QuestionOut:
+        """The question with its asker's card and its products' cards (`products` holds every one)."""
+        product_ids = [str(value) for value in question.product_ids or []]
+        return cls(
+            question_id=question.question_id,
+            asker_id=question.asker_id,
+            user=user,
+            title=question.title,
+            body=question.body,
+            labels=[str(value) for value in question.labels or []],
+            product_ids=product_ids,
+            products=[products[product_id] for product_id in product_ids],
+            answer_count=int(question.answer_count or 0),
+            accepted_answer_id=question.accepted_answer_id,
+            created_at=question.created_at,
+        )
+
 
 class PostAnswer(RequestModel):
     body: Body
@@ -53,6 +74,22 @@ class AnswerOut(ResponseModel):
     accepted: bool
     created_at: str
     my_vote: int = Field(0, description="The caller's vote on this answer: 1, -1 or 0 (none)")
+
+    @classmethod
+    def from_item(cls, answer: Answer, user: UserCard, my_vote: int = 0) -> AnswerOut:
+        return cls(
+            answer_id=answer.answer_id,
+            question_id=answer.question_id,
+            author_id=answer.author_id,
+            user=user,
+            body=answer.body,
+            score=int(answer.score or 0),
+            upvotes=int(answer.upvotes or 0),
+            downvotes=int(answer.downvotes or 0),
+            accepted=bool(answer.accepted),
+            created_at=answer.created_at,
+            my_vote=my_vote,
+        )
 
 
 class AcceptAnswer(RequestModel):
@@ -101,6 +138,24 @@ class ProductOut(ResponseModel):
     created_at: str
     merchant: MerchantBlock | None = None  # the store's name, tier and badge
 
+    @classmethod
+    def from_item(cls, product: Product, merchant: MerchantBlock | None) -> ProductOut:
+        """The product with its store's name, tier and badge (judges' panel)."""
+        return cls(
+            product_id=product.product_id,
+            merchant_id=product.merchant_id,
+            title=product.title,
+            price_cents=int(product.price_cents),
+            image_url=product.image_url,
+            labels=[str(value) for value in product.labels or []],
+            description=product.description or "",
+            currency=product.currency or DEFAULT_CURRENCY,
+            rating_avg=rating_average(int(product.rating_total or 0), int(product.review_count or 0)),
+            review_count=int(product.review_count or 0),
+            created_at=product.created_at,
+            merchant=merchant,
+        )
+
 
 class WriteReview(RequestModel):
     rating: Annotated[int, Field(ge=1, le=5)]
@@ -118,6 +173,20 @@ class ReviewOut(ResponseModel):
     created_at: str
     marked_helpful: bool = Field(False, description="Whether the caller has marked this review helpful")
 
+    @classmethod
+    def from_item(cls, review: Review, user: UserCard, marked_helpful: bool = False) -> ReviewOut:
+        return cls(
+            review_id=review.review_id,
+            product_id=review.product_id,
+            author_id=review.author_id,
+            user=user,
+            rating=int(review.rating),
+            body=review.body,
+            helpful_count=int(review.helpful_count or 0),
+            created_at=review.created_at,
+            marked_helpful=marked_helpful,
+        )
+
 
 class MarkHelpful(RequestModel):
     value: bool
@@ -134,3 +203,9 @@ class WishlistEntryOut(ResponseModel):
     price_cents: int
     added_at: str
     product: ProductCard = Field(description="The product as it is now (`available: false` once deleted)")
+
+    @classmethod
+    def from_item(cls, entry: WishlistEntry, product: ProductCard) -> WishlistEntryOut:
+        """The entry as added (title and price then) and the product's card as it is now."""
+        return cls(product_id=entry.product_id, title=entry.title, price_cents=int(entry.price_cents),
+                   added_at=entry.added_at, product=product)

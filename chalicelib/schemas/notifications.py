@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import ConfigDict, Field, RootModel, model_serializer
 
 from chalicelib.schemas.base import Id, RequestModel, ResponseModel
 from chalicelib.schemas.cards import UserCard
+
+if TYPE_CHECKING:
+    from chalicelib.models.notifications import Notification
 
 MAX_MARKED = 100
 
@@ -144,6 +147,18 @@ AnyNotification = Annotated[
 
 class NotificationOut(RootModel[AnyNotification]):
     """One notification: its `type` says which `data` it carries."""
+
+    @classmethod
+    def from_item(cls, notification: Notification, data: dict, read: bool, actor: UserCard | None) -> NotificationOut:
+        """The notice for its reader; `data` (stored untyped) is parsed here, into its type's model."""
+        return cls.model_validate({
+            "notification_id": notification.notification_id,
+            "type": notification.type,
+            "created_at": notification.created_at,
+            "read": read,
+            "actor": actor,
+            "data": data,
+        })
 
 
 class UnreadCount(ResponseModel):

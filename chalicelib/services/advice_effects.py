@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from chalicelib.domain.advice import VoteDelta, answer_rank, vote_delta
 from chalicelib.domain.changes import BatchFailures, Change, per_batch
 from chalicelib.models.advice import Answer, Question, Review
+from chalicelib.models.base import get_or_none
 from chalicelib.models.transactions import Transaction
 from chalicelib.services.effects import Counter, sum_changes_once
 from chalicelib.services.notifications import notify
@@ -91,9 +92,8 @@ class AnswerTally:
     gone_if_false: bool = False  # the condition is an optimistic lock: false means read again
 
     def write(self, transaction: Transaction, label: str, deltas: Sequence[VoteDelta]) -> bool:
-        try:
-            answer = Answer.get(self.answer_id, consistent_read=True)
-        except Answer.DoesNotExist:
+        answer = get_or_none(Answer, self.answer_id, consistent_read=True)
+        if answer is None:
             return False
         total = summed_votes(deltas)
         score, accepted = int(answer.score or 0), bool(answer.accepted)

@@ -25,7 +25,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from chalicelib.domain import feed as rules
-from chalicelib.models.base import update_if
+from chalicelib.models.base import get_or_none, update_if
 from chalicelib.models.graph import FollowerBucket
 from chalicelib.models.jobs import Job
 from chalicelib.models.users import UserProfile
@@ -221,10 +221,7 @@ def run_rebuild_step(job: Job) -> jobs.StepResult:
 
 
 def _profile(user_id: str) -> UserProfile | None:
-    try:
-        return UserProfile.get(user_id, consistent_read=True)
-    except UserProfile.DoesNotExist:
-        return None
+    return get_or_none(UserProfile, user_id, consistent_read=True)
 
 
 def _followers_page(user_id: str, position: dict | None) -> tuple[list[str], dict | None]:

@@ -48,10 +48,11 @@ from chalicelib.domain.points import (
     refusal,
 )
 from chalicelib.errors import Conflict, Forbidden, NotFound
-from chalicelib.models.base import batch_get, update_if
+from chalicelib.models.base import batch_get, get_or_404, get_or_none, update_if
 from chalicelib.models.points import Campaign, CampaignStock, Coupon, CouponClaim, LedgerEntry, Wallet
 from chalicelib.models.transactions import ATTEMPTS, Transaction, TransactionFailed, retry_on_conflict
 from chalicelib.pagination import Page, PageRequest
+from chalicelib.schemas.points import CampaignOut, CouponOut
 from chalicelib.services.points import new_entry
 
 MAX_ID_LENGTH = 128
@@ -65,23 +66,23 @@ STOCK_READS_PER_ATTEMPT = 2  # reads of every shard one attempt may make before 
 _random = random.Random()
 
 
-def campaign_view(campaign: Campaign, now: str | None = None) -> dict:
+def campaign_view(campaign: Campaign, now: str | None = None) -> CampaignOut:
     now = now or now_iso()
     remaining = stock.remaining(int(campaign.total_quantity), _sold(campaign))
-    return {
-        "campaign_id": campaign.campaign_id,
-        "merchant_id": campaign.merchant_id,
-        "title": campaign.title,
-        "discount_cents": int(campaign.discount_cents),
-        "min_spend_cents": int(campaign.min_spend_cents),
-        "points_cost": int(campaign.points_cost),
-        "total_quantity": int(campaign.total_quantity),
-        "remaining": remaining,
-        "per_user_limit": int(campaign.per_user_limit),
-        "expires_at": campaign.expires_at,
-        "created_at": campaign.created_at,
-        "status": "expired" if campaign.expires_at <= now else ("sold_out" if remaining <= 0 else "active"),
-    }
+    return CampaignOut(
+        campaign_id=campaign.campaign_id,
+        merchant_id=campaign.merchant_id,
+        title=campaign.title,
+        discount_cents=int(campaign.discount_cents),
+        min_spend_cents=int(campaign.min_spend_cents),
+        points_cost=int(campaign.points_cost),
+        total_quantity=int(campaign.total_quantity),
+        remaining=remaining,
+        per_user_limit=int(campaign.per_user_limit),
+        expires_at=campaign.expires_at,
+        created_at=campaign.created_at,
+        status="expired" if campaign.expires_at <= now else ("sold_out" if remaining <= 0 else "active"),
+    )
 
 
 def _sold(campaign: Campaign) -> dict[str, int]:
@@ -89,24 +90,24 @@ def _sold(campaign: Campaign) -> dict[str, int]:
     return {shard: int(sold) for shard, sold in (tally.as_dict() if tally is not None else {}).items()}
 
 
-def coupon_view(coupon: Coupon, now: str | None = None) -> dict:
-    return {
-        "coupon_code": coupon.coupon_code,
-        "campaign_id": coupon.campaign_id,
-        "merchant_id": coupon.merchant_id,
-        "title": coupon.title,
-        "discount_cents": int(coupon.discount_cents),
-        "min_spend_cents": int(coupon.min_spend_cents),
-        "points_cost": int(coupon.points_cost or 0),
-        "expires_at": coupon.expires_at,
-        "issued_at": coupon.issued_at,
-        "used_at": coupon.used_at,
-        "status": coupon_status(coupon.status, coupon.expires_at, now or now_iso()),
-    }
+def coupon_view(coupon: Coupon, now: str | None = None) -> CouponOut:
+    return CouponOut(
+        coupon_code=coupon.coupon_code,
+        campaign_id=coupon.campaign_id,
+        merchant_id=coupon.merchant_id,
+        title=coupon.title,
+        discount_cents=int(coupon.discount_cents),
+        min_spend_cents=int(coupon.min_spend_cents),
+        points_cost=int(coupon.points_cost or 0),
+        expires_at=coupon.expires_at,
+        issued_at=coupon.issued_at,
+        used_at=coupon.used_at,
+        status=coupon_status(coupon.status, coupon.expires_at, now or now_iso()),
+    )
 
 
 def create_campaign(merchant: Caller, *, title: str, discount_cents: int, min_spend_cents: int, points_cost: int,
-                    total_quantity: int, per_user_limit: int, expires_at) -> dict:
+                    total_quantity: int, per_user_limit: int, expires_at) -> CampaignOut:
     """The stock shards first, then the campaign: a campaign anyone can see always has its stock."""
     now = utc_now()
     campaign = Campaign(
@@ -209,10 +210,7 @@ campaigns = CampaignCache()
 def _read_campaign(campaign_id: str) -> Campaign:
     if len(campaign_id) > MAX_ID_LENGTH:
         raise NotFound(f"No coupon campaign {campaign_id[:MAX_ID_LENGTH]}")
-    try:
-        return Campaign.get(campaign_id)
-    except Campaign.DoesNotExist:
-        raise NotFound(f"No coupon campaign {campaign_id}") from None
+    return get_or_404(Campaign, campaign_id, what="coupon campaign")
 
 
 MESSAGES = {
@@ -227,7 +225,7 @@ def _refuse(code: str) -> Conflict:
     return Conflict(MESSAGES[code], code=code)
 
 
-def redeem(caller: Caller, campaign_id: str) -> dict:
+def redeem(caller: Caller, campaign_id: str) -> CouponOut:
     campaign, empty = campaigns.get(campaign_id)
     if campaign.merchant_id == caller.user_id:
         raise Forbidden("A merchant cannot redeem their own store's coupons")
@@ -237,7 +235,7 @@ def redeem(caller: Caller, campaign_id: str) -> dict:
     if len(empty) >= shards:
         raise _refuse("SoldOut")  # the tally has seen every shard sell out: final, whatever its age
 
-    def attempt() -> dict:
+    def attempt() -> CouponOut:
         known_empty, misses, reads = empty, 0, 0
         while True:
             shard = stock.choose_shard(shards, known_empty, _random) if misses < stock.BLIND_MISSES else None
@@ -279,7 +277,7 @@ def _empty_shards(campaign: Campaign) -> set[int]:
     return {shard for shard, item in enumerate(found) if item is None or int(item.remaining) <= 0}
 
 
-def _take_coupon(caller: Caller, campaign: Campaign, shard: int) -> dict:
+def _take_coupon(caller: Caller, campaign: Campaign, shard: int) -> CouponOut:
     """One redemption from one shard, as one transaction; `TransactionFailed` names what refused it."""
     cost = int(campaign.points_cost)
     now = utc_now()
@@ -392,9 +390,8 @@ def _raise_tally(campaign_id: str, seen: dict[int, int]) -> None:
         actions, condition = tally_update(rises)
         if update_if(Campaign(campaign_id), actions=actions, condition=condition):
             return
-        try:
-            campaign = Campaign.get(campaign_id, consistent_read=True)
-        except Campaign.DoesNotExist:
+        campaign = get_or_none(Campaign, campaign_id, consistent_read=True)
+        if campaign is None:
             return  # no such campaign (any more): nothing to tally
         rises = stock.raises(_sold(campaign), seen)
     raise RuntimeError(f"the tally of campaign {campaign_id} kept changing under its update")
@@ -408,16 +405,15 @@ def my_coupons(user_id: str, page: PageRequest) -> Page:
     return Page(items=items, next_cursor=page.next_cursor(results.last_evaluated_key))
 
 
-def use_coupon(merchant: Caller, coupon_code: str, order_total_cents: int | None = None) -> dict:
+def use_coupon(merchant: Caller, coupon_code: str, order_total_cents: int | None = None) -> CouponOut:
     """Mark a coupon used at checkout: only by the store that issued it, only once, only before expiry."""
 
     code = normalise_code(coupon_code)
     if not code or not set(code) <= CODE_CHARS:
         raise NotFound("No such coupon")
-    try:
-        coupon = Coupon.get(code, consistent_read=True)
-    except Coupon.DoesNotExist:
-        raise NotFound("No such coupon") from None
+    coupon = get_or_none(Coupon, code, consistent_read=True)
+    if coupon is None:
+        raise NotFound("No such coupon")
     if coupon.merchant_id != merchant.user_id:
         raise Forbidden("This coupon was issued by another store")
     now = now_iso()

@@ -32,7 +32,7 @@ from chalicelib.config import get_settings
 from chalicelib.domain import feed as rules
 from chalicelib.domain.changes import Change
 from chalicelib.domain.ids import epoch_seconds, now_iso
-from chalicelib.models.base import batch_get, save_if, update_if
+from chalicelib.models.base import batch_get, get_or_none, save_if, update_if
 from chalicelib.models.batches import write_batches
 from chalicelib.models.posts import FanoutJob, FeedEntry, Post
 from chalicelib.models.users import UserProfile
@@ -136,9 +136,8 @@ def run_fan_out_step(job_id: str, expected_step: int, job: FanoutJob | None = No
     post's REMOVE record follows its INSERT on the same shard, so it is handled after this.)
     """
     if job is None:
-        try:
-            job = FanoutJob.get(job_id, consistent_read=True)
-        except FanoutJob.DoesNotExist:
+        job = get_or_none(FanoutJob, job_id, consistent_read=True)
+        if job is None:
             return False
     if job.done or int(job.steps) != expected_step:
         return False
@@ -254,10 +253,7 @@ def resume_fan_out(job_id: str) -> bool:
 
 
 def fan_out_status(job_id: str) -> FanoutJob | None:
-    try:
-        return FanoutJob.get(job_id, consistent_read=True)
-    except FanoutJob.DoesNotExist:
-        return None
+    return get_or_none(FanoutJob, job_id, consistent_read=True)
 
 
 # -- stream effects ---------------------------------------------------------------------------------

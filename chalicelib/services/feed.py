@@ -26,7 +26,7 @@ from chalicelib.domain import feed as rules
 from chalicelib.domain.changes import Change
 from chalicelib.domain.ids import epoch_seconds
 from chalicelib.errors import BadRequest
-from chalicelib.models.base import batch_get, update_if
+from chalicelib.models.base import batch_get, get_or_none, update_if
 from chalicelib.models.batches import write_batches
 from chalicelib.models.graph import Block, Follow
 from chalicelib.models.posts import FeedEntry, FeedPullList, Post
@@ -97,9 +97,8 @@ def _list_for_follower(reader_id: str, author_id: str) -> bool:
 
 
 def pull_authors_of(reader_id: str) -> list[str]:
-    try:
-        item = FeedPullList.get(reader_id, rules.pull_list_key(reader_id))
-    except FeedPullList.DoesNotExist:
+    item = get_or_none(FeedPullList, reader_id, rules.pull_list_key(reader_id))
+    if item is None:
         return []
     return sorted(item.pull_authors or ())
 

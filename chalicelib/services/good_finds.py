@@ -35,9 +35,11 @@ from chalicelib.domain.tiers import (
     tier_rank,
 )
 from chalicelib.models.advice import Product
+from chalicelib.models.base import get_or_none
 from chalicelib.models.jobs import Job
 from chalicelib.models.merchants import GoodFind, Merchant
 from chalicelib.pagination import MAX_KEY_VALUE_LENGTH, Page, PageRequest
+from chalicelib.schemas.merchants import GoodFindOut
 from chalicelib.services import jobs
 
 Key = tuple[str, str]  # (label, rank_key)
@@ -49,10 +51,7 @@ PRODUCTS, SWEEP = "products", "sweep"  # a re-index's phases
 
 
 def _get(model, hash_key: str):
-    try:
-        return model.get(hash_key, consistent_read=True)
-    except model.DoesNotExist:
-        return None
+    return get_or_none(model, hash_key, consistent_read=True)
 
 
 def entries_for(product: Product, merchant: Merchant | None) -> list[GoodFind]:
@@ -226,17 +225,18 @@ def list_good_finds(caller: Caller, page: PageRequest) -> Page:
         if not product.available:
             continue  # deleted: the Products stream is taking it out of the index
         shown.add(entry["product_id"])
-        items.append({**entry, "store_name": store.store_name or "", "tier": store.tier, "badge": store.badge,
-                      "product": product})
+        items.append(GoodFindOut(
+            product_id=entry["product_id"], title=entry["title"], price_cents=entry["price_cents"],
+            image_url=entry["image_url"], labels=entry["labels"], merchant_id=entry["merchant_id"],
+            store_name=store.store_name or "", tier=store.tier, badge=store.badge,
+            created_at=entry["created_at"], product=product,
+        ))
     next_cursor = page.next_cursor({"after": entries[-1]["rank_key"]}) if more and entries else None
     return Page(items=items, next_cursor=next_cursor)
 
 
 def _get_profile(user_id: str, model):
-    try:
-        return model.get(user_id, attributes_to_get=["labels"])
-    except model.DoesNotExist:
-        return None
+    return get_or_none(model, user_id, attributes_to_get=["labels"])
 
 
 def _entry_dict(entry: GoodFind) -> dict:

@@ -9,6 +9,7 @@ from chalicelib.models.base import batch_get, save_if
 from chalicelib.models.graph import Block, Follow
 from chalicelib.models.users import UserProfile
 from chalicelib.pagination import Page, PageRequest
+from chalicelib.schemas.profiles import BlockedUserOut, UserRef
 from chalicelib.services.cards import CardRead
 from chalicelib.services.profiles import display_name_of
 
@@ -64,7 +65,7 @@ def is_blocked(blocker_id: str, blocked_id: str) -> bool:
     return any(batch_get([(Block, blocker_id, blocked_id)]))
 
 
-def _with_names(pairs: list[tuple[str, str]]) -> list[dict]:
+def _with_names(pairs: list[tuple[str, str]]) -> list[UserRef]:
     """The people with their names and cards: one BatchGetItem (profiles and stores)."""
     read = CardRead(user_ids=[user_id for user_id, _ in pairs])
     keys = read.keys()
@@ -72,8 +73,8 @@ def _with_names(pairs: list[tuple[str, str]]) -> list[dict]:
     profiles = dict(zip(read.user_ids, found[:len(read.user_ids)], strict=True))
     cards = read.build(found).users
     return [
-        {"user_id": user_id, "display_name": display_name_of(profiles[user_id], user_id), "since": since,
-         "user": cards[user_id]}
+        UserRef(user_id=user_id, display_name=display_name_of(profiles[user_id], user_id), since=since,
+                user=cards[user_id])
         for user_id, since in pairs
     ]
 
@@ -109,7 +110,7 @@ def blocked(user_id: str, page: PageRequest) -> Page:
     results = Block.query(user_id, limit=page.limit, last_evaluated_key=page.start_key(Block, user_id))
     blocks = list(results)
     cards = user_cards(b.blocked_id for b in blocks) if blocks else {}
-    items = [{"user_id": b.blocked_id, "since": b.created_at, "user": cards[b.blocked_id]} for b in blocks]
+    items = [BlockedUserOut(user_id=b.blocked_id, since=b.created_at, user=cards[b.blocked_id]) for b in blocks]
     return Page(items=items, next_cursor=page.next_cursor(results.last_evaluated_key))
 
 

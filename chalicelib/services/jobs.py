@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from chalicelib.domain.ids import epoch_seconds, now_iso
-from chalicelib.models.base import save_if, update_if
+from chalicelib.models.base import get_or_none, save_if, update_if
 from chalicelib.models.jobs import Job
 
 JOB_TTL_SECONDS = 7 * 24 * 3600  # a finished job stays visible for a week
@@ -65,9 +65,8 @@ def start(job_id: str, kind: str, subject: str, *, phase: str, generation: str =
 def run_step(job_id: str, expected_step: int, expected_generation: str,
              steps: Mapping[str, StepFunction]) -> bool:
     """Run the job's step `expected_step` if it is still due; False if not (replay, superseded, done)."""
-    try:
-        job = Job.get(job_id, consistent_read=True)
-    except Job.DoesNotExist:
+    job = get_or_none(Job, job_id, consistent_read=True)
+    if job is None:
         return False
     if job.done or int(job.steps) != expected_step or job.generation != expected_generation:
         return False
@@ -97,10 +96,7 @@ def resume(job_id: str) -> bool:
 
 
 def status(job_id: str) -> Job | None:
-    try:
-        return Job.get(job_id, consistent_read=True)
-    except Job.DoesNotExist:
-        return None
+    return get_or_none(Job, job_id, consistent_read=True)
 
 
 def on_job_change(change, steps: Mapping[str, StepFunction]) -> None:

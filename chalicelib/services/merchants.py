@@ -5,26 +5,28 @@ from __future__ import annotations
 from chalicelib.auth import Caller
 from chalicelib.domain.ids import now_iso
 from chalicelib.errors import NotFound
+from chalicelib.models.base import get_or_404
 from chalicelib.models.merchants import Merchant
+from chalicelib.schemas.merchants import MerchantOut
 
 
-def merchant_view(merchant: Merchant) -> dict:
+def merchant_view(merchant: Merchant) -> MerchantOut:
     """The `GET /merchants/{merchant_id}` shape."""
-    return {
-        "merchant_id": merchant.merchant_id,
-        "store_name": merchant.store_name or "",
-        "description": merchant.description or "",
-        "labels": list(merchant.labels or []),
-        "tier": merchant.tier,
-        "badge": merchant.badge,
-        "judge_count": int(merchant.judge_count or 0),
-        "mean_score": float(merchant.mean_score) if merchant.mean_score is not None else None,
-        "created_at": merchant.created_at,
-        "updated_at": merchant.updated_at,
-    }
+    return MerchantOut(
+        merchant_id=merchant.merchant_id,
+        store_name=merchant.store_name or "",
+        description=merchant.description or "",
+        labels=list(merchant.labels or []),
+        tier=merchant.tier,
+        badge=merchant.badge,
+        judge_count=int(merchant.judge_count or 0),
+        mean_score=float(merchant.mean_score) if merchant.mean_score is not None else None,
+        created_at=merchant.created_at,
+        updated_at=merchant.updated_at,
+    )
 
 
-def put_my_store(caller: Caller, store_name: str, description: str, labels: list[str]) -> dict:
+def put_my_store(caller: Caller, store_name: str, description: str, labels: list[str]) -> MerchantOut:
     """Create or replace the caller's store profile in one UpdateItem, leaving the panel's fields alone."""
     now = now_iso()
     merchant = Merchant(caller.user_id)
@@ -42,16 +44,13 @@ def put_my_store(caller: Caller, store_name: str, description: str, labels: list
 
 
 def get_store(merchant_id: str) -> Merchant:
-    try:
-        merchant = Merchant.get(merchant_id)
-    except Merchant.DoesNotExist:
-        raise NotFound(f"No merchant {merchant_id}") from None
+    merchant = get_or_404(Merchant, merchant_id, what="merchant")
     if not merchant.store_name:
         raise NotFound(f"No merchant {merchant_id}")
     return merchant
 
 
-def get_merchant(merchant_id: str) -> dict:
+def get_merchant(merchant_id: str) -> MerchantOut:
     return merchant_view(get_store(merchant_id))
 
 

@@ -21,11 +21,12 @@ from datetime import UTC
 from chalicelib.domain.changes import INSERT, MODIFY, REMOVE, BatchFailures, Change, per_batch
 from chalicelib.domain.ids import cause_id, epoch_seconds, iso
 from chalicelib.errors import BadRequest
-from chalicelib.models.base import batch_get
+from chalicelib.models.base import batch_get, get_or_none
 from chalicelib.models.effects import EFFECT_TTL_SECONDS, AppliedEffect
 from chalicelib.models.notifications import FIRST_NOTIFICATION_ID, STATE_ID, Notification, NotificationState
 from chalicelib.models.transactions import MAX_ITEMS, Transaction, TransactionFailed, retry_on_conflict
 from chalicelib.pagination import Page, PageRequest
+from chalicelib.schemas.notifications import NotificationOut, UnreadCount
 
 NOTIFICATION_TYPES = ("new_follower", "new_answer", "answer_accepted", "expert_level", "merchant_tier",
                       "new_comment", "live_started", "live_soon", "moderation")
@@ -141,10 +142,7 @@ def is_read(notification: Notification, read_through: str | None) -> bool:
 
 
 def read_state(user_id: str) -> NotificationState | None:
-    try:
-        return NotificationState.get(user_id, STATE_ID)
-    except NotificationState.DoesNotExist:
-        return None
+    return get_or_none(NotificationState, user_id, STATE_ID)
 
 
 def parse_unread_filter(raw: str | None) -> bool:
@@ -188,23 +186,17 @@ def list_notifications(user_id: str, page: PageRequest, *, unread: str | None = 
     actors = cards.build(found).users
     read_through = state.read_through if state is not None else None
     items = [
-        {
-            "notification_id": n.notification_id,
-            "type": n.type,
-            "created_at": n.created_at,
-            "read": is_read(n, read_through),
-            "actor": actors.get(actor_id) if (actor_id := actor_id_of(n)) else None,
-            "data": _data_of(n),
-        }
+        NotificationOut.from_item(n, _data_of(n), is_read(n, read_through),
+                                  actors.get(actor_id) if (actor_id := actor_id_of(n)) else None)
         for n in notices
     ]
     return Page(items=items, next_cursor=page.next_cursor(results.last_evaluated_key))
 
 
-def unread_count(user_id: str) -> dict:
+def unread_count(user_id: str) -> UnreadCount:
     """One GetItem of the user's read state: never a count of the notices themselves."""
     state = read_state(user_id)
-    return {"count": max(0, int(state.unread or 0)) if state is not None else 0}
+    return UnreadCount(count=max(0, int(state.unread or 0)) if state is not None else 0)
 
 
 # --- marking read -------------------------------------------------------------------------------

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from chalicelib.domain.ids import _encode, cause_digest, cause_id, iso, utc_now
 from chalicelib.domain.points import DAILY_CAP, Purse, utc_day
+from chalicelib.models.base import get_or_none
 from chalicelib.models.points import LedgerEntry, Wallet
 from chalicelib.pagination import Page, PageRequest
+from chalicelib.schemas.points import PointsOut
 
 
 def ledger_entry_id(at_ms: int, cause: str, *, sequence: str | None = None, index: int = 0) -> str:
@@ -20,10 +22,7 @@ def ledger_entry_id(at_ms: int, cause: str, *, sequence: str | None = None, inde
 
 
 def read_wallet(user_id: str, consistent: bool = True) -> Wallet | None:
-    try:
-        return Wallet.get(user_id, consistent_read=consistent)
-    except Wallet.DoesNotExist:
-        return None
+    return get_or_none(Wallet, user_id, consistent_read=consistent)
 
 
 def purse_of(wallet: Wallet | None) -> Purse:
@@ -33,15 +32,11 @@ def purse_of(wallet: Wallet | None) -> Purse:
     return Purse(int(wallet.balance or 0), int(wallet.lifetime_earned or 0), {d: int(n) for d, n in tally.items()})
 
 
-def get_points(user_id: str) -> dict:
+def get_points(user_id: str) -> PointsOut:
     purse = purse_of(read_wallet(user_id, consistent=False))
     today = utc_day(utc_now())
-    return {
-        "balance": purse.balance,
-        "lifetime_earned": purse.lifetime_earned,
-        "capped_earned_today": purse.capped_on(today),
-        "daily_cap": DAILY_CAP,
-    }
+    return PointsOut(balance=purse.balance, lifetime_earned=purse.lifetime_earned,
+                     capped_earned_today=purse.capped_on(today), daily_cap=DAILY_CAP)
 
 
 def entry_view(entry: LedgerEntry) -> dict:

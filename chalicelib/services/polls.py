@@ -20,7 +20,7 @@ from chalicelib.domain import polls
 from chalicelib.domain.changes import BatchFailures, Change, per_batch
 from chalicelib.domain.ids import epoch_seconds, now_iso
 from chalicelib.errors import BadRequest, Conflict, NotFound
-from chalicelib.models.base import delete_if, save_if, update_if
+from chalicelib.models.base import delete_if, get_or_404, save_if, update_if
 from chalicelib.models.batches import write_batches
 from chalicelib.models.posts import PollTally, PollVote, Post
 from chalicelib.models.transactions import Transaction
@@ -81,10 +81,7 @@ class PollReads:
 def open_poll(post_id: str, option: int | None) -> Post:
     """The post whose poll is voted in, if it may be: 404 without one, 400 for an option out of range,
     409 once it has closed (every vote route makes the same checks, in this order)."""
-    try:
-        post = Post.get(post_id)
-    except Post.DoesNotExist:
-        raise NotFound(f"No post {post_id}") from None
+    post = get_or_404(Post, post_id, what="post")
     if post.poll is None:
         raise NotFound(f"Post {post_id} has no poll")
     count = len(post.poll.options)

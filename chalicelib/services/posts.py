@@ -9,7 +9,7 @@ from chalicelib.domain import polls
 from chalicelib.domain.ids import iso, new_id, now_iso
 from chalicelib.errors import BadRequest, Forbidden, NotFound
 from chalicelib.models.advice import Product
-from chalicelib.models.base import batch_get, delete_if
+from chalicelib.models.base import batch_get, delete_if, get_or_404
 from chalicelib.models.groups import Group, GroupMember
 from chalicelib.models.merchants import Merchant
 from chalicelib.models.posts import Poll, PollOption, Post
@@ -144,17 +144,11 @@ def create_post(caller: Caller, text: str, image_urls: list[str], product_ids: l
 
 
 def _get(post_id: str) -> Post:
-    try:
-        return Post.get(post_id)
-    except Post.DoesNotExist:
-        raise NotFound(f"No post {post_id}") from None
+    return get_or_404(Post, post_id, what="post")
 
 
 def get_post(viewer_id: str, post_id: str, consistent: bool = False) -> PostOut:
-    try:
-        post = Post.get(post_id, consistent_read=consistent)
-    except Post.DoesNotExist:
-        raise NotFound(f"No post {post_id}") from None
+    post = get_or_404(Post, post_id, what="post", consistent_read=consistent)
     return present_posts([post], viewer_id)[0]
 
 

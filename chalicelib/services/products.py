@@ -5,33 +5,21 @@ from __future__ import annotations
 from chalicelib.auth import Caller
 from chalicelib.domain.advice import MAX_ID_LENGTH, created_at_of, plausible_id
 from chalicelib.domain.ids import new_id
-from chalicelib.domain.products import DEFAULT_CURRENCY, rating_average
+from chalicelib.domain.products import DEFAULT_CURRENCY
 from chalicelib.errors import NotFound
 from chalicelib.models.advice import Product
 from chalicelib.models.base import get_or_404
 from chalicelib.pagination import Page, PageRequest
+from chalicelib.schemas.advice import ProductOut
 
 
-def product_view(product: Product, store=None) -> dict:
+def product_view(product: Product, store=None) -> ProductOut:
     from chalicelib.services.profiles import merchant_block
 
-    return {
-        "product_id": product.product_id,
-        "merchant_id": product.merchant_id,
-        "title": product.title,
-        "price_cents": int(product.price_cents),
-        "image_url": product.image_url,
-        "labels": list(product.labels or []),
-        "description": product.description or "",
-        "currency": product.currency or DEFAULT_CURRENCY,
-        "rating_avg": rating_average(int(product.rating_total or 0), int(product.review_count or 0)),
-        "review_count": int(product.review_count or 0),
-        "created_at": product.created_at,
-        "merchant": merchant_block(store),  # the store's name, tier and badge (judges' panel)
-    }
+    return ProductOut.from_item(product, merchant_block(store))
 
 
-def with_stores(products: list[Product]) -> list[dict]:
+def with_stores(products: list[Product]) -> list[ProductOut]:
     """Product views with their stores' tier and badge, read in one BatchGetItem."""
     from chalicelib.services.merchants import standings
 
@@ -40,7 +28,7 @@ def with_stores(products: list[Product]) -> list[dict]:
 
 
 def create(caller: Caller, title: str, price_cents: int, image_url: str | None, labels: list[str],
-           description: str = "", currency: str = DEFAULT_CURRENCY) -> dict:
+           description: str = "", currency: str = DEFAULT_CURRENCY) -> ProductOut:
     """One conditional put; Good Finds indexes the product from the Products stream."""
     product_id = new_id()
     created_at = created_at_of(product_id)
@@ -67,7 +55,7 @@ def get_product(product_id: str) -> Product:
     return get_or_404(Product, product_id, what="product")
 
 
-def product(product_id: str) -> dict:
+def product(product_id: str) -> ProductOut:
     return with_stores([get_product(product_id)])[0]
 
 

@@ -9,10 +9,11 @@ from chalicelib.config import get_settings
 from chalicelib.domain import names
 from chalicelib.domain.ids import now_iso
 from chalicelib.errors import NotFound
-from chalicelib.models.base import batch_get
+from chalicelib.models.base import batch_get, get_or_404
 from chalicelib.models.merchants import Merchant
 from chalicelib.models.points import ExpertScore, Wallet
 from chalicelib.models.users import UserProfile
+from chalicelib.schemas.profiles import ExpertLevel, MerchantBlock, ProfileOut, Relationship
 
 
 def display_name_of(profile: UserProfile | None, user_id: str) -> str:
@@ -132,7 +133,7 @@ def create_profile_on_sign_up(user_attributes: dict) -> bool:
     return create_profile_if_missing(user_id, user_attributes.get("name"))
 
 
-def get_me(caller: Caller) -> dict:
+def get_me(caller: Caller) -> ProfileOut:
     profile, wallet, merchant = _read(caller.user_id)
     if profile is None or not (profile.display_name and profile.created_at):
         profile = _ensure(caller)
@@ -143,7 +144,7 @@ def get_me(caller: Caller) -> dict:
     return public_view(profile, wallet, merchant, _expertise(caller.user_id))
 
 
-def update_me(caller: Caller, display_name: str, bio: str | None, labels: list[str] | None) -> dict:
+def update_me(caller: Caller, display_name: str, bio: str | None, labels: list[str] | None) -> ProfileOut:
     updates: dict = {"display_name": display_name}
     if bio is not None:
         updates["bio"] = bio
@@ -155,17 +156,15 @@ def update_me(caller: Caller, display_name: str, bio: str | None, labels: list[s
     return public_view(profile, wallet, merchant, _expertise(caller.user_id))
 
 
-def get_public_profile(user_id: str, viewer_id: str | None = None) -> dict:
+def get_public_profile(user_id: str, viewer_id: str | None = None) -> ProfileOut:
     """One BatchGetItem (profile, wallet, store and, for a viewer, the follows and the block between
     the two) and one Query (expertise)."""
     relation_keys = _relationship_keys(viewer_id, user_id)
     profile, wallet, merchant, *relation = _read(user_id, extra=relation_keys)
     if profile is None:
         raise NotFound(f"No user {user_id}")
-    view = public_view(profile, wallet, merchant, _expertise(user_id))
-    if viewer_id is not None:
-        view["relationship"] = relationship_of(relation)
-    return view
+    relationship = relationship_of(relation) if viewer_id is not None else None
+    return public_view(profile, wallet, merchant, _expertise(user_id), relationship)
 
 
 def _relationship_keys(viewer_id: str | None, user_id: str) -> list:
@@ -176,18 +175,15 @@ def _relationship_keys(viewer_id: str | None, user_id: str) -> list:
     return [(Follow, viewer_id, user_id), (Follow, user_id, viewer_id), (Block, viewer_id, user_id)]
 
 
-def relationship_of(found: list) -> dict:
+def relationship_of(found: list) -> Relationship:
     """`{following, followed_by, blocking}` from the viewer's view; all false on one's own profile."""
     following, followed_by, blocking = found or (None, None, None)
-    return {"following": following is not None, "followed_by": followed_by is not None,
-            "blocking": blocking is not None}
+    return Relationship(following=following is not None, followed_by=followed_by is not None,
+                        blocking=blocking is not None)
 
 
 def get_profile(user_id: str) -> UserProfile:
-    try:
-        return UserProfile.get(user_id)
-    except UserProfile.DoesNotExist:
-        raise NotFound(f"No user {user_id}") from None
+    return get_or_404(UserProfile, user_id, what="user")
 
 
 def _read(user_id: str, with_profile: bool = True, extra: list | None = None):
@@ -198,32 +194,33 @@ def _read(user_id: str, with_profile: bool = True, extra: list | None = None):
     return (None, *batch_get(keys))
 
 
-def _expertise(user_id: str) -> list[dict]:
+def _expertise(user_id: str) -> list[ExpertLevel]:
     return [
-        {"label": score.label, "level": int(score.level), "score": int(score.score)}
+        ExpertLevel(label=score.label, level=int(score.level), score=int(score.score))
         for score in ExpertScore.query(user_id)
         if score.level and score.level > 0
     ]
 
 
-def merchant_block(merchant: Merchant | None) -> dict | None:
+def merchant_block(merchant: Merchant | None) -> MerchantBlock | None:
     if merchant is None or not merchant.store_name:
         return None
-    return {"store_name": merchant.store_name, "tier": merchant.tier, "badge": merchant.badge}
+    return MerchantBlock(store_name=merchant.store_name, tier=merchant.tier, badge=merchant.badge)
 
 
 def public_view(profile: UserProfile, wallet: Wallet | None = None, merchant: Merchant | None = None,
-                expert: list[dict] | None = None) -> dict:
-    """The `GET /users/{id}` shape."""
-    return {
-        "user_id": profile.user_id,
-        "display_name": display_name_of(profile, profile.user_id),
-        "bio": profile.bio or "",
-        "labels": list(profile.labels or []),
-        "follower_count": int(profile.follower_count or 0),
-        "following_count": int(profile.following_count or 0),
-        "points": int(wallet.balance) if wallet is not None else 0,
-        "expert": expert or [],
-        "merchant": merchant_block(merchant),
-        "created_at": profile.created_at,
-    }
+                expert: list[ExpertLevel] | None = None, relationship: Relationship | None = None) -> ProfileOut:
+    """The `GET /users/{id}` shape, built once from the items."""
+    return ProfileOut(
+        user_id=profile.user_id,
+        display_name=display_name_of(profile, profile.user_id),
+        bio=profile.bio or "",
+        labels=list(profile.labels or []),
+        follower_count=int(profile.follower_count or 0),
+        following_count=int(profile.following_count or 0),
+        points=int(wallet.balance) if wallet is not None else 0,
+        expert=expert or [],
+        merchant=merchant_block(merchant),
+        created_at=profile.created_at,
+        relationship=relationship,
+    )

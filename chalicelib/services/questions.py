@@ -19,48 +19,24 @@ from chalicelib.models.base import batch_get, get_or_404, save_if
 from chalicelib.models.sharded import ShardedList, read_sharded_page
 from chalicelib.models.transactions import Transaction, retry_on_conflict
 from chalicelib.pagination import Page, PageRequest
+from chalicelib.schemas.advice import AcceptanceOut, AnswerOut, QuestionOut, VoteOut
 from chalicelib.schemas.cards import UserCard
 from chalicelib.services.cards import CardRead, Cards, read_cards, token_card
 
 
-def question_view(question: Question, cards: Cards) -> dict:
+def question_view(question: Question, cards: Cards) -> QuestionOut:
     """The question with its asker's card and its products' cards (`cards` holds them)."""
-    product_ids = list(question.product_ids or [])
-    return {
-        "question_id": question.question_id,
-        "asker_id": question.asker_id,
-        "user": cards.users[question.asker_id],
-        "products": [cards.products[product_id] for product_id in product_ids],
-        "title": question.title,
-        "body": question.body,
-        "labels": list(question.labels or []),
-        "product_ids": list(question.product_ids or []),
-        "answer_count": int(question.answer_count or 0),
-        "accepted_answer_id": question.accepted_answer_id,
-        "created_at": question.created_at,
-    }
+    return QuestionOut.from_item(question, cards.users[question.asker_id], cards.products)
 
 
-def answer_view(answer: Answer, author: UserCard, my_vote: int = 0) -> dict:
-    return {
-        "answer_id": answer.answer_id,
-        "question_id": answer.question_id,
-        "author_id": answer.author_id,
-        "user": author,
-        "body": answer.body,
-        "score": int(answer.score or 0),
-        "upvotes": int(answer.upvotes or 0),
-        "downvotes": int(answer.downvotes or 0),
-        "accepted": bool(answer.accepted),
-        "created_at": answer.created_at,
-        "my_vote": my_vote,
-    }
+def answer_view(answer: Answer, author: UserCard, my_vote: int = 0) -> AnswerOut:
+    return AnswerOut.from_item(answer, author, my_vote)
 
 
 # --- Questions -----------------------------------------------------------------------------------
 
 
-def ask(caller: Caller, title: str, body: str, labels: list[str], product_ids: list[str]) -> dict:
+def ask(caller: Caller, title: str, body: str, labels: list[str], product_ids: list[str]) -> QuestionOut:
     """The question and its LabelIndex entries (one per label, plus "all", each in the question's
     shard of that list) in one transaction."""
     product_ids = list(dict.fromkeys(product_ids))
@@ -101,7 +77,7 @@ def get_question(question_id: str) -> Question:
     return get_or_404(Question, question_id, what="question")
 
 
-def question(question_id: str) -> dict:
+def question(question_id: str) -> QuestionOut:
     item = get_question(question_id)
     return question_view(item, questions_cards([item]))
 
@@ -160,7 +136,7 @@ def list_questions(label: str | None, page: PageRequest) -> Page:
 # --- Answers -------------------------------------------------------------------------------------
 
 
-def answer(caller: Caller, question_id: str, body: str) -> dict:
+def answer(caller: Caller, question_id: str, body: str) -> AnswerOut:
     """The answer carries copies of the asker, the labels and the title of its question, so
     stream effects (notices, rewards, expert scores) need no further read. One BatchGetItem reads
     the question and the answerer's card."""
@@ -223,7 +199,7 @@ def get_answer(answer_id: str) -> Answer:
     return get_or_404(Answer, answer_id, what="answer")
 
 
-def accept(caller: Caller, question_id: str, answer_id: str) -> dict:
+def accept(caller: Caller, question_id: str, answer_id: str) -> AcceptanceOut:
     """The asker accepts one answer; accepting another moves the acceptance.
 
     One transaction sets the question's `accepted_answer_id` and flips `accepted` (and `rank`)
@@ -233,7 +209,7 @@ def accept(caller: Caller, question_id: str, answer_id: str) -> dict:
     if not plausible_id(question_id):
         raise NotFound(f"No question {question_id[:MAX_ID_LENGTH]}")
 
-    def attempt() -> dict:
+    def attempt() -> AcceptanceOut:
         question, chosen = batch_get([(Question, question_id, None), (Answer, answer_id, None)])
         if question is None:
             raise NotFound(f"No question {question_id}")
@@ -260,7 +236,7 @@ def accept(caller: Caller, question_id: str, answer_id: str) -> dict:
                 _set_accepted(transaction, chosen, True)
                 if previous is not None:
                     _set_accepted(transaction, previous, False)
-        return {"question_id": question_id, "accepted_answer_id": answer_id}
+        return AcceptanceOut(question_id=question_id, accepted_answer_id=answer_id)
 
     return retry_on_conflict(attempt, what="this question's acceptance")
 
@@ -282,7 +258,7 @@ def _set_accepted(transaction: Transaction, answer: Answer, accepted: bool) -> N
 # --- Votes ---------------------------------------------------------------------------------------
 
 
-def vote(caller: Caller, answer_id: str, value: int) -> dict:
+def vote(caller: Caller, answer_id: str, value: int) -> VoteOut:
     """Set the caller's vote to 1 or -1, or withdraw it with 0.
 
     Each call is one conditional write of one vote item, so DynamoDB serialises racing calls and
@@ -295,7 +271,7 @@ def vote(caller: Caller, answer_id: str, value: int) -> dict:
         raise Forbidden("You cannot vote on your own answer")
     if value == 0:
         retry_on_conflict(AnswerVote(answer_id, caller.user_id).delete, what="your vote")
-        return {"answer_id": answer_id, "value": 0}
+        return VoteOut(answer_id=answer_id, value=0)
     from chalicelib.domain.ids import now_iso
 
     item = AnswerVote(
@@ -308,4 +284,4 @@ def vote(caller: Caller, answer_id: str, value: int) -> dict:
         updated_at=now_iso(),
     )
     save_if(item, AnswerVote.voter_id.does_not_exist() | (AnswerVote.value != value))  # same vote again: nothing
-    return {"answer_id": answer_id, "value": value}
+    return VoteOut(answer_id=answer_id, value=value)

@@ -7,20 +7,17 @@ from chalicelib.domain.changes import Change
 from chalicelib.domain.ids import now_iso
 from chalicelib.domain.tiers import Standing, standing_from_scores
 from chalicelib.errors import Forbidden, NotFound
+from chalicelib.models.base import get_or_none
 from chalicelib.models.merchants import Merchant, Rating
+from chalicelib.schemas.merchants import RatingOut
 
 
-def rating_view(rating: Rating) -> dict:
-    return {
-        "merchant_id": rating.merchant_id,
-        "judge_id": rating.judge_id,
-        "score": int(rating.score),
-        "comment": rating.comment,
-        "updated_at": rating.updated_at,
-    }
+def rating_view(rating: Rating) -> RatingOut:
+    return RatingOut(merchant_id=rating.merchant_id, judge_id=rating.judge_id, score=int(rating.score),
+                     comment=rating.comment, updated_at=rating.updated_at)
 
 
-def rate_merchant(judge: Caller, merchant_id: str, score: int, comment: str | None) -> dict:
+def rate_merchant(judge: Caller, merchant_id: str, score: int, comment: str | None) -> RatingOut:
     """Put the judge's score (replacing any earlier one) and move the store's `ratings_version`.
 
     One TransactWrite: the version's update is conditional on the store existing (else 404), and a
@@ -69,9 +66,8 @@ def refresh_standing(merchant_id: str) -> bool:
     """
     from pynamodb.exceptions import UpdateError
 
-    try:
-        merchant = Merchant.get(merchant_id, consistent_read=True)
-    except Merchant.DoesNotExist:
+    merchant = get_or_none(Merchant, merchant_id, consistent_read=True)
+    if merchant is None:
         return False
     version = merchant.ratings_version
     scores = [r.score for r in Rating.query(merchant_id, consistent_read=True, attributes_to_get=["score"])]

@@ -7,27 +7,18 @@ from chalicelib.domain.advice import MAX_ID_LENGTH, created_at_of, plausible_id,
 from chalicelib.domain.ids import new_id, now_iso
 from chalicelib.errors import Conflict, Forbidden, NotFound
 from chalicelib.models.advice import HelpfulMark, Product, Review, ReviewGuard
-from chalicelib.models.base import batch_get, save_if
+from chalicelib.models.base import batch_get, get_or_none, save_if
 from chalicelib.pagination import Page, PageRequest
+from chalicelib.schemas.advice import HelpfulOut, ReviewOut
 from chalicelib.schemas.cards import UserCard
 from chalicelib.services.cards import CardRead
 
 
-def review_view(review: Review, author: UserCard, marked_helpful: bool = False) -> dict:
-    return {
-        "review_id": review.review_id,
-        "product_id": review.product_id,
-        "author_id": review.author_id,
-        "user": author,
-        "rating": int(review.rating),
-        "body": review.body,
-        "helpful_count": int(review.helpful_count or 0),
-        "created_at": review.created_at,
-        "marked_helpful": marked_helpful,
-    }
+def review_view(review: Review, author: UserCard, marked_helpful: bool = False) -> ReviewOut:
+    return ReviewOut.from_item(review, author, marked_helpful)
 
 
-def write(caller: Caller, product_id: str, rating: int, body: str) -> dict:
+def write(caller: Caller, product_id: str, rating: int, body: str) -> ReviewOut:
     """One review per user per product: the review and its guard item are put in one TransactWrite,
     each on condition it does not exist, so of two racing reviews exactly one is stored. One
     BatchGetItem reads the product and the reviewer's card first."""
@@ -69,10 +60,7 @@ def write(caller: Caller, product_id: str, rating: int, body: str) -> dict:
 def get_review(review_id: str) -> Review:
     if not plausible_id(review_id):
         raise NotFound(f"No review {review_id[:MAX_ID_LENGTH]}")
-    try:
-        review = Review.get(review_id)
-    except Review.DoesNotExist:
-        review = None
+    review = get_or_none(Review, review_id)
     if review is None or not getattr(review, "product_id", None):  # a guard item is not a review
         raise NotFound(f"No review {review_id}")
     return review
@@ -101,7 +89,7 @@ def list_reviews(caller: Caller, product_id: str, page: PageRequest) -> Page:
     return Page(items=items, next_cursor=page.next_cursor(results.last_evaluated_key))
 
 
-def mark_helpful(caller: Caller, review_id: str, value: bool) -> dict:
+def mark_helpful(caller: Caller, review_id: str, value: bool) -> HelpfulOut:
     """Mark (true) or take back (false) the caller's "helpful" on a review; repeating is a no-op.
 
     The mark carries the reviewer and the product's labels, which rewards and expert scores read
@@ -112,7 +100,7 @@ def mark_helpful(caller: Caller, review_id: str, value: bool) -> dict:
         raise Forbidden("You cannot mark your own review helpful")
     if not value:
         HelpfulMark(review_id, caller.user_id).delete()
-        return {"review_id": review_id, "helpful": False}
+        return HelpfulOut(review_id=review_id, helpful=False)
     mark = HelpfulMark(
         review_id,
         caller.user_id,
@@ -122,4 +110,4 @@ def mark_helpful(caller: Caller, review_id: str, value: bool) -> dict:
         created_at=now_iso(),
     )
     save_if(mark, HelpfulMark.user_id.does_not_exist())  # already marked: nothing changes
-    return {"review_id": review_id, "helpful": True}
+    return HelpfulOut(review_id=review_id, helpful=True)

@@ -9,34 +9,28 @@ from chalicelib.errors import NotFound
 from chalicelib.models.advice import Product, WishlistEntry
 from chalicelib.models.base import batch_get, put_unless_present
 from chalicelib.pagination import Page, PageRequest
+from chalicelib.schemas.advice import WishlistEntryOut
 from chalicelib.schemas.cards import ProductCard
 from chalicelib.services.cards import cards_of_products, product_cards
 from chalicelib.services.products import get_product
 
 
-def entry_view(entry: WishlistEntry, product: ProductCard) -> dict:
-    """The entry as added (title and price then) and the product's card as it is now."""
-    return {
-        "product_id": entry.product_id,
-        "title": entry.title,
-        "price_cents": int(entry.price_cents),
-        "added_at": entry.added_at,
-        "product": product,
-    }
+def entry_view(entry: WishlistEntry, product: ProductCard) -> WishlistEntryOut:
+    return WishlistEntryOut.from_item(entry, product)
 
 
 def _kept(entry: WishlistEntry) -> dict:
     return {"title": entry.title, "price_cents": int(entry.price_cents), "merchant_id": entry.merchant_id}
 
 
-def entry_views(entries: list[WishlistEntry]) -> list[dict]:
+def entry_views(entries: list[WishlistEntry]) -> list[WishlistEntryOut]:
     """The entries with their products' cards: one BatchGetItem (products and stores); a deleted
     product's card is `available: false` with the entry's title and price."""
     cards = product_cards([e.product_id for e in entries], kept={e.product_id: _kept(e) for e in entries})
     return [entry_view(e, cards[e.product_id]) for e in entries]
 
 
-def add(caller: Caller, product_id: str) -> dict:
+def add(caller: Caller, product_id: str) -> WishlistEntryOut:
     """Idempotent: adding a product already on the list keeps the original entry."""
     product = get_product(product_id)
     entry = WishlistEntry(

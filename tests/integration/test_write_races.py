@@ -104,7 +104,7 @@ def test_racing_add_and_remove_on_the_wishlist_never_fail(client, users):
     shop, shopper = users("shop", groups=("merchants",)), users("shopper")
     item = product(client, shop, title="Lens", price_cents=30_000)
     me = caller_of(shopper)
-    answers: list[dict] = []
+    answers: list = []
 
     def add() -> None:
         answers.append(wishlists.add(me, item["product_id"]))
@@ -113,5 +113,5 @@ def test_racing_add_and_remove_on_the_wishlist_never_fail(client, users):
     errors = race(add, lambda: wishlists.remove(me, item["product_id"]))
     # Then no request failed, and every add answered with the product's entry
     assert errors == []
-    assert {(a["product_id"], a["title"], a["price_cents"]) for a in answers} == {
+    assert {(a.product_id, a.title, a.price_cents) for a in answers} == {
         (item["product_id"], "Lens", 30_000)}
