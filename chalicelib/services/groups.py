@@ -11,7 +11,7 @@ from chalicelib.errors import Conflict, NotFound
 from chalicelib.models.base import batch_get, delete_if, put_unless_present
 from chalicelib.models.groups import Group, GroupMember
 from chalicelib.pagination import Page, PageRequest
-from chalicelib.schemas.groups import GroupOut
+from chalicelib.schemas.groups import GroupOut, MembershipOut
 from chalicelib.services.effects import Counter, sum_changes_once
 
 OWNER, MEMBER = "owner", "member"
@@ -70,22 +70,22 @@ def list_mine(caller: Caller, page: PageRequest) -> Page:
     return Page(items=items, next_cursor=page.next_cursor(results.last_evaluated_key))
 
 
-def join(caller: Caller, group_id: str) -> dict:
+def join(caller: Caller, group_id: str) -> MembershipOut:
     """Idempotent: joining a circle one already belongs to changes nothing."""
     _, membership = _group_and_membership(group_id, caller.user_id)
     if membership is None:  # a racing join of the same caller may put it first: answer with theirs
         membership = put_unless_present(GroupMember(group_id, caller.user_id, role=MEMBER, joined_at=now_iso()))
-    return {"group_id": group_id, "member": True, "role": membership.role}
+    return MembershipOut(group_id=group_id, member=True, role=membership.role)
 
 
-def leave(caller: Caller, group_id: str) -> dict:
+def leave(caller: Caller, group_id: str) -> MembershipOut:
     """Idempotent; the owner cannot leave their own circle (409)."""
     _, membership = _group_and_membership(group_id, caller.user_id)
     if membership is not None:
         if membership.role == OWNER:
             raise Conflict("The owner cannot leave their own circle", code="OwnerCannotLeave")
         delete_if(membership, GroupMember.role != OWNER)
-    return {"group_id": group_id, "member": False, "role": None}
+    return MembershipOut(group_id=group_id, member=False, role=None)
 
 
 def member_count_delta(change: Change) -> int:

@@ -95,7 +95,7 @@ def test_racing_join_and_leave_of_a_circle_never_fail(client, users):
     errors = race(join, lambda: groups.leave(me, group_id))
     # Then no request failed, and every join answered as a member
     assert errors == []
-    assert {(a["member"], a["role"]) for a in answers} == {(True, "member")}
+    assert {(a.member, a.role) for a in answers} == {(True, "member")}
 
 
 def test_racing_add_and_remove_on_the_wishlist_never_fail(client, users):
