@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from pynamodb.attributes import BooleanAttribute, MapAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.attributes import BooleanAttribute, ListAttribute, MapAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
+from chalicelib.domain.ids import cause_digest
 from chalicelib.models.base import BaseModel, table_meta
+
+STANDING_SHARDS = 4  # partitions of one user's standing awards
 
 
 class Wallet(BaseModel):
@@ -34,23 +37,32 @@ class LedgerEntry(BaseModel):
 class StandingAward(BaseModel):
     """What one cause's current award actually gave one user, so its reversal takes back exactly that.
 
-    Kept in the Ledger table under the partition "{user_id}#standing", apart from the user's
-    entries (so a user's ledger partition holds nothing but entries), and written in the same
-    transaction as the entries and the wallet.
+    Kept in the Ledger table under the partitions "{user_id}#standing#{shard}" (the cause's shard of
+    `STANDING_SHARDS`), apart from the user's entries (so a user's ledger partition holds nothing but
+    entries, and a vote storm on one answer spreads its standing writes), and written in the same
+    transaction as the wallet.
+
+    A cause's stream records (one vote, mark or answer item) arrive in order: `last_sequence`, the
+    last record applied to it, makes the standing its own idempotency marker (a record at or below
+    it changes nothing). So a withdrawn award is kept as a tombstone (`stands` false), not deleted.
+    `posted` holds the ledger entries that the last write of the standing owes, re-put by a
+    redelivery in case the entries' write after the transaction was lost.
     """
 
     Meta = table_meta("Ledger")
-    user_id = UnicodeAttribute(hash_key=True)  # "{user_id}#standing"
+    user_id = UnicodeAttribute(hash_key=True)  # StandingAward.partition(user_id, cause)
     entry_id = UnicodeAttribute(range_key=True)  # the cause: "vote#{answer}#{voter}", ...
     amount = NumberAttribute()
     reason = UnicodeAttribute()
     day = UnicodeAttribute()
     capped = BooleanAttribute(default=False)
-    granted_by = UnicodeAttribute(null=True)  # the ledger entry that granted it
+    stands = BooleanAttribute(default=True)
+    last_sequence = UnicodeAttribute(null=True)  # the last stream record applied (digits)
+    posted = ListAttribute(default=list)  # [{entry_id, amount, reason, ref, created_at}]
 
     @staticmethod
-    def partition(user_id: str) -> str:
-        return f"{user_id}#standing"
+    def partition(user_id: str, cause: str) -> str:
+        return f"{user_id}#standing#{cause_digest(cause) % STANDING_SHARDS}"
 
 
 class LeaderboardIndex(GlobalSecondaryIndex):
