@@ -84,7 +84,8 @@ class ExpertScore(BaseModel):
     score = NumberAttribute(default=0)
     level = NumberAttribute(default=0)
     updated_at = UnicodeAttribute(null=True)
-    level_raised_by = UnicodeAttribute(null=True)  # the effect that raised `level` (re-notified on replay)
+    level_raised_at = NumberAttribute(null=True)  # ms of the record whose batch raised `level` (its notices' time)
+    notified_level = NumberAttribute(null=True)  # the highest level whose `expert_level` notice is written
     leaderboard_key = UnicodeAttribute(null=True)  # domain.leaderboards.leaderboard_key(label, user_id)
     leaderboard = LeaderboardIndex()
 
