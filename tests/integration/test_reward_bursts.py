@@ -1,0 +1,85 @@
+"""A vote storm on one answer pays its author through one wallet write per 99 voters a batch, not one
+transaction per vote, and still exactly: caps, exact reversals and one ledger entry per record, under
+chaos and a full replay of the streams (Double-11 rules: no item takes 50 transactions a second)."""
+
+from __future__ import annotations
+
+import pytest
+
+from chalicelib.domain.points import DAILY_CAP, VOTE_UP
+from chalicelib.models.advice import AnswerVote
+from chalicelib.models.points import ExpertScore, LedgerEntry, StandingAward, Wallet
+from tests.integration.test_summed_bursts import BURST, CHAOS_BURST, _replay_everything, _storm
+from tests.support.advice import answer, ask
+from tests.support.writes import WritesTo
+
+
+@pytest.fixture
+def hot_answer(client, users):
+    asker, helper = users("asker"), users("helper")
+    question = ask(client, asker)
+    return answer(client, helper, question["question_id"]), question
+
+
+def _ledger(user_id: str) -> list[LedgerEntry]:
+    return list(LedgerEntry.query(user_id, consistent_read=True))
+
+
+def _standing(user_id: str, answer_id: str, voter: str) -> StandingAward:
+    cause = f"vote#{answer_id}#{voter}"
+    return StandingAward.get(StandingAward.partition(user_id, cause), cause, consistent_read=True)
+
+
+def test_a_vote_storm_is_one_wallet_write_per_99_voters_and_one_score_write_per_batch(tables, streams, hot_answer):
+    streams.drain()
+    reply, question = hot_answer
+    author = reply["author_id"]
+    _storm(hot_answer, BURST)
+    wallet_writes = WritesTo(Wallet, lambda key: key["user_id"] == author)
+    score_writes = WritesTo(ExpertScore, lambda key: key["user_id"] == author)
+    with wallet_writes, score_writes:
+        streams.drain()
+    # one batch: 150 voters' standing awards in two transactions with the wallet, not 150
+    assert wallet_writes.calls == 2
+    # the score summed per label in two transactions (99 markers each), then its level raised and
+    # marked notified: 4 writes a label, not 150
+    assert score_writes.calls == 4 * len(question["labels"])
+    wallet = Wallet.get(author, consistent_read=True)
+    assert (int(wallet.balance), int(wallet.lifetime_earned)) == (DAILY_CAP, DAILY_CAP)
+    entries = _ledger(author)
+    assert len(entries) == BURST  # one entry per vote, the capped ones recorded as 0
+    assert sorted(int(e.amount) for e in entries) == [0] * (BURST - DAILY_CAP // VOTE_UP) + [VOTE_UP] * 20
+    for label in question["labels"]:
+        score = ExpertScore.get(author, label, consistent_read=True)
+        assert (int(score.score), int(score.level)) == (BURST, 2)
+
+
+def test_a_vote_storm_pays_exactly_under_chaos_withdrawals_and_a_full_replay(tables, chaos_streams, hot_answer):
+    reply, question = hot_answer
+    author, answer_id = reply["author_id"], reply["answer_id"]
+    _storm(hot_answer, CHAOS_BURST)
+    chaos_streams.drain()
+    withdrawn = range(0, CHAOS_BURST, 3)
+    with AnswerVote.batch_write() as batch:
+        for n in withdrawn:
+            batch.delete(AnswerVote(answer_id, f"voter{n}"))
+    chaos_streams.drain()
+    _replay_everything(tables)
+
+    entries = _ledger(author)
+    grants = [int(e.amount) for e in entries if e.reason == "answer_upvoted"]
+    takebacks = [int(e.amount) for e in entries if e.reason == "upvote_withdrawn"]
+    # one entry per record, however often the records came: 100 grants and 34 withdrawals
+    assert (len(grants), len(takebacks)) == (CHAOS_BURST, len(withdrawn))
+    assert sorted(grants) == [0] * (CHAOS_BURST - 20) + [VOTE_UP] * 20  # the cap, exactly
+    # each withdrawal took back exactly what its vote gave; the rest still stands
+    standing = [_standing(author, answer_id, f"voter{n}") for n in range(CHAOS_BURST)]
+    assert [bool(s.stands) for s in standing] == [n % 3 != 0 for n in range(CHAOS_BURST)]
+    kept = sum(int(s.amount) for s in standing if s.stands)
+    assert -sum(takebacks) == DAILY_CAP - kept
+    wallet = Wallet.get(author, consistent_read=True)
+    assert int(wallet.balance) == sum(int(e.amount) for e in entries) == kept
+    assert int(wallet.lifetime_earned) == kept
+    assert sum(int(n) for n in wallet.capped_today.as_dict().values()) == kept  # freed by what was taken back
+    for label in question["labels"]:
+        assert int(ExpertScore.get(author, label, consistent_read=True).score) == CHAOS_BURST - len(withdrawn)
