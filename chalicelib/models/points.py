@@ -6,9 +6,11 @@ from pynamodb.attributes import BooleanAttribute, ListAttribute, MapAttribute, N
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
 from chalicelib.domain.ids import cause_digest
+from chalicelib.domain.sharded_lists import shard_key, shard_of
 from chalicelib.models.base import BaseModel, table_meta
 
 STANDING_SHARDS = 4  # partitions of one user's standing awards
+LEDGER_SHARDS = 4  # partitions of one user's ledger entries
 
 
 class Wallet(BaseModel):
@@ -23,15 +25,30 @@ class Wallet(BaseModel):
 
 
 class LedgerEntry(BaseModel):
-    """One award, penalty, reversal or spend. `entry_id` is derived from its cause."""
+    """One award, penalty, reversal or spend. `entry_id` is derived from its cause.
+
+    A user's entries spread over `LEDGER_SHARDS` partitions ("{user_id}#{shard}", the shard a hash
+    of the entry id): a vote storm on one answer puts 1,000 entries a second in its author's ledger,
+    one write unit each, which one partition (1,000 WCU/s) would hold with no room left. The listing
+    reads the shards in parallel (`models.sharded`).
+    """
 
     Meta = table_meta("Ledger")
-    user_id = UnicodeAttribute(hash_key=True)
+    user_id = UnicodeAttribute(hash_key=True)  # LedgerEntry.partition(user_id, entry_id)
     entry_id = UnicodeAttribute(range_key=True)
     amount = NumberAttribute()
     reason = UnicodeAttribute()
     ref = UnicodeAttribute()
     created_at = UnicodeAttribute()
+
+    @staticmethod
+    def partition(user_id: str, entry_id: str) -> str:
+        return shard_key(user_id, shard_of(entry_id, LEDGER_SHARDS))
+
+    @staticmethod
+    def partitions(user_id: str) -> list[str]:
+        """Every shard's partition of a user's ledger, in shard order."""
+        return [shard_key(user_id, shard) for shard in range(LEDGER_SHARDS)]
 
 
 class StandingAward(BaseModel):

@@ -201,7 +201,8 @@ def _posted(user_id: str, standing: StandingAward) -> list[LedgerEntry]:
     entries = []
     for text in standing.posted or ():
         fields = json.loads(text)
-        entries.append(LedgerEntry(user_id, fields.pop("entry_id"), **fields))
+        entry_id = fields.pop("entry_id")
+        entries.append(LedgerEntry(LedgerEntry.partition(user_id, entry_id), entry_id, **fields))
     return entries
 
 

@@ -11,6 +11,7 @@ from chalicelib.models.advice import AnswerVote
 from chalicelib.models.points import ExpertScore, LedgerEntry, StandingAward, Wallet
 from tests.integration.test_summed_bursts import BURST, CHAOS_BURST, _replay_everything, _storm
 from tests.support.advice import answer, ask
+from tests.support.api import call
 from tests.support.writes import WritesTo
 
 
@@ -22,7 +23,8 @@ def hot_answer(client, users):
 
 
 def _ledger(user_id: str) -> list[LedgerEntry]:
-    return list(LedgerEntry.query(user_id, consistent_read=True))
+    return [entry for partition in LedgerEntry.partitions(user_id)
+            for entry in LedgerEntry.query(partition, consistent_read=True)]
 
 
 def _standing(user_id: str, answer_id: str, voter: str) -> StandingAward:
@@ -49,6 +51,7 @@ def test_a_vote_storm_is_one_wallet_write_per_99_voters_and_one_score_write_per_
     entries = _ledger(author)
     assert len(entries) == BURST  # one entry per vote, the capped ones recorded as 0
     assert sorted(int(e.amount) for e in entries) == [0] * (BURST - DAILY_CAP // VOTE_UP) + [VOTE_UP] * 20
+    assert {LedgerEntry.partition(author, e.entry_id) for e in entries} == set(LedgerEntry.partitions(author))
     for label in question["labels"]:
         score = ExpertScore.get(author, label, consistent_read=True)
         assert (int(score.score), int(score.level)) == (BURST, 2)
@@ -83,3 +86,24 @@ def test_a_vote_storm_pays_exactly_under_chaos_withdrawals_and_a_full_replay(tab
     assert sum(int(n) for n in wallet.capped_today.as_dict().values()) == kept  # freed by what was taken back
     for label in question["labels"]:
         assert int(ExpertScore.get(author, label, consistent_read=True).score) == CHAOS_BURST - len(withdrawn)
+
+
+def test_the_ledger_pages_newest_first_across_its_shards(tables, streams, client, users):
+    asker, helper = users("asker"), users("helper")
+    question = ask(client, asker)
+    reply = answer(client, helper, question["question_id"])
+    _storm((reply, question), 45)
+    streams.drain()
+    seen, cursor, pages = [], None, 0
+    while True:
+        path = "/me/points/ledger?limit=10" + (f"&cursor={cursor}" if cursor else "")
+        response = call(client, "GET", path, helper)
+        assert response.status_code == 200, response.data
+        seen.extend(response.data["items"])
+        pages += 1
+        cursor = response.data.get("next_cursor")
+        if not cursor:
+            break
+    ids = [entry["entry_id"] for entry in seen]
+    assert len(set(ids)) == len(ids) == 45 and ids == sorted(ids, reverse=True)
+    assert pages in (5, 6) and sum(entry["amount"] for entry in seen) == DAILY_CAP
