@@ -107,3 +107,22 @@ def test_the_ledger_pages_newest_first_across_its_shards(tables, streams, client
     ids = [entry["entry_id"] for entry in seen]
     assert len(set(ids)) == len(ids) == 45 and ids == sorted(ids, reverse=True)
     assert pages in (5, 6) and sum(entry["amount"] for entry in seen) == DAILY_CAP
+
+
+def test_a_helpful_mark_storm_is_one_wallet_write_per_99_marks(tables, streams):
+    from chalicelib.domain.ids import now_iso
+    from chalicelib.domain.points import HELPFUL_REVIEW
+    from chalicelib.models.advice import HelpfulMark
+
+    with HelpfulMark.batch_write() as batch:
+        for n in range(BURST):
+            batch.save(HelpfulMark("rev-1", f"shopper{n}", reviewer_id="reviewer", product_id="p1",
+                                   labels=["camera"], created_at=now_iso()))
+    with WritesTo(Wallet, lambda key: key["user_id"] == "reviewer") as writes:
+        streams.drain()
+    assert writes.calls == 2
+    wallet = Wallet.get("reviewer", consistent_read=True)
+    entries = _ledger("reviewer")
+    assert int(wallet.balance) == sum(int(e.amount) for e in entries) == DAILY_CAP
+    assert sorted(int(e.amount) for e in entries) == [0] * (BURST - 40) + [HELPFUL_REVIEW] * 40
+    assert int(ExpertScore.get("reviewer", "camera", consistent_read=True).score) == BURST
