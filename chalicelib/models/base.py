@@ -135,7 +135,7 @@ def put_unless_present(item: _M) -> _M:
 BATCH_GET_LIMIT = 100  # keys DynamoDB accepts in one BatchGetItem
 
 
-def batch_get(keys: list[tuple[type[Model], object, object | None]]) -> list[Model | None]:
+def batch_get(keys: list[tuple[type[Model], object, object | None]], *, consistent: bool = False) -> list[Model | None]:
     """Read items of several tables with BatchGetItem; answers follow the order asked.
 
     `keys` holds `(model class, hash key, range key or None)`; a missing item is None. Keys are
@@ -158,7 +158,7 @@ def batch_get(keys: list[tuple[type[Model], object, object | None]]) -> list[Mod
             if in_request == BATCH_GET_LIMIT:
                 requests.append({})
                 in_request = 0
-            requests[-1].setdefault(table, {"Keys": [], "ConsistentRead": False})["Keys"].append(key)
+            requests[-1].setdefault(table, {"Keys": [], "ConsistentRead": consistent})["Keys"].append(key)
             in_request += 1
         wanted.append((table, signature))
     models_by_table = {model.Meta.table_name: model for model, _, _ in keys}

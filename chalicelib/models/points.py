@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from pynamodb.attributes import BooleanAttribute, MapAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.attributes import BooleanAttribute, ListAttribute, MapAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
+from chalicelib.domain.ids import cause_digest
+from chalicelib.domain.sharded_lists import shard_key, shard_of
 from chalicelib.models.base import BaseModel, table_meta
+
+STANDING_SHARDS = 4  # partitions of one user's standing awards
+LEDGER_SHARDS = 4  # partitions of one user's ledger entries
 
 
 class Wallet(BaseModel):
@@ -20,37 +25,61 @@ class Wallet(BaseModel):
 
 
 class LedgerEntry(BaseModel):
-    """One award, penalty, reversal or spend. `entry_id` is derived from its cause."""
+    """One award, penalty, reversal or spend. `entry_id` is derived from its cause.
+
+    A user's entries spread over `LEDGER_SHARDS` partitions ("{user_id}#{shard}", the shard a hash
+    of the entry id): a vote storm on one answer puts 1,000 entries a second in its author's ledger,
+    one write unit each, which one partition (1,000 WCU/s) would hold with no room left. The listing
+    reads the shards in parallel (`models.sharded`).
+    """
 
     Meta = table_meta("Ledger")
-    user_id = UnicodeAttribute(hash_key=True)
+    user_id = UnicodeAttribute(hash_key=True)  # LedgerEntry.partition(user_id, entry_id)
     entry_id = UnicodeAttribute(range_key=True)
     amount = NumberAttribute()
     reason = UnicodeAttribute()
     ref = UnicodeAttribute()
     created_at = UnicodeAttribute()
 
+    @staticmethod
+    def partition(user_id: str, entry_id: str) -> str:
+        return shard_key(user_id, shard_of(entry_id, LEDGER_SHARDS))
+
+    @staticmethod
+    def partitions(user_id: str) -> list[str]:
+        """Every shard's partition of a user's ledger, in shard order."""
+        return [shard_key(user_id, shard) for shard in range(LEDGER_SHARDS)]
+
 
 class StandingAward(BaseModel):
     """What one cause's current award actually gave one user, so its reversal takes back exactly that.
 
-    Kept in the Ledger table under the partition "{user_id}#standing", apart from the user's
-    entries (so a user's ledger partition holds nothing but entries), and written in the same
-    transaction as the entries and the wallet.
+    Kept in the Ledger table under the partitions "{user_id}#standing#{shard}" (the cause's shard of
+    `STANDING_SHARDS`), apart from the user's entries (so a user's ledger partition holds nothing but
+    entries, and a vote storm on one answer spreads its standing writes), and written in the same
+    transaction as the wallet.
+
+    A cause's stream records (one vote, mark or answer item) arrive in order: `last_sequence`, the
+    last record applied to it, makes the standing its own idempotency marker (a record at or below
+    it changes nothing). So a withdrawn award is kept as a tombstone (`stands` false), not deleted.
+    `posted` holds the ledger entries that the last write of the standing owes, re-put by a
+    redelivery in case the entries' write after the transaction was lost.
     """
 
     Meta = table_meta("Ledger")
-    user_id = UnicodeAttribute(hash_key=True)  # "{user_id}#standing"
+    user_id = UnicodeAttribute(hash_key=True)  # StandingAward.partition(user_id, cause)
     entry_id = UnicodeAttribute(range_key=True)  # the cause: "vote#{answer}#{voter}", ...
     amount = NumberAttribute()
     reason = UnicodeAttribute()
     day = UnicodeAttribute()
     capped = BooleanAttribute(default=False)
-    granted_by = UnicodeAttribute(null=True)  # the ledger entry that granted it
+    stands = BooleanAttribute(default=True)
+    last_sequence = UnicodeAttribute(null=True)  # the last stream record applied (digits)
+    posted = ListAttribute(default=list)  # [{entry_id, amount, reason, ref, created_at}]
 
     @staticmethod
-    def partition(user_id: str) -> str:
-        return f"{user_id}#standing"
+    def partition(user_id: str, cause: str) -> str:
+        return f"{user_id}#standing#{cause_digest(cause) % STANDING_SHARDS}"
 
 
 class LeaderboardIndex(GlobalSecondaryIndex):
@@ -72,7 +101,8 @@ class ExpertScore(BaseModel):
     score = NumberAttribute(default=0)
     level = NumberAttribute(default=0)
     updated_at = UnicodeAttribute(null=True)
-    level_raised_by = UnicodeAttribute(null=True)  # the effect that raised `level` (re-notified on replay)
+    level_raised_at = NumberAttribute(null=True)  # ms of the record whose batch raised `level` (its notices' time)
+    notified_level = NumberAttribute(null=True)  # the highest level whose `expert_level` notice is written
     leaderboard_key = UnicodeAttribute(null=True)  # domain.leaderboards.leaderboard_key(label, user_id)
     leaderboard = LeaderboardIndex()
 

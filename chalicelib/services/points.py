@@ -6,6 +6,7 @@ from chalicelib.domain.ids import _encode, cause_digest, cause_id, iso, utc_now
 from chalicelib.domain.points import DAILY_CAP, Purse, utc_day
 from chalicelib.models.base import get_or_none
 from chalicelib.models.points import LedgerEntry, Wallet
+from chalicelib.models.sharded import ShardedList, read_sharded_page
 from chalicelib.pagination import Page, PageRequest
 from chalicelib.schemas.points import PointsOut
 
@@ -50,20 +51,31 @@ def entry_view(entry: LedgerEntry) -> dict:
 
 
 def list_ledger(user_id: str, page: PageRequest) -> Page:
-    """Newest first. The partition holds only this user's entries (standing awards live apart)."""
-    results = LedgerEntry.query(user_id, scan_index_forward=False, limit=page.limit,
-                               last_evaluated_key=page.start_key(LedgerEntry, user_id))
-    items = [entry_view(entry) for entry in results]
-    return Page(items=items, next_cursor=page.next_cursor(results.last_evaluated_key))
+    """Newest first: one Query per shard of the user's ledger (in parallel), merged by entry id
+    (time-sortable). The partitions hold only this user's entries (standing awards live apart)."""
+    partitions = LedgerEntry.partitions(user_id)
+    listing = ShardedList(
+        model=LedgerEntry,
+        shard_partitions=[{"user_id": partition} for partition in partitions],
+        key_names=frozenset({"user_id", "entry_id"}),
+        order_key=lambda entry: entry.entry_id,
+    )
+
+    def query_shard(shard: int, start: dict | None, limit: int):
+        return LedgerEntry.query(partitions[shard], scan_index_forward=False, limit=limit, last_evaluated_key=start)
+
+    rows, next_cursor = read_sharded_page(listing, query_shard, page)
+    return Page(items=[entry_view(entry) for entry in rows], next_cursor=next_cursor)
 
 
 def new_entry(user_id: str, *, at_ms: int, cause: str, amount: int, reason: str, ref: str,
               sequence: str | None = None, index: int = 0) -> LedgerEntry:
     from datetime import UTC, datetime
 
+    entry_id = ledger_entry_id(at_ms, cause, sequence=sequence, index=index)
     return LedgerEntry(
-        user_id,
-        ledger_entry_id(at_ms, cause, sequence=sequence, index=index),
+        LedgerEntry.partition(user_id, entry_id),
+        entry_id,
         amount=amount,
         reason=reason,
         ref=ref,

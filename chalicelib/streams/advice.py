@@ -1,11 +1,12 @@
 """Stream handlers of purchase advice: each table's effects, by name, in the order they run.
 
 DynamoDB Streams allows two readers per shard, so every effect of a table hangs off its ONE
-handler here. To add an effect (rewards, expert scores), add a function taking a `Change` to the
-table's tuple below; each effect must be idempotent on its own, because a failure in any of them
-redelivers the record to all of them. Counts and vote tallies are batch effects (summed per batch:
-one write of a question, answer or review per batch), hence the batch size and window
-(`streams.events` says why).
+handler here. To add an effect, add a function taking a `Change` (or a `per_batch` one taking the
+batch's changes) to the table's tuple below; each effect must be idempotent on its own, because a
+failure in any of them redelivers the record to all of them. Counts, vote tallies, expert scores and
+rewards are batch effects (one write of a question, answer, review or score per batch; one wallet
+transaction per user per 99 causes a batch), hence the batch size and window (`streams.events`
+says why).
 """
 
 from chalice import Blueprint

@@ -388,4 +388,5 @@ def test_any_vote_history_through_the_streams_ends_where_the_rules_say(client, u
     wallet = read_wallet(author)
     balance = int(wallet.balance) if wallet else 0
     assert balance == expected.balance
-    assert balance == sum(int(e.amount) for e in LedgerEntry.query(author))
+    assert balance == sum(int(e.amount) for partition in LedgerEntry.partitions(author)
+                          for e in LedgerEntry.query(partition))
