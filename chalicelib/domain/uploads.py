@@ -18,7 +18,7 @@ def object_key(user_id: str, upload_id: str, content_type: str) -> str:
     return f"{UPLOAD_PREFIX}{user_id}/{upload_id}.{EXTENSIONS[content_type]}"
 
 
-def form_conditions(content_type: str, size_bytes: int) -> list:
+def form_conditions(content_type: str, size_bytes: int) -> list[object]:
     """The presigned POST policy's conditions besides bucket and key: the exact type, and at most
     the declared size (S3 answers EntityTooLarge / EntityTooSmall otherwise)."""
     return [{"Content-Type": content_type}, ["content-length-range", 1, size_bytes]]
