@@ -11,6 +11,7 @@ from chalicelib.api import points as point_routes
 from chalicelib.api import posts as post_routes
 from chalicelib.api import products as product_routes
 from chalicelib.api import questions as question_routes
+from chalicelib.api import uploads as upload_routes
 from chalicelib.streams import advice as advice_streams
 from chalicelib.streams import coupons as coupon_streams
 from chalicelib.streams import feed as feed_streams
@@ -27,7 +28,7 @@ observability.register(app)
 
 for feature in (meta, profiles, notifications, question_routes, product_routes, merchant_routes,
                 post_routes, group_routes,
-                point_routes, coupon_routes):
+                point_routes, coupon_routes, upload_routes):
     app.register_blueprint(feature.blueprint)
 
 for streams in (graph_streams, advice_streams, merchant_streams, feed_streams, group_streams, job_streams,

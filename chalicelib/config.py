@@ -54,6 +54,8 @@ class Settings:
     feed_max_entries: int
     write_limit_per_minute: int
     stream_failures_queue_url: str
+    media_bucket: str = ""
+    media_base_url: str = ""  # ends in "/": an image's URL is this plus its object key
 
     def table_name(self, logical_name: str) -> str:
         return f"{self.table_prefix}-{table_suffix(logical_name)}"
@@ -100,7 +102,13 @@ def _load() -> Settings:
         feed_max_entries=_int("FEED_MAX_ENTRIES", 800),
         write_limit_per_minute=_int("WRITE_LIMIT_PER_MINUTE", 120),
         stream_failures_queue_url=os.environ.get("STREAM_FAILURES_QUEUE_URL", ""),
+        media_bucket=os.environ.get("MEDIA_BUCKET", ""),
+        media_base_url=_with_slash(os.environ.get("MEDIA_BASE_URL", "")),
     )
+
+
+def _with_slash(url: str) -> str:
+    return url if not url or url.endswith("/") else url + "/"
 
 
 @functools.lru_cache(maxsize=1)
@@ -144,6 +152,11 @@ def stage_environment(outputs: dict[str, str], *, region: str, stack_name: str,
         "JWKS_URL": f"{issuer}/.well-known/jwks.json",
         "STREAM_FAILURES_QUEUE_URL": outputs["StreamFailuresQueueUrl"],
     }
+    # the media bucket; locally no CloudFront stands in front, and the stack serves /media/ itself
+    if "MediaBucketName" in outputs:
+        env["MEDIA_BUCKET"] = outputs["MediaBucketName"]
+    if "MediaBaseUrl" in outputs:
+        env["MEDIA_BASE_URL"] = outputs["MediaBaseUrl"]
     if api_authorizer:
         env["API_AUTHORIZER_POOL_ARN"] = outputs["UserPoolArn"]
     for key, value in sorted(outputs.items()):

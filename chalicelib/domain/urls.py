@@ -5,6 +5,9 @@ the way we do: the `https` scheme, a host that is a DNS name or an IP address, a
 and a path, query and fragment of RFC 3986 characters only (percent-escapes well formed). No
 spaces, quotes, angle brackets, backslashes, control or non-ASCII characters (IDN hosts come
 punycoded), and no user info (`https://bank.example@evil.example/` is a classic disguise).
+
+An upload's `image_url` is accepted too: it starts with the stage's media base URL (a CloudFront
+`https://` address deployed; `http://127.0.0.1:$PORT/media/` on the local stack).
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ MAX_URL_LENGTH = 2048
 MAX_HOST_LENGTH = 253
 
 _SCHEME = "https://"
+#: Where uploads land in the media bucket (`chalicelib/domain/uploads.py` writes there).
+MEDIA_UPLOAD_PREFIX = "uploads/"
 # RFC 3986 path/query/fragment characters: unreserved, sub-delims without the single quote, ":",
 # "@", "/", "?" and percent-escapes
 _REST = re.compile(r"(?:[A-Za-z0-9\-._~!$&()*+,;=:@/?#]|%[0-9A-Fa-f]{2})*")
@@ -45,6 +50,16 @@ def https_url_problem(value: str) -> str | None:
     if not _REST.fullmatch(tail):
         return "has characters a URL may not hold (spaces, quotes, <, >, \\, control or non-ASCII)"
     return None
+
+
+def image_url_problem(value: str, media_base_url: str) -> str | None:
+    """None when `value` is an upload's image URL of this stage or an acceptable https:// URL."""
+    if media_base_url and value.startswith(media_base_url + MEDIA_UPLOAD_PREFIX):
+        key = value[len(media_base_url):]
+        if len(value) <= MAX_URL_LENGTH and _REST.fullmatch(key) and all(
+                part not in ("", ".", "..") for part in key.split("?")[0].split("/")):
+            return None
+    return https_url_problem(value)
 
 
 def _split_port(authority: str) -> tuple[str, str | None]:

@@ -27,6 +27,14 @@ who may write `name`.
 function after `ConfirmSignUp` and `AdminConfirmSignUp`; moto invokes nothing. The patch calls
 the local function registered for that ARN (`register_local_function`) with Cognito's event
 shape, so the local stack runs the same handler a deployed pool does.
+
+`enforce_presigned_post_policy`: S3 checks a browser's form POST against the form's policy (its
+SigV4 signature, its expiration, and every condition: bucket, key, Content-Type,
+content-length-range, and no field the policy does not name); moto stores whatever is posted.
+The patch refuses as S3 does: 403 AccessDenied ("Invalid according to Policy: ..."), 403
+SignatureDoesNotMatch, 400 EntityTooLarge / EntityTooSmall, with S3's XML error body. The secret
+that checks the signature is the one of the access key in this process's environment (the local
+stack's and the tests'); any other access key is refused (403 InvalidAccessKeyId).
 """
 
 from __future__ import annotations
@@ -34,6 +42,7 @@ from __future__ import annotations
 import copy
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 # Lambda function ARN -> the local callable (event, context) -> event; see register_local_function.
@@ -239,7 +248,131 @@ def invoke_post_confirmation_trigger() -> None:
     CognitoIdpBackend.admin_confirm_sign_up = admin_confirm_sign_up  # type: ignore[method-assign]
 
 
+# Fields S3 does not hold against the policy (the file itself, the policy and its signature).
+_UNCHECKED_FIELDS = frozenset({"file", "policy", "x-amz-signature"})
+
+
+@dataclass(frozen=True)
+class PostRefusal:
+    status: int
+    code: str
+    message: str
+
+    def xml(self) -> str:
+        from xml.sax.saxutils import escape
+
+        return ('<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>' + self.code + "</Code><Message>"
+                + escape(self.message) + "</Message><RequestId>local</RequestId></Error>")
+
+
+def _policy_denied(reason: str) -> PostRefusal:
+    return PostRefusal(403, "AccessDenied", f"Invalid according to Policy: {reason}")
+
+
+def _signature(secret: str, credential: str, policy_b64: str) -> str:
+    import hashlib
+    import hmac
+
+    _, date, region, service, terminal = credential.split("/")
+    key = ("AWS4" + secret).encode()
+    for part in (date, region, service, terminal):
+        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+    return hmac.new(key, policy_b64.encode(), hashlib.sha256).hexdigest()
+
+
+def post_policy_refusal(form: dict[str, str], content_length: int, bucket: str, now: float,
+                        secrets: dict[str, str]) -> PostRefusal | None:
+    """Why S3 would refuse this form POST (`form`: its fields but the file), or None to store it.
+
+    `secrets`: secret access keys by access key id, to check the SigV4 signature with.
+    """
+    import base64
+    import json
+    from datetime import datetime
+
+    fields = {name.lower(): value for name, value in form.items()}
+    policy_b64 = fields.get("policy")
+    if policy_b64 is None:
+        return None  # an anonymous POST: the bucket's own permissions decide (none here)
+    credential = fields.get("x-amz-credential", "")
+    access_key = credential.split("/", 1)[0]
+    if fields.get("x-amz-algorithm") != "AWS4-HMAC-SHA256" or credential.count("/") != 4:
+        return PostRefusal(400, "InvalidArgument", "POST requires x-amz-algorithm AWS4-HMAC-SHA256 and a credential")
+    if access_key not in secrets:
+        return PostRefusal(403, "InvalidAccessKeyId",
+                           "The AWS Access Key Id you provided does not exist in our records.")
+    expected = _signature(secrets[access_key], credential, policy_b64)
+    if fields.get("x-amz-signature") != expected:
+        return PostRefusal(403, "SignatureDoesNotMatch",
+                           "The request signature we calculated does not match the signature you provided.")
+    try:
+        policy = json.loads(base64.b64decode(policy_b64))
+        expiration = datetime.fromisoformat(policy["expiration"].replace("Z", "+00:00")).timestamp()
+        conditions = policy["conditions"]
+    except (ValueError, KeyError, TypeError):
+        return PostRefusal(400, "InvalidPolicyDocument", "Invalid Policy: Invalid JSON.")
+    if now >= expiration:
+        return _policy_denied("Policy expired.")
+    values = {**fields, "bucket": bucket}
+    named = {"bucket", "x-amz-signature", "policy", "file"}
+    for condition in conditions:
+        if isinstance(condition, dict):
+            [(name, wanted)] = condition.items()
+            condition = ["eq", f"${name}", wanted]
+        operator = str(condition[0]).lower()
+        if operator == "content-length-range":
+            low, high = int(condition[1]), int(condition[2])
+            if content_length > high:
+                return PostRefusal(400, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size")
+            if content_length < low:
+                return PostRefusal(400, "EntityTooSmall",
+                                   "Your proposed upload is smaller than the minimum allowed size")
+            continue
+        name = str(condition[1]).lstrip("$").lower()
+        named.add(name)
+        value = values.get(name, "")
+        if (operator == "eq" and value != condition[2]) or (
+                operator == "starts-with" and not value.startswith(condition[2])):
+            return _policy_denied(f"Policy Condition failed: {json.dumps(condition)}")
+    extra = sorted(name for name in fields if name not in named and name not in _UNCHECKED_FIELDS
+                   and not name.startswith("x-ignore-"))
+    if extra:
+        return _policy_denied(f"Extra input fields: {extra[0]}")
+    return None
+
+
+def _environment_secrets() -> dict[str, str]:
+    import os
+
+    key, secret = os.environ.get("AWS_ACCESS_KEY_ID"), os.environ.get("AWS_SECRET_ACCESS_KEY")
+    return {key: secret} if key and secret else {}
+
+
+def enforce_presigned_post_policy() -> None:
+    from moto.s3.responses import S3Response
+
+    if getattr(S3Response._bucket_response_post, "enforces_post_policy", False):
+        return
+    original = S3Response._bucket_response_post
+
+    def _bucket_response_post(self, request, bucket_name):
+        import time
+
+        form = {name: values[0] for name, values in (self.querystring or {}).items()
+                if isinstance(values, list) and values and isinstance(values[0], str)}
+        if "policy" in {name.lower() for name in form} and request.headers.get("Content-Length"):
+            body = self.body if isinstance(self.body, bytes | str) else b""
+            refusal = post_policy_refusal(form, len(body), bucket_name, time.time(), _environment_secrets())
+            if refusal is not None:
+                return refusal.status, {"Content-Type": "application/xml"}, refusal.xml()
+        return original(self, request, bucket_name)
+
+    _bucket_response_post.enforces_post_policy = True  # type: ignore[attr-defined]
+    S3Response._bucket_response_post = _bucket_response_post  # type: ignore[method-assign]
+
+
 def apply_all() -> None:
     roll_back_transactions_by_key()
+    enforce_presigned_post_policy()
     enforce_client_write_attributes()
     invoke_post_confirmation_trigger()

@@ -76,7 +76,28 @@ def _api_server_class():
     return LocalApiServer
 
 
-def _api_server(app, stage: str, host: str, port: int):
+MEDIA_PATH = "/media/"
+
+
+def media_response(s3, bucket: str, path: str) -> tuple[int, dict[str, str], bytes]:
+    """What CloudFront answers for `GET /media/<key>` in front of the media bucket: the object with
+    its type, or a 404 (CloudFront's origin access control hides a missing key the same way)."""
+    from urllib.parse import unquote, urlsplit
+
+    key = unquote(urlsplit(path).path[len(MEDIA_PATH):])
+    if not key or not bucket:
+        return 404, {"Content-Type": "application/json"}, NO_SUCH_ROUTE.encode()
+    try:
+        found = s3.get_object(Bucket=bucket, Key=key)
+    except s3.exceptions.NoSuchKey:
+        return 404, {"Content-Type": "application/json"}, json.dumps(
+            {"Code": "NotFound", "Message": "No such object"}).encode()
+    body = found["Body"].read()
+    return 200, {"Content-Type": found.get("ContentType") or "application/octet-stream",
+                 "Cache-Control": "public, max-age=31536000, immutable"}, body
+
+
+def _api_server(app, stage: str, host: str, port: int, media=None):
     """Chalice's local server, answering methods API Gateway does not route with a JSON 405, and
     unknown routes 404 in the error shape, as the deployed Gateway Responses do (Chalice's own
     answer is API Gateway's default 403, which echoes the caller's Authorization header)."""
@@ -87,6 +108,9 @@ def _api_server(app, stage: str, host: str, port: int):
 
     class ApiRequestHandler(ChaliceRequestHandler):
         def _generic_handle(self) -> None:
+            if media is not None and self.command in ("GET", "HEAD") and self.path.startswith(MEDIA_PATH):
+                self._serve_media()
+                return
             try:
                 routes.match_route(self.path)
             except ValueError:
@@ -97,6 +121,17 @@ def _api_server(app, stage: str, host: str, port: int):
 
         # Chalice binds each do_<METHOD> to its own `_generic_handle` when its class is made
         do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = do_PATCH = do_OPTIONS = _generic_handle
+
+        def _serve_media(self) -> None:
+            """The local stand-in for the CloudFront distribution: objects of moto's media bucket."""
+            s3, bucket = media
+            status, headers, body = media_response(s3, bucket, self.path)
+            self.send_response(status)
+            for name, value in {**headers, "Content-Length": str(len(body))}.items():
+                self.send_header(name, value)
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(body)
 
         def _method_not_allowed(self) -> None:
             body = json.dumps({"Code": "MethodNotAllowedError", "Message": f"Unsupported method: {self.command}"})
@@ -165,7 +200,12 @@ class LocalStack:
         outputs = deploy(session, stack_name=self.stack_name, stage=self.stage, endpoint_url=endpoint)
         env = stage_environment(outputs, region=REGION, stack_name=self.stack_name, api_authorizer=False)
         env["JWKS_URL"] = f"{endpoint}/{outputs['UserPoolId']}/.well-known/jwks.json"
-        os.environ.update(env)
+        os.environ.update(env)  # before the app's import: its stream handlers read their ARNs then
+        self.api = self._bind_api(session, endpoint, outputs.get("MediaBucketName", ""))
+        self.port = self.api.server.server_address[1]
+        media_base_url = f"http://{self.host}:{self.port}{MEDIA_PATH}"
+        env["MEDIA_BASE_URL"] = media_base_url  # no CloudFront locally: the API serves /media/
+        os.environ["MEDIA_BASE_URL"] = media_base_url
         os.environ["CURSOR_SECRET"] = self.cursor_secret  # not in the state file: it signs, nobody reads it
         from chalicelib.auth import reset_jwks_cache
         from chalicelib.config import reset_settings
@@ -184,8 +224,6 @@ class LocalStack:
         )
         self._spawn("stream-runner", self.runner.run_forever)
 
-        self.api = _api_server(app, self.stage, self.host, self.port)
-        self.port = self.api.server.server_address[1]
         self._spawn("api", self.api.serve_forever)
         api_url = f"http://{self.host}:{self.port}"
         _wait_until_up(f"{api_url}/health")
@@ -200,6 +238,8 @@ class LocalStack:
             "user_pool_client_id": outputs["UserPoolClientId"],
             "stream_failures_queue_url": outputs.get("StreamFailuresQueueUrl"),
             "tables": table_names(outputs),
+            "media_bucket": outputs.get("MediaBucketName"),
+            "media_base_url": media_base_url,
             "stream_chaos": self.chaos,
             "pid": os.getpid(),
             "environment": env,  # what the app reads (the CLI's `failures replay` runs handlers with it)
@@ -213,6 +253,15 @@ class LocalStack:
         tmp.write_text(json.dumps(state, indent=2))
         tmp.replace(self.state_file)  # written last, atomically: its presence means "ready"
         return state
+
+    def _bind_api(self, session, endpoint: str, media_bucket: str):
+        """The API server, bound before the app starts (its port is in MEDIA_BASE_URL); it serves once spawned."""
+        from botocore.config import Config
+
+        from app import app
+
+        s3 = session.client("s3", endpoint_url=endpoint, config=Config(signature_version="s3v4"))
+        return _api_server(app, self.stage, self.host, self.port, media=(s3, media_bucket))
 
     def _attach_sign_up_trigger(self, session, endpoint: str, pool_id: str) -> None:
         """As the deploy does: the app's trigger becomes the pool's PostConfirmation; moto (patched)

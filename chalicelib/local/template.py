@@ -4,6 +4,11 @@ Moto's CloudFormation creates the tables and the queue but not `AWS::Cognito::*`
 created here through the Cognito API from the same resources' properties, and references to them
 are replaced by the created ids before the rest of the template goes to CloudFormation. The
 template stays the single source of what exists, locally and in AWS.
+
+Moto's CloudFormation has no CloudFront and no `AWS::S3::BucketPolicy`: the media distribution,
+its origin access control and the bucket policy are left out locally (with the outputs that name
+them), where the local stack serves `/media/<key>` from moto's S3 itself. Moto also drops the
+bucket's CORS, lifecycle and public-access settings; tests/infra/test_template.py checks those.
 """
 
 from __future__ import annotations
@@ -17,6 +22,8 @@ from typing import Any
 import yaml
 
 TEMPLATE_PATH = Path(__file__).resolve().parents[2] / "infra" / "template.yaml"
+#: Resource types moto's CloudFormation cannot create and nothing local needs.
+LOCALLY_SKIPPED_TYPES = ("AWS::CloudFront::", "AWS::S3::BucketPolicy")
 _SHORT_FORMS = {"Ref": "Ref", "Condition": "Condition"}
 
 
@@ -71,6 +78,17 @@ def _replace_refs(value: Any, replacements: dict[str, Any]) -> Any:
     return value
 
 
+def _mentions(value: Any, logical_ids: set[str]) -> bool:
+    """Whether `value` refers to any of `logical_ids` (Ref, GetAtt or inside a Sub string)."""
+    if isinstance(value, dict):
+        return any(_mentions(v, logical_ids) for v in value.values())
+    if isinstance(value, list):
+        return any(_mentions(v, logical_ids) for v in value)
+    if isinstance(value, str):
+        return value in logical_ids or any(f"${{{name}" in value for name in logical_ids)
+    return False
+
+
 def _create_cognito(cognito, resources: dict, names: dict[str, str]) -> dict[str, Any]:
     """Create the pool, its clients and groups; return what Ref/GetAtt of each resolves to."""
     replacements: dict[str, Any] = {}
@@ -104,8 +122,10 @@ def deploy(session, *, stack_name: str, stage: str = "dev", endpoint_url: str | 
     cognito_resources = {k: v for k, v in template["Resources"].items() if v["Type"].startswith("AWS::Cognito::")}
     cognito = session.client("cognito-idp", endpoint_url=endpoint_url)
     replacements = _create_cognito(cognito, cognito_resources, names)
-    rest = {k: v for k, v in template["Resources"].items() if k not in cognito_resources}
-    template = _replace_refs({**template, "Resources": rest}, replacements)
+    skipped = {k for k, v in template["Resources"].items() if v["Type"].startswith(LOCALLY_SKIPPED_TYPES)}
+    rest = {k: v for k, v in template["Resources"].items() if k not in cognito_resources and k not in skipped}
+    outputs = {k: v for k, v in template.get("Outputs", {}).items() if not _mentions(v, skipped)}
+    template = _replace_refs({**template, "Resources": rest, "Outputs": outputs}, replacements)
     cloudformation = session.client("cloudformation", endpoint_url=endpoint_url)
     cloudformation.create_stack(
         StackName=stack_name,

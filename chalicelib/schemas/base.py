@@ -22,7 +22,7 @@ from pydantic import (
 )
 
 from chalicelib.domain.labels import LABEL_IDS, MAX_LABELS
-from chalicelib.domain.urls import MAX_URL_LENGTH, https_url_problem
+from chalicelib.domain.urls import MAX_URL_LENGTH, image_url_problem
 
 
 def _integer_field(annotation) -> bool:
@@ -67,7 +67,10 @@ def _unique(values: list) -> list:
 
 
 def _https(value: str) -> str:
-    problem = https_url_problem(value)
+    """An https:// URL, or an image_url of this stage's uploads (http:// on the local stack)."""
+    from chalicelib.config import get_settings
+
+    problem = image_url_problem(value, get_settings().media_base_url)
     if problem is not None:
         raise ValueError(problem)
     return value

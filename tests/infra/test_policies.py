@@ -143,3 +143,12 @@ def test_cognito_is_limited_to_setting_user_attributes_on_a_user_pool(stage):
     assert [(s["Action"], s["Resource"]) for s in cognito] == [
         (["cognito-idp:AdminUpdateUserAttributes"], ["arn:aws:cognito-idp:*:*:userpool/*"])
     ]
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_s3_is_limited_to_putting_objects_under_the_media_buckets_upload_prefix(stage):
+    # A presigned POST is signed with the function's role: it may write uploads and nothing else.
+    s3 = [s for s in statements(stage) if any(a.startswith("s3:") for a in s["Action"])]
+    assert [(s["Action"], s["Resource"]) for s in s3] == [
+        (["s3:PutObject"], [f"arn:aws:s3:::jianghu-{stage}-media-*/uploads/*"])
+    ]

@@ -179,3 +179,64 @@ def test_ttl_attributes_of_models_are_the_tables_ttl(template):
         if ttl:
             spec = template["Resources"][f"{model.Meta.logical_name}Table"]["Properties"].get("TimeToLiveSpecification")
             assert spec == {"AttributeName": ttl[0], "Enabled": True}, model.__name__
+
+
+def test_media_bucket_is_encrypted_private_and_takes_browser_posts_from_the_stage_origins(template):
+    from chalicelib.http import LOCAL_CORS_ORIGINS
+
+    bucket = template["Resources"]["MediaBucket"]
+    props = bucket["Properties"]
+    assert bucket["DeletionPolicy"] == {"Fn::If": ["IsProd", "Retain", "Delete"]}
+    assert props["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"] == {
+        "SSEAlgorithm": "AES256"}
+    assert props["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True, "BlockPublicPolicy": True, "IgnorePublicAcls": True, "RestrictPublicBuckets": True}
+    [cors] = props["CorsConfiguration"]["CorsRules"]
+    assert cors["AllowedMethods"] == ["POST"]
+    assert cors["AllowedOrigins"] == {"Ref": "MediaAllowedOrigins"}
+    default = template["Parameters"]["MediaAllowedOrigins"]["Default"].split(",")
+    assert set(default) == set(LOCAL_CORS_ORIGINS)
+    [rule] = props["LifecycleConfiguration"]["Rules"]
+    assert rule["Status"] == "Enabled" and rule["Prefix"] == "uploads/"
+    assert rule["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 1}
+
+
+def test_media_is_read_only_through_the_cloudfront_distribution_with_origin_access_control(template):
+    resources = template["Resources"]
+    oac = resources["MediaOriginAccessControl"]["Properties"]["OriginAccessControlConfig"]
+    assert (oac["OriginAccessControlOriginType"], oac["SigningBehavior"], oac["SigningProtocol"]) == (
+        "s3", "always", "sigv4")
+    config = resources["MediaDistribution"]["Properties"]["DistributionConfig"]
+    [origin] = config["Origins"]
+    assert origin["DomainName"] == {"Fn::GetAtt": ["MediaBucket", "RegionalDomainName"]}
+    assert origin["OriginAccessControlId"] == {"Fn::GetAtt": ["MediaOriginAccessControl", "Id"]}
+    assert config["DefaultCacheBehavior"]["ViewerProtocolPolicy"] == "redirect-to-https"
+    assert config["DefaultCacheBehavior"]["AllowedMethods"] == ["GET", "HEAD"]
+    policy = resources["MediaBucketPolicy"]["Properties"]
+    assert policy["Bucket"] == {"Ref": "MediaBucket"}
+    [statement] = policy["PolicyDocument"]["Statement"]
+    assert statement["Principal"] == {"Service": "cloudfront.amazonaws.com"}
+    assert statement["Action"] == "s3:GetObject"
+    assert "${MediaDistribution}" in statement["Condition"]["StringEquals"]["AWS:SourceArn"]["Fn::Sub"]
+    outputs = template["Outputs"]
+    assert outputs["MediaBucketName"]["Value"] == {"Ref": "MediaBucket"}
+    assert outputs["MediaBaseUrl"]["Value"] == {"Fn::Sub": "https://${MediaDistribution.DomainName}/"}
+
+
+def test_the_local_deploy_creates_the_bucket_and_leaves_out_what_moto_cannot_create():
+    import boto3
+    from moto import mock_aws
+
+    from chalicelib.config import stage_environment
+    from chalicelib.local.template import deploy
+
+    with mock_aws():
+        session = boto3.Session(region_name="us-east-1")
+        outputs = deploy(session, stack_name="jianghu-media-t")
+        buckets = [b["Name"] for b in session.client("s3").list_buckets()["Buckets"]]
+    assert buckets == ["jianghu-media-t-media-123456789012"]
+    assert outputs["MediaBucketName"] == buckets[0]
+    assert "MediaBaseUrl" not in outputs  # the local stack serves /media/ itself
+    env = stage_environment(outputs, region="us-east-1", stack_name="jianghu-media-t")
+    assert env["MEDIA_BUCKET"] == buckets[0]
+    assert "MEDIA_BASE_URL" not in env

@@ -8,6 +8,9 @@ from dataclasses import dataclass
 
 from chalicelib.local.template import _resolve, load_template
 
+#: The media base URL of the in-process world (deployed, the CloudFront distribution's address).
+MEDIA_BASE_URL = "https://media.jianghu.test/"
+
 
 @dataclass
 class AwsEnv:
@@ -139,6 +142,7 @@ def moto_world(stack_name: str):
         session = boto3.Session(region_name="us-east-1")
         outputs = deploy(session, stack_name=stack_name)
         env = stage_environment(outputs, region="us-east-1", stack_name=stack_name, api_authorizer=False)
+        env["MEDIA_BASE_URL"] = MEDIA_BASE_URL  # no CloudFront in moto: the distribution's address, as deployed
         jwks = pathlib.Path(moto.__file__).parent / "cognitoidp" / "resources" / "jwks-public.json.gz"
         with serve_bytes(gzip.decompress(jwks.read_bytes())) as jwks_url:
             env["JWKS_URL"] = jwks_url
