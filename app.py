@@ -3,6 +3,7 @@
 from chalice import Chalice
 
 from chalicelib import observability, triggers
+from chalicelib.api import comments as comment_routes
 from chalicelib.api import coupons as coupon_routes
 from chalicelib.api import groups as group_routes
 from chalicelib.api import merchants as merchant_routes
@@ -21,18 +22,19 @@ from chalicelib.streams import jobs as job_streams
 from chalicelib.streams import merchants as merchant_streams
 from chalicelib.streams import notifications as notification_streams
 from chalicelib.streams import polls as poll_streams
+from chalicelib.streams import social as social_streams
 
 app = Chalice(app_name="jianghu")
 app.api.cors = False
 observability.register(app)
 
 for feature in (meta, profiles, notifications, question_routes, product_routes, merchant_routes,
-                post_routes, group_routes,
+                post_routes, comment_routes, group_routes,
                 point_routes, coupon_routes, upload_routes):
     app.register_blueprint(feature.blueprint)
 
 for streams in (graph_streams, advice_streams, merchant_streams, feed_streams, group_streams, job_streams,
-                coupon_streams, notification_streams, poll_streams):
+                coupon_streams, notification_streams, poll_streams, social_streams):
     app.register_blueprint(streams.blueprint)
 
 app.register_blueprint(triggers.blueprint)

@@ -2,7 +2,7 @@
 
 from chalicelib.errors import Forbidden, NotFound
 from chalicelib.http import Api
-from chalicelib.schemas.posts import CreatePost, FanoutOut, FeedItemOut, PostOut, VoteIn
+from chalicelib.schemas.posts import CreatePost, EditPost, FanoutOut, FeedItemOut, PostOut, VoteIn
 from chalicelib.services import fanout, feed, posts
 
 api = Api(__name__, tag="feed")
@@ -69,3 +69,9 @@ def list_user_posts(ctx, user_id):
            paginated=True, errors=("Busy",))
 def get_feed(ctx):
     return feed.read_feed(ctx.user.user_id, ctx.page)
+
+
+@api.route("PATCH", "/posts/{post_id}", summary="Edit a post's text, images or labels (author only)",
+           body=EditPost, response=PostOut, errors=(403,))
+def edit_post(ctx, post_id):
+    return posts.edit_post(ctx.user, post_id, ctx.body.model_dump(exclude_unset=True, exclude_none=True))

@@ -60,6 +60,7 @@ class Post(BaseModel):
     labels = ListAttribute(of=UnicodeAttribute, default=list)
     poll = Poll(null=True)
     created_at = UnicodeAttribute()
+    edited_at = UnicodeAttribute(null=True)  # PATCH /posts/{post_id}
     by_author = AuthorPostsIndex()
     by_group = GroupPostsIndex()
 

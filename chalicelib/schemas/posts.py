@@ -10,6 +10,7 @@ from chalicelib.schemas.cards import ProductCard, UserCard
 
 if TYPE_CHECKING:
     from chalicelib.models.posts import FanoutJob, Post
+    from chalicelib.services.social import SocialReading  # noqa: F401
 
 MAX_IMAGES = 9
 MAX_PRODUCTS = 20
@@ -94,12 +95,19 @@ class PostOut(ResponseModel):
     labels: list[str]
     group_id: str | None = None
     poll: PollOut | None = None
+    like_count: int = Field(0, description="May trail the likes by seconds")
+    comment_count: int = Field(0, description="May trail the comments by seconds")
+    liked_by_me: bool = False
     created_at: str
+    edited_at: str | None = None
 
     @classmethod
     def from_item(cls, post: Post, author: UserCard, poll: PollOut | None,
-                  products: dict[str, ProductCard] | None = None) -> PostOut:
-        """The post as the API shows it; the cards and the poll's tally are the reader's."""
+                  products: dict[str, ProductCard] | None = None, social: SocialReading | None = None) -> PostOut:
+        """The post as the API shows it; the cards, the poll's tally, the counts and their like are the reader's."""
+        from chalicelib.services.social import SocialReading
+
+        social = social or SocialReading()
         product_ids = [str(value) for value in post.product_ids or []]
         return cls(
             post_id=post.post_id,
@@ -112,7 +120,11 @@ class PostOut(ResponseModel):
             labels=[str(value) for value in post.labels or []],
             group_id=post.group_id,
             poll=poll,
+            like_count=social.like_count,
+            comment_count=social.comment_count,
+            liked_by_me=social.liked_by_me,
             created_at=post.created_at,
+            edited_at=post.edited_at,
         )
 
 
@@ -140,3 +152,11 @@ FeedItem = Annotated[Union[PostOut], Field(discriminator="kind")]  # noqa: UP007
 
 class FeedItemOut(RootModel[FeedItem]):
     """One item of `GET /feed`: `kind` says which shape it has."""
+
+
+class EditPost(RequestModel):
+    """PATCH: the fields given replace the post's; a poll's options never change (`poll` is unknown here)."""
+
+    text: Annotated[PostText, AfterValidator(not_blank), NOT_BLANK] | None = None
+    image_urls: Annotated[list[HttpsUrl], Field(max_length=MAX_IMAGES)] | None = None
+    labels: Labels | None = None

@@ -35,6 +35,7 @@ from chalicelib.models.users import UserProfile
 from chalicelib.pagination import Page, PageRequest
 from chalicelib.services import audience, recent_posts
 from chalicelib.services.polls import PollReads
+from chalicelib.services.social import SocialReads
 
 
 # -- entries ----------------------------------------------------------------------------------------
@@ -228,15 +229,18 @@ def read_feed(reader_id: str, page: PageRequest) -> Page:
     authors = CardRead(user_ids=sorted({author_of(post_id) for post_id in merged.post_ids}))
     poll_reads = PollReads([p for p in merged.post_ids if (entries[p].has_poll if p in entries else pulled[p][1])],
                            reader_id)
+    social_reads = SocialReads(merged.post_ids, reader_id)  # the counts and the reader's own likes
     author_keys = authors.keys()
     found = iter(batch_get(
         [(Post, post_id, None) for post_id in to_fetch]
         + author_keys
         + poll_reads.keys()
+        + social_reads.keys()
     ))
     fetched = {post_id: next(found) for post_id in to_fetch}
     author_cards = authors.build([next(found) for _ in author_keys]).users
     readings = poll_reads.take(found)
+    socials = social_reads.take(found)
     now_epoch = epoch_seconds()
     shown = []
     for post_id in merged.post_ids:
@@ -246,7 +250,7 @@ def read_feed(reader_id: str, page: PageRequest) -> Page:
         if post_id not in pulled and rules.is_expired(entries[post_id].expires_at, now_epoch):
             continue  # past its TTL; DynamoDB deletes it later
         shown.append(post)
-    items = present_read_posts(shown, author_cards, readings)  # + one call for the products' cards
+    items = present_read_posts(shown, author_cards, readings, socials)  # + one call for the products' cards
     next_position = rules.next_position(merged, position, window)
     return Page(items=items, next_cursor=page.next_cursor(next_position.to_cursor() if next_position else None))
 

@@ -9,7 +9,7 @@ from chalicelib.domain import polls
 from chalicelib.domain.ids import iso, new_id, now_iso
 from chalicelib.errors import BadRequest, Forbidden, NotFound
 from chalicelib.models.advice import Product
-from chalicelib.models.base import batch_get, delete_if, get_or_404
+from chalicelib.models.base import batch_get, delete_if, get_or_404, update_if
 from chalicelib.models.groups import Group, GroupMember
 from chalicelib.models.merchants import Merchant
 from chalicelib.models.posts import Poll, PollOption, Post
@@ -20,11 +20,12 @@ from chalicelib.schemas.posts import PollOut, PostOut
 from chalicelib.services import polls as poll_votes
 from chalicelib.services.cards import CardRead, cards_of_products, user_card
 from chalicelib.services.polls import PollReading, PollReads
+from chalicelib.services.social import SocialReading, SocialReads
 
 
 # -- presentation -----------------------------------------------------------------------------------
 def post_view(post: Post, author: UserCard, poll: PollReading | None, now: str,
-              products: dict[str, ProductCard] | None = None) -> PostOut:
+              products: dict[str, ProductCard] | None = None, social: SocialReading | None = None) -> PostOut:
     """`poll`: the reader's view of the post's poll (tallies and their vote); None reads as no votes yet."""
     poll_out = None
     if post.poll is not None:
@@ -34,7 +35,7 @@ def post_view(post: Post, author: UserCard, poll: PollReading | None, now: str,
                              for option, votes in zip(post.poll.options, counts, strict=True)),
                             post.poll.closes_at, now, reading.my_vote)
         poll_out = PollOut.from_tally(tally, products)
-    return PostOut.from_item(post, author, poll_out, products)
+    return PostOut.from_item(post, author, poll_out, products, social)
 
 
 def named_products(post: Post) -> list[str]:
@@ -61,24 +62,28 @@ def present_posts(posts: list[Post], viewer_id: str, known_votes: dict[str, int 
     cards = CardRead(user_ids=sorted({post.author_id for post in posts}), product_ids=products.product_ids,
                      merchant_of=products.merchant_of)
     poll_reads = PollReads([post.post_id for post in posts if post.poll is not None], viewer_id, known_votes or {})
+    social_reads = SocialReads([post.post_id for post in posts], viewer_id)
     card_keys = cards.keys()
-    found = iter(batch_get(card_keys + poll_reads.keys()))
+    found = iter(batch_get(card_keys + poll_reads.keys() + social_reads.keys()))
     read = cards.build([next(found) for _ in card_keys])
     readings = poll_reads.take(found)
+    socials = social_reads.take(found)
     now = now_iso()
-    return [post_view(post, read.users[post.author_id], readings.get(post.post_id), now, read.products)
+    return [post_view(post, read.users[post.author_id], readings.get(post.post_id), now, read.products,
+                      socials[post.post_id])
             for post in posts]
 
 
-def present_read_posts(posts: list[Post], authors: dict[str, UserCard], readings: dict[str, PollReading]
-                       ) -> list[PostOut]:
+def present_read_posts(posts: list[Post], authors: dict[str, UserCard], readings: dict[str, PollReading],
+                       socials: dict[str, SocialReading] | None = None) -> list[PostOut]:
     """Posts whose authors' cards and polls (tallies, the viewer's votes) a page read with the posts
     themselves (the feed): their product cards cost one more BatchGetItem, none when no post names a product."""
     products = product_card_read(posts)
     keys = products.keys()
     product_cards = products.build(batch_get(keys) if keys else []).products
     now = now_iso()
-    return [post_view(post, authors[post.author_id], readings.get(post.post_id), now, product_cards)
+    return [post_view(post, authors[post.author_id], readings.get(post.post_id), now, product_cards,
+                      (socials or {}).get(post.post_id))
             for post in posts]
 
 
@@ -159,6 +164,17 @@ def delete_post(caller: Caller, post_id: str) -> None:
         raise Forbidden("Only the author may delete a post")
     if not delete_if(post, Post.author_id == caller.user_id):
         raise NotFound(f"No post {post_id}")
+
+
+def edit_post(caller: Caller, post_id: str, changes: dict) -> PostOut:
+    """PATCH, author only: one conditional update of the fields given, and `edited_at`."""
+    post = _get(post_id)
+    if post.author_id != caller.user_id:
+        raise Forbidden("Only the author may edit a post")
+    actions = [getattr(Post, name).set(value) for name, value in changes.items()]
+    if not update_if(post, [*actions, Post.edited_at.set(now_iso())], Post.author_id == caller.user_id):
+        raise NotFound(f"No post {post_id}")
+    return present_posts([post], caller.user_id)[0]
 
 
 def list_author_posts(viewer_id: str, author_id: str, page: PageRequest) -> Page:

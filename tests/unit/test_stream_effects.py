@@ -170,9 +170,10 @@ def test_every_table_stream_has_one_handler_and_it_lists_named_use_cases():
     from chalicelib.streams import jobs as job_streams
     from chalicelib.streams import notifications as notification_streams
     from chalicelib.streams import polls as poll_streams
+    from chalicelib.streams import social as social_streams
 
     modules = (advice, feed_streams, graph, group_streams, merchants, job_streams, coupon_streams,
-               notification_streams, poll_streams)
+               notification_streams, poll_streams, social_streams)
     handlers = {name: handler for module in modules
                 for name, handler in vars(module).items() if isinstance(handler, EventSourceHandler)}
     # the Lambda names the README and the deployed functions know
@@ -180,7 +181,7 @@ def test_every_table_stream_has_one_handler_and_it_lists_named_use_cases():
                              "count_group_members", "track_answers", "tally_answer_votes", "tally_helpful_marks",
                              "rank_merchants", "propagate_merchant_tiers", "index_products", "continue_jobs",
                              "tally_coupon_stock", "track_reviews", "count_unread_notifications",
-                             "tally_poll_votes"}
+                             "tally_poll_votes", "count_likes", "track_comments"}
     streams = [source.stream_arn for source in app.app.event_sources]
     assert len(streams) == len(set(streams)) == len(handlers)
     for name, handler in handlers.items():
@@ -209,3 +210,30 @@ def test_a_new_notice_may_add_one_unread_and_marking_or_expiring_it_unread_takes
     # the read state beside the notices is not a notice
     state = {"user_id": "bob", "notification_id": "!state", "unread": 1, "version": 1}
     assert unread_move(inserted("Notifications", state)) is None
+
+
+# -- Likes and comments -----------------------------------------------------------------------------
+LIKE = {"like_key": "P1#3", "user_id": "bob", "post_id": "P1", "created_at": "2024-05-01T00:00:00.000Z"}
+COMMENT = {"post_id": "P1", "comment_id": "C1", "author_id": "bob", "post_author_id": "alice", "text": "hi " * 50,
+           "created_at": "2024-05-01T00:00:00.000Z"}
+
+
+def test_a_like_counts_one_its_removal_takes_one_and_a_modify_moves_nothing():
+    from chalicelib.services import social
+
+    [(target, effect_id, delta)] = social.like_moves(inserted("Likes", LIKE, sequence_number="7"))
+    assert (target.post_id, target.attribute_name, delta) == ("P1", "like_count", 1)
+    assert effect_id == "count_likes:Likes:7"
+    assert [move[2] for move in social.like_moves(removed("Likes", LIKE))] == [-1]
+    assert list(social.like_moves(modified("Likes", LIKE, LIKE))) == []
+
+
+def test_a_comment_notifies_the_posts_author_with_an_excerpt_but_not_on_their_own_post():
+    from chalicelib.services import social
+
+    recipient, data = social.comment_notice(inserted("Comments", COMMENT))
+    assert recipient == "alice"
+    assert data["author_id"] == "bob" and data["comment_id"] == "C1" and len(data["excerpt"]) == 80
+    assert social.comment_notice(inserted("Comments", {**COMMENT, "author_id": "alice"})) is None
+    assert social.comment_notice(removed("Comments", COMMENT)) is None
+    assert [move[2] for move in social.comment_moves(removed("Comments", COMMENT))] == [-1]

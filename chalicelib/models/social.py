@@ -1,0 +1,50 @@
+"""Likes, comments and the counts of each post kept from their streams."""
+
+from __future__ import annotations
+
+from pynamodb.attributes import NumberAttribute, UnicodeAttribute
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+
+from chalicelib.models.base import BaseModel, table_meta
+
+
+class Like(BaseModel):
+    """One user's like of one post, under `services.social.like_key`: a post's likes spread over
+    shards (as a poll's votes), and the reader's own like is one key they can name."""
+
+    Meta = table_meta("Likes")
+    like_key = UnicodeAttribute(hash_key=True)  # "<post_id>#<shard of user_id>"
+    user_id = UnicodeAttribute(range_key=True)
+    post_id = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+
+
+class PostCounts(BaseModel):
+    """A post's like and comment counts, summed per stream batch from Likes and Comments (one update
+    per batch of each stream); a missing item counts nothing."""
+
+    Meta = table_meta("PostCounts")
+    post_id = UnicodeAttribute(hash_key=True)
+    like_count = NumberAttribute(null=True)
+    comment_count = NumberAttribute(null=True)
+
+
+class CommentIdIndex(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by_comment_id"
+        projection = AllProjection()
+
+    comment_id = UnicodeAttribute(hash_key=True)
+
+
+class Comment(BaseModel):
+    """A comment under a post; ULID ids, so a post's partition reads oldest first."""
+
+    Meta = table_meta("Comments")
+    post_id = UnicodeAttribute(hash_key=True)
+    comment_id = UnicodeAttribute(range_key=True)
+    author_id = UnicodeAttribute()
+    post_author_id = UnicodeAttribute()  # copied at creation: the notice and the delete right need it
+    text = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    by_comment_id = CommentIdIndex()

@@ -1,0 +1,220 @@
+"""Likes and comments of posts, and their counts.
+
+A like is ONE conditional write of the liker's own item, keyed `<post_id>#<shard of user>` (the
+poll votes' layout, `domain.polls.vote_shard`): one post's likes spread over 16 partitions and the
+reader's own like is a key the page's one BatchGetItem can name. Nothing is written on the post.
+`like_count` and `comment_count` live in the post's `PostCounts` item, summed per stream batch from
+the Likes and Comments streams (`count_likes`, `count_comments`: one update of the item per batch,
+exactly once under replay, `effects.sum_changes_once`); they may trail by seconds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+
+from chalicelib.auth import Caller
+from chalicelib.domain import polls
+from chalicelib.domain.changes import BatchFailures, Change, per_batch
+from chalicelib.domain.ids import new_id, now_iso
+from chalicelib.errors import Forbidden, NotFound
+from chalicelib.models.base import batch_get, delete_if, save_if
+from chalicelib.models.graph import Block
+from chalicelib.models.posts import Post
+from chalicelib.models.social import Comment, Like, PostCounts
+from chalicelib.models.transactions import Transaction
+from chalicelib.pagination import PageRequest
+from chalicelib.services import notifications
+from chalicelib.services.effects import sum_changes_once
+
+
+def like_key(post_id: str, user_id: str) -> str:
+    """The partition key of `user_id`'s like of `post_id` (the vote shards of `domain.polls`)."""
+    return f"{post_id}#{polls.vote_shard(user_id)}"
+
+
+# -- reading ----------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class SocialReading:
+    """What a reader sees of a post's likes and comments."""
+
+    like_count: int = 0
+    comment_count: int = 0
+    liked_by_me: bool = False
+
+
+@dataclass
+class SocialReads:
+    """The keys a page's posts need in its one BatchGetItem (the counts, the viewer's own like)."""
+
+    post_ids: Sequence[str]
+    viewer_id: str
+
+    def keys(self) -> list[tuple]:
+        keys: list[tuple] = []
+        for post_id in self.post_ids:
+            keys += [(PostCounts, post_id, None), (Like, like_key(post_id, self.viewer_id), self.viewer_id)]
+        return keys
+
+    def take(self, found: Iterator) -> dict[str, SocialReading]:
+        """Consume this reader's share of the batch's answers (in `keys()` order)."""
+        readings = {}
+        for post_id in self.post_ids:
+            counts, like = next(found), next(found)
+            readings[post_id] = reading_of(counts, like is not None)
+        return readings
+
+
+def reading_of(counts: PostCounts | None, liked: bool) -> SocialReading:
+    if counts is None:
+        return SocialReading(liked_by_me=liked)
+    return SocialReading(max(0, int(counts.like_count or 0)), max(0, int(counts.comment_count or 0)), liked)
+
+
+# -- rights -----------------------------------------------------------------------------------------
+def post_for(caller: Caller, post_id: str, *, doing: str, extra: Sequence[tuple] = ()) -> tuple[Post, list]:
+    """The post the caller acts on, in one BatchGetItem with whether its author blocks them (403)
+    and `extra` keys (their answers are returned); 404 for an unknown post."""
+    found = batch_get([(Post, post_id, None), *extra])
+    post = found[0]
+    if not isinstance(post, Post):
+        raise NotFound(f"No post {post_id}")
+    if post.author_id != caller.user_id and batch_get([(Block, post.author_id, caller.user_id)])[0] is not None:
+        raise Forbidden(f"The post's author does not let you {doing} it")
+    return post, found[1:]
+
+
+# -- likes ------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class LikeState:
+    post_id: str
+    liked: bool
+    like_count: int
+
+
+def like(caller: Caller, post_id: str) -> LikeState:
+    """PUT: idempotent. One conditional put of the caller's like; the count the caller sees counts it."""
+    _, (counts,) = post_for(caller, post_id, doing="like", extra=[(PostCounts, post_id, None)])
+    item = Like(like_key(post_id, caller.user_id), caller.user_id, post_id=post_id, created_at=now_iso())
+    written = save_if(item, Like.user_id.does_not_exist())
+    count = reading_of(counts, True).like_count
+    return LikeState(post_id, True, count + 1 if written else max(count, 1))
+
+
+def unlike(caller: Caller, post_id: str) -> LikeState:
+    """DELETE: idempotent; no like to take back is no error."""
+    _, (counts,) = post_for(caller, post_id, doing="like", extra=[(PostCounts, post_id, None)])
+    removed = delete_if(Like(like_key(post_id, caller.user_id), caller.user_id), Like.user_id.exists())
+    count = reading_of(counts, False).like_count
+    return LikeState(post_id, False, max(0, count - 1) if removed else count)
+
+
+# -- comments ---------------------------------------------------------------------------------------
+def add_comment(caller: Caller, post_id: str, text: str) -> Comment:
+    """One read (the post and the author's block), one write. The Comments stream counts it and
+    notifies the post's author."""
+    post, _ = post_for(caller, post_id, doing="comment on")
+    comment = Comment(post_id, new_id(), author_id=caller.user_id, post_author_id=post.author_id, text=text,
+                      created_at=now_iso())
+    comment.save(condition=Comment.comment_id.does_not_exist())
+    return comment
+
+
+def list_comments(post_id: str, page: PageRequest) -> tuple[list[Comment], dict | None]:
+    """Oldest first: one Query (an empty first page reads the post to tell an unknown one: 404)."""
+    results = Comment.query(post_id, scan_index_forward=True, limit=page.limit,
+                            last_evaluated_key=page.start_key(Comment, post_id))
+    comments = list(results)
+    if not comments and page.position is None and batch_get([(Post, post_id, None)])[0] is None:
+        raise NotFound(f"No post {post_id}")
+    return comments, results.last_evaluated_key
+
+
+def delete_comment(caller: Caller, comment_id: str) -> None:
+    """By the comment's author or the post's author (403 otherwise)."""
+    found = list(Comment.by_comment_id.query(comment_id, limit=1))
+    if not found:
+        raise NotFound(f"No comment {comment_id}")
+    comment = found[0]
+    if caller.user_id not in (comment.author_id, comment.post_author_id):
+        raise Forbidden("Only the comment's author or the post's author may delete it")
+    delete_if(Comment(comment.post_id, comment.comment_id), Comment.comment_id.exists())
+
+
+# -- stream effects ---------------------------------------------------------------------------------
+LIKE_COUNT_EFFECT = "count_likes"
+COMMENT_COUNT_EFFECT = "count_comments"
+EXCERPT_CHARACTERS = 80  # of a comment, in its `new_comment` notice
+
+
+@dataclass(frozen=True)
+class CountItem:
+    """One post's counts item, one attribute of it; its write adds the batch's summed delta (creating
+    the item on the post's first like or comment)."""
+
+    post_id: str
+    attribute_name: str
+    gone_if_false: bool = True
+
+    def write(self, transaction: Transaction, label: str, deltas: Sequence[int]) -> bool:
+        total = sum(deltas)
+        if total:  # a like and its withdrawal in one batch write only the markers
+            transaction.update(label, PostCounts(self.post_id),
+                               actions=[getattr(PostCounts, self.attribute_name).add(total)])
+        return True
+
+
+def _presence_delta(change: Change) -> int:
+    if change.kind == "INSERT":
+        return 1
+    if change.kind == "REMOVE":
+        return -1
+    return 0
+
+
+def like_moves(change: Change) -> Iterable[tuple[CountItem, str, int]]:
+    delta = _presence_delta(change)
+    if not delta:
+        return []
+    return [(CountItem(str(change.item["post_id"]), "like_count"), change.effect_id(LIKE_COUNT_EFFECT), delta)]
+
+
+def comment_moves(change: Change) -> Iterable[tuple[CountItem, str, int]]:
+    delta = _presence_delta(change)
+    if not delta:
+        return []
+    return [(CountItem(str(change.item["post_id"]), "comment_count"), change.effect_id(COMMENT_COUNT_EFFECT),
+             delta)]
+
+
+@per_batch
+def count_likes(changes: Sequence[Change]) -> BatchFailures:
+    """Likes stream, per batch: ONE update of each post's counts item per batch, exactly once."""
+    return sum_changes_once(changes, like_moves)
+
+
+@per_batch
+def count_comments(changes: Sequence[Change]) -> BatchFailures:
+    """Comments stream, per batch: ONE update of each post's counts item per batch, exactly once."""
+    return sum_changes_once(changes, comment_moves)
+
+
+def comment_notice(change: Change) -> tuple[str, dict] | None:
+    """(recipient, data) of the `new_comment` a new comment is due; none on one's own post."""
+    if change.kind != "INSERT":
+        return None
+    item = change.item
+    if item["author_id"] == item["post_author_id"]:
+        return None
+    return str(item["post_author_id"]), {"post_id": item["post_id"], "comment_id": item["comment_id"],
+                                         "author_id": item["author_id"],
+                                         "excerpt": str(item.get("text", ""))[:EXCERPT_CHARACTERS]}
+
+
+def notify_post_author(change: Change) -> None:
+    """Comments stream: the post's author hears of a comment (once: the notice's id names the comment)."""
+    notice = comment_notice(change)
+    if notice is None:
+        return
+    recipient, data = notice
+    notifications.notify(recipient, "new_comment", data, cause=data["comment_id"], at_ms=change.created_ms)
