@@ -3,6 +3,8 @@
 from chalicelib.http import Api
 from chalicelib.schemas.advice import (
     CreateProduct,
+    EditProduct,
+    EditReview,
     HelpfulOut,
     MarkHelpful,
     ProductOut,
@@ -39,7 +41,7 @@ def list_merchant_products(ctx, merchant_id):
 @api.route("POST", "/products/{product_id}/reviews", summary="Review a product (once per user; not your own)",
            body=WriteReview, response=ReviewOut, status=201, errors=(403, "AlreadyReviewed"))
 def write_review(ctx, product_id):
-    return reviews.write(ctx.user, product_id, ctx.body.rating, ctx.body.body)
+    return reviews.write(ctx.user, product_id, ctx.body.rating, ctx.body.body, ctx.body.image_urls)
 
 
 @api.route("GET", "/products/{product_id}/reviews", summary="A product's reviews, newest first",
@@ -70,3 +72,27 @@ def remove_from_wishlist(ctx, product_id):
            response=WishlistEntryOut, paginated=True)
 def get_wishlist(ctx, user_id):
     return wishlists.wishlist(user_id, ctx.page)
+
+
+@api.route("PATCH", "/products/{product_id}", summary="Edit a product (its store only)", body=EditProduct,
+           response=ProductOut, errors=(403,))
+def edit_product(ctx, product_id):
+    return products.edit(ctx.user, product_id, ctx.body.model_dump(exclude_unset=True, exclude_none=True))
+
+
+@api.route("DELETE", "/products/{product_id}", summary="Delete a product (its store only): it leaves Good Finds; "
+           "wish lists keep it as unavailable", status=204, errors=(403,))
+def delete_product(ctx, product_id):
+    products.delete(ctx.user, product_id)
+
+
+@api.route("PATCH", "/reviews/{review_id}", summary="Edit a review's rating, text or images (author only)",
+           body=EditReview, response=ReviewOut, errors=(403,))
+def edit_review(ctx, review_id):
+    return reviews.edit(ctx.user, review_id, ctx.body.model_dump(exclude_unset=True, exclude_none=True))
+
+
+@api.route("DELETE", "/reviews/{review_id}", summary="Delete a review (author only); the helpful points it "
+           "earned are reversed", status=204, errors=(403,))
+def delete_review(ctx, review_id):
+    reviews.delete(ctx.user, review_id)

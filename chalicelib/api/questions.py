@@ -7,6 +7,8 @@ from chalicelib.schemas.advice import (
     AnswerOut,
     AskQuestion,
     CastVote,
+    EditAnswer,
+    EditQuestion,
     PostAnswer,
     QuestionOut,
     VoteOut,
@@ -59,3 +61,33 @@ def accept_answer(ctx, question_id):
            body=CastVote, response=VoteOut, errors=(403,))
 def vote_on_answer(ctx, answer_id):
     return questions.vote(ctx.user, answer_id, ctx.body.value)
+
+
+@api.route("DELETE", "/questions/{question_id}/accept", summary="Withdraw the acceptance (asker only); its points "
+           "are reversed. Idempotent", response=QuestionOut, errors=(403,))
+def withdraw_acceptance(ctx, question_id):
+    return questions.withdraw_acceptance(ctx.user, question_id)
+
+
+@api.route("PATCH", "/questions/{question_id}", summary="Edit a question's title, body or labels (asker only)",
+           body=EditQuestion, response=QuestionOut, errors=(403,))
+def edit_question(ctx, question_id):
+    return questions.edit_question(ctx.user, question_id, ctx.body.model_dump(exclude_unset=True, exclude_none=True))
+
+
+@api.route("DELETE", "/questions/{question_id}", summary="Delete a question without answers (asker only)",
+           status=204, errors=(403, "HasAnswers"))
+def delete_question(ctx, question_id):
+    questions.delete_question(ctx.user, question_id)
+
+
+@api.route("PATCH", "/answers/{answer_id}", summary="Edit an answer (author only)", body=EditAnswer,
+           response=AnswerOut, errors=(403,))
+def edit_answer(ctx, answer_id):
+    return questions.edit_answer(ctx.user, answer_id, ctx.body.body)
+
+
+@api.route("DELETE", "/answers/{answer_id}", summary="Delete an answer that is not accepted (author only); its "
+           "vote points and expert score are reversed", status=204, errors=(403, "AnswerAccepted"))
+def delete_answer(ctx, answer_id):
+    questions.delete_answer(ctx.user, answer_id)

@@ -131,6 +131,8 @@ class Review(BaseModel):
     labels = ListAttribute(of=UnicodeAttribute, default=list)  # the product's labels
     rating = NumberAttribute()
     body = UnicodeAttribute()
+    image_urls = ListAttribute(of=UnicodeAttribute, default=list)
+    edited_at = UnicodeAttribute(null=True)
     helpful_count = NumberAttribute(default=0)
     created_at = UnicodeAttribute()
     by_product = ReviewsByProductIndex()

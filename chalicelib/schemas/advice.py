@@ -10,6 +10,7 @@ from chalicelib.domain.advice import MAX_PRICE_CENTS, MAX_PRODUCTS_PER_QUESTION
 from chalicelib.domain.products import DEFAULT_CURRENCY, ISO_4217_CODES, MAX_DESCRIPTION, check_currency, rating_average
 from chalicelib.schemas.base import Body, HttpsUrl, Id, Labels, RequestModel, ResponseModel, Title
 from chalicelib.schemas.cards import ProductCard, UserCard
+from chalicelib.schemas.posts import MAX_IMAGES
 from chalicelib.schemas.profiles import MerchantBlock
 
 if TYPE_CHECKING:
@@ -58,7 +59,19 @@ class QuestionOut(ResponseModel):
         )
 
 
+class EditQuestion(RequestModel):
+    """PATCH: the fields given replace the question's (its products stay)."""
+
+    title: Title | None = None
+    body: Body | None = None
+    labels: RequiredLabels | None = None
+
+
 class PostAnswer(RequestModel):
+    body: Body
+
+
+class EditAnswer(RequestModel):
     body: Body
 
 
@@ -124,6 +137,17 @@ class CreateProduct(RequestModel):
     currency: Currency = DEFAULT_CURRENCY
 
 
+class EditProduct(RequestModel):
+    """PATCH: the fields given replace the product's."""
+
+    title: Title | None = None
+    price_cents: Annotated[int, Field(gt=0, le=MAX_PRICE_CENTS)] | None = None
+    description: Annotated[str, StringConstraints(max_length=MAX_DESCRIPTION)] | None = None
+    currency: Currency | None = None
+    image_url: HttpsUrl | None = None
+    labels: RequiredLabels | None = None
+
+
 class ProductOut(ResponseModel):
     product_id: str
     merchant_id: str
@@ -157,9 +181,22 @@ class ProductOut(ResponseModel):
         )
 
 
+ReviewImages = Annotated[list[HttpsUrl], Field(max_length=MAX_IMAGES)]
+Rating = Annotated[int, Field(ge=1, le=5)]
+
+
 class WriteReview(RequestModel):
-    rating: Annotated[int, Field(ge=1, le=5)]
+    rating: Rating
     body: Body
+    image_urls: ReviewImages = Field(default_factory=list)
+
+
+class EditReview(RequestModel):
+    """PATCH: the fields given replace the review's."""
+
+    rating: Rating | None = None
+    body: Body | None = None
+    image_urls: ReviewImages | None = None
 
 
 class ReviewOut(ResponseModel):
@@ -169,6 +206,7 @@ class ReviewOut(ResponseModel):
     user: UserCard = Field(description="The reviewer's card")
     rating: int
     body: str
+    image_urls: list[str] = Field(default_factory=list)
     helpful_count: int
     created_at: str
     marked_helpful: bool = Field(False, description="Whether the caller has marked this review helpful")
@@ -182,6 +220,7 @@ class ReviewOut(ResponseModel):
             user=user,
             rating=int(review.rating),
             body=review.body,
+            image_urls=[str(value) for value in review.image_urls or []],
             helpful_count=int(review.helpful_count or 0),
             created_at=review.created_at,
             marked_helpful=marked_helpful,

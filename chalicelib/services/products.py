@@ -6,9 +6,9 @@ from chalicelib.auth import Caller
 from chalicelib.domain.advice import MAX_ID_LENGTH, created_at_of, plausible_id
 from chalicelib.domain.ids import new_id
 from chalicelib.domain.products import DEFAULT_CURRENCY
-from chalicelib.errors import NotFound
+from chalicelib.errors import Forbidden, NotFound
 from chalicelib.models.advice import Product
-from chalicelib.models.base import get_or_404
+from chalicelib.models.base import delete_if, get_or_404, update_if
 from chalicelib.pagination import Page, PageRequest
 from chalicelib.schemas.advice import ProductOut
 
@@ -57,6 +57,31 @@ def get_product(product_id: str) -> Product:
 
 def product(product_id: str) -> ProductOut:
     return with_stores([get_product(product_id)])[0]
+
+
+def edit(caller: Caller, product_id: str, changes: dict) -> ProductOut:
+    """PATCH, owner only: one conditional update; Good Finds re-indexes it from the Products stream."""
+    item = _own_product(caller, product_id)
+    actions = [getattr(Product, name).set(value) for name, value in changes.items()]
+    if actions and not update_if(item, actions, Product.merchant_id == caller.user_id):
+        raise NotFound(f"No product {product_id}")
+    for name, value in changes.items():
+        setattr(item, name, value)
+    return with_stores([item])[0]
+
+
+def delete(caller: Caller, product_id: str) -> None:
+    """DELETE, owner only: one conditional delete. Its REMOVE record takes it out of Good Finds
+    (`good_finds.index_product`); wish lists keep their entries, whose cards show `available: false`."""
+    item = _own_product(caller, product_id)
+    delete_if(item, Product.merchant_id == caller.user_id)  # gone meanwhile: done
+
+
+def _own_product(caller: Caller, product_id: str) -> Product:
+    item = get_product(product_id)
+    if item.merchant_id != caller.user_id:
+        raise Forbidden("Only the product's store may change it")
+    return item
 
 
 def merchant_products(merchant_id: str, page: PageRequest) -> Page:

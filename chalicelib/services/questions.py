@@ -12,12 +12,13 @@ from chalicelib.domain.advice import (
     question_index_keys,
     question_list_partitions,
 )
-from chalicelib.domain.ids import new_id
-from chalicelib.errors import BadRequest, Forbidden, NotFound
+from chalicelib.domain.changes import Change
+from chalicelib.domain.ids import new_id, now_iso
+from chalicelib.errors import BadRequest, Conflict, Forbidden, NotFound
 from chalicelib.models.advice import Answer, AnswerVote, LabelIndexEntry, Question
-from chalicelib.models.base import batch_get, get_or_404, save_if
+from chalicelib.models.base import batch_get, delete_if, get_or_404, update_if
 from chalicelib.models.sharded import ShardedList, read_sharded_page
-from chalicelib.models.transactions import Transaction, retry_on_conflict
+from chalicelib.models.transactions import Transaction, TransactionFailed, retry_on_conflict
 from chalicelib.pagination import Page, PageRequest
 from chalicelib.schemas.advice import AcceptanceOut, AnswerOut, QuestionOut, VoteOut
 from chalicelib.schemas.cards import UserCard
@@ -77,6 +78,13 @@ def get_question(question_id: str) -> Question:
     return get_or_404(Question, question_id, what="question")
 
 
+def _read_question(question_id: str) -> Question:
+    """A consistent read, for a write conditioned on what it shows."""
+    if not plausible_id(question_id):
+        raise NotFound(f"No question {question_id[:MAX_ID_LENGTH]}")
+    return get_or_404(Question, question_id, what="question", consistent_read=True)
+
+
 def question(question_id: str) -> QuestionOut:
     item = get_question(question_id)
     return question_view(item, questions_cards([item]))
@@ -133,6 +141,58 @@ def list_questions(label: str | None, page: PageRequest) -> Page:
     return Page(items=items, next_cursor=next_cursor)
 
 
+def edit_question(caller: Caller, question_id: str, changes: dict) -> QuestionOut:
+    """PATCH, asker only. New labels move its LabelIndex entries (the old ones deleted, the new put)
+    in the same transaction as the question, on condition that its labels are still those read."""
+    def attempt() -> Question:
+        question = _read_question(question_id)
+        if question.asker_id != caller.user_id:
+            raise Forbidden("Only the asker may edit a question")
+        old_labels = [str(label) for label in question.labels or []]
+        with Transaction() as transaction:
+            actions = [getattr(Question, name).set(value) for name, value in changes.items()]
+            transaction.update("question", question, actions=actions,
+                               condition=Question.labels == old_labels, retry_if_false=True)
+            if "labels" in changes:
+                old_keys = set(question_index_keys(question_id, old_labels))
+                new_keys = question_index_keys(question_id, changes["labels"])
+                for key in old_keys - set(new_keys):
+                    transaction.delete("index entry", LabelIndexEntry(key, question_id))
+                for key in new_keys:
+                    if key not in old_keys:
+                        transaction.put("index entry", LabelIndexEntry(
+                            key, question_id, created_at=question.created_at, asker_id=question.asker_id,
+                            product_merchants=_merchants_of([question])))
+        for name, value in changes.items():
+            setattr(question, name, value)
+        return question
+
+    item = retry_on_conflict(attempt, what="this question")
+    return question_view(item, questions_cards([item]))
+
+
+def delete_question(caller: Caller, question_id: str) -> None:
+    """DELETE, asker only; 409 `HasAnswers` once it has answers. The question and its index entries go
+    in one transaction, on condition it still counts no answer; `answer` checks the question in its
+    own transaction, so no answer is stored for a question that is gone."""
+    question = get_question(question_id)
+    if question.asker_id != caller.user_id:
+        raise Forbidden("Only the asker may delete a question")
+    has_answers = int(question.answer_count or 0) > 0 or any(
+        True for _ in Answer.by_question.query(question_id, limit=1))
+    if has_answers:
+        raise Conflict("This question has answers", code="HasAnswers")
+    try:
+        with Transaction() as transaction:
+            transaction.delete("question", question, condition=Question.answer_count == 0)
+            for key in question_index_keys(question_id, [str(label) for label in question.labels or []]):
+                transaction.delete("index entry", LabelIndexEntry(key, question_id))
+    except TransactionFailed as exc:
+        if exc.failed_on("question"):
+            raise Conflict("This question has answers", code="HasAnswers") from None
+        raise
+
+
 # --- Answers -------------------------------------------------------------------------------------
 
 
@@ -163,7 +223,14 @@ def answer(caller: Caller, question_id: str, body: str) -> AnswerOut:
         rank=answer_rank(accepted=False, score=0, answer_id=answer_id),
         created_at=created_at_of(answer_id),
     )
-    item.save(condition=Answer.answer_id.does_not_exist())
+    try:
+        with Transaction() as transaction:  # a question deleted meanwhile takes no answer
+            transaction.check("question", Question, question_id, condition=Question.question_id.exists())
+            transaction.put("answer", item, condition=Answer.answer_id.does_not_exist())
+    except TransactionFailed as exc:
+        if exc.failed_on("question"):
+            raise NotFound(f"No question {question_id}") from None
+        raise
     return answer_view(item, my_card)
 
 
@@ -197,6 +264,33 @@ def get_answer(answer_id: str) -> Answer:
     if not plausible_id(answer_id):
         raise NotFound(f"No answer {answer_id[:MAX_ID_LENGTH]}")
     return get_or_404(Answer, answer_id, what="answer")
+
+
+def edit_answer(caller: Caller, answer_id: str, body: str) -> AnswerOut:
+    """PATCH, author only: one conditional update of the body."""
+    item = get_answer(answer_id)
+    if item.author_id != caller.user_id:
+        raise Forbidden("Only the author may edit an answer")
+    if not update_if(item, [Answer.body.set(body)], Answer.author_id == caller.user_id):
+        raise NotFound(f"No answer {answer_id}")
+    item.body = body
+    card = read_cards(user_ids=[caller.user_id]).users[caller.user_id]
+    vote_item = batch_get([(AnswerVote, answer_id, caller.user_id)])[0]
+    return answer_view(item, card, int(vote_item.value) if vote_item is not None else 0)
+
+
+def delete_answer(caller: Caller, answer_id: str) -> None:
+    """DELETE, author only; 409 `AnswerAccepted` while accepted. One conditional delete: the Answers
+    REMOVE record drops the question's `answer_count`, and `remove_votes_of_removed_answer` deletes its
+    votes, whose records reverse their points and expert scores through the existing vote effects."""
+    item = get_answer(answer_id)
+    if item.author_id != caller.user_id:
+        raise Forbidden("Only the author may delete an answer")
+    if item.accepted or not delete_if(item, Answer.accepted == False):  # noqa: E712 - a condition, not a test
+        if batch_get([(Answer, answer_id, None)])[0] is None:
+            return  # deleted meanwhile: done
+        raise Conflict("An accepted answer cannot be deleted; the asker may withdraw the acceptance",
+                       code="AnswerAccepted")
 
 
 def accept(caller: Caller, question_id: str, answer_id: str) -> AcceptanceOut:
@@ -241,6 +335,30 @@ def accept(caller: Caller, question_id: str, answer_id: str) -> AcceptanceOut:
     return retry_on_conflict(attempt, what="this question's acceptance")
 
 
+def withdraw_acceptance(caller: Caller, question_id: str) -> QuestionOut:
+    """The asker withdraws the acceptance: a move to "no answer". The answer's `accepted` flag drops
+    in the same transaction, so its Answers record (before accepted, after not) reverses the +15 and +2
+    through `rewards.award_for_acceptance`, exactly as a move does. Idempotent."""
+    def attempt() -> Question:
+        question = _read_question(question_id)
+        if question.asker_id != caller.user_id:
+            raise Forbidden("Only the asker may withdraw an acceptance")
+        current_id = question.accepted_answer_id
+        if not current_id:
+            return question
+        previous = batch_get([(Answer, current_id, None)])[0]
+        with Transaction() as transaction:
+            transaction.update("question", question, actions=[Question.accepted_answer_id.remove()],
+                               condition=Question.accepted_answer_id == current_id, retry_if_false=True)
+            if previous is not None:
+                _set_accepted(transaction, previous, False)
+        question.accepted_answer_id = None
+        return question
+
+    item = retry_on_conflict(attempt, what="this question's acceptance")
+    return question_view(item, questions_cards([item]))
+
+
 def _set_accepted(transaction: Transaction, answer: Answer, accepted: bool) -> None:
     score = int(answer.score or 0)
     transaction.update(
@@ -272,8 +390,6 @@ def vote(caller: Caller, answer_id: str, value: int) -> VoteOut:
     if value == 0:
         retry_on_conflict(AnswerVote(answer_id, caller.user_id).delete, what="your vote")
         return VoteOut(answer_id=answer_id, value=0)
-    from chalicelib.domain.ids import now_iso
-
     item = AnswerVote(
         answer_id,
         caller.user_id,
@@ -283,5 +399,29 @@ def vote(caller: Caller, answer_id: str, value: int) -> VoteOut:
         labels=list(target.labels or []),
         updated_at=now_iso(),
     )
-    save_if(item, AnswerVote.voter_id.does_not_exist() | (AnswerVote.value != value))  # same vote again: nothing
+    try:
+        with Transaction() as transaction:  # an answer deleted meanwhile takes no vote (its votes are removed)
+            transaction.check("answer", Answer, answer_id, condition=Answer.answer_id.exists())
+            transaction.put("vote", item, condition=AnswerVote.voter_id.does_not_exist() | (AnswerVote.value != value))
+    except TransactionFailed as exc:
+        if exc.failed_on("answer"):
+            raise NotFound(f"No answer {answer_id}") from None
+        if not exc.failed_on("vote"):  # the same vote again: nothing changes
+            raise
     return VoteOut(answer_id=answer_id, value=value)
+
+
+def remove_votes_of_removed_answer(change: Change) -> None:
+    """Answers stream effect: a deleted answer's votes are deleted, so each vote's REMOVE record
+    reverses its tally, reward and expert score through the vote effects, exactly as a withdrawal.
+    Idempotent: a replay finds fewer (or no) votes. No vote can arrive after the answer is gone
+    (`vote` checks the answer in its transaction)."""
+    if change.kind != "REMOVE":
+        return
+    answer_id = change.keys.get("answer_id") or change.item.get("answer_id")
+    if not answer_id:
+        return
+    votes = list(AnswerVote.query(answer_id, consistent_read=True))
+    with AnswerVote.batch_write() as batch:
+        for vote_item in votes:
+            batch.delete(vote_item)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from chalicelib.auth import Caller
 from chalicelib.domain.advice import MAX_ID_LENGTH, created_at_of, plausible_id, review_guard_key
+from chalicelib.domain.changes import Change
 from chalicelib.domain.ids import new_id, now_iso
 from chalicelib.errors import Conflict, Forbidden, NotFound
 from chalicelib.models.advice import HelpfulMark, Product, Review, ReviewGuard
-from chalicelib.models.base import batch_get, get_or_none, save_if
+from chalicelib.models.base import batch_get, get_or_none, update_if
+from chalicelib.models.transactions import Transaction, TransactionFailed
 from chalicelib.pagination import Page, PageRequest
 from chalicelib.schemas.advice import HelpfulOut, ReviewOut
 from chalicelib.schemas.cards import UserCard
@@ -18,12 +20,10 @@ def review_view(review: Review, author: UserCard, marked_helpful: bool = False) 
     return ReviewOut.from_item(review, author, marked_helpful)
 
 
-def write(caller: Caller, product_id: str, rating: int, body: str) -> ReviewOut:
+def write(caller: Caller, product_id: str, rating: int, body: str, image_urls: list[str] | None = None) -> ReviewOut:
     """One review per user per product: the review and its guard item are put in one TransactWrite,
     each on condition it does not exist, so of two racing reviews exactly one is stored. One
     BatchGetItem reads the product and the reviewer's card first."""
-    from chalicelib.models.transactions import Transaction, TransactionFailed
-
     if not plausible_id(product_id):
         raise NotFound(f"No product {product_id[:MAX_ID_LENGTH]}")
     me = CardRead(user_ids=[caller.user_id])
@@ -42,6 +42,7 @@ def write(caller: Caller, product_id: str, rating: int, body: str) -> ReviewOut:
         labels=list(product.labels or []),
         rating=rating,
         body=body,
+        image_urls=list(image_urls or []),
         helpful_count=0,
         created_at=created_at_of(review_id),
     )
@@ -109,5 +110,61 @@ def mark_helpful(caller: Caller, review_id: str, value: bool) -> HelpfulOut:
         labels=list(review.labels or []),
         created_at=now_iso(),
     )
-    save_if(mark, HelpfulMark.user_id.does_not_exist())  # already marked: nothing changes
+    try:
+        with Transaction() as transaction:  # a review deleted meanwhile takes no mark (its marks are removed)
+            transaction.check("review", Review, review_id, condition=Review.product_id.exists())
+            transaction.put("mark", mark, condition=HelpfulMark.user_id.does_not_exist())
+    except TransactionFailed as exc:
+        if exc.failed_on("review"):
+            raise NotFound(f"No review {review_id}") from None
+        if not exc.failed_on("mark"):  # already marked: nothing changes
+            raise
     return HelpfulOut(review_id=review_id, helpful=True)
+
+
+def edit(caller: Caller, review_id: str, changes: dict) -> ReviewOut:
+    """PATCH, author only: one conditional update of the fields given, and `edited_at`. A new rating
+    moves the product's `rating_total` through `count_product_reviews` (the record's before and after)."""
+    review = get_review(review_id)
+    if review.author_id != caller.user_id:
+        raise Forbidden("Only the author may edit a review")
+    actions = [getattr(Review, name).set(value) for name, value in changes.items()]
+    if not update_if(review, [*actions, Review.edited_at.set(now_iso())], Review.author_id == caller.user_id):
+        raise NotFound(f"No review {review_id}")
+    for name, value in changes.items():
+        setattr(review, name, value)
+    me = CardRead(user_ids=[caller.user_id])
+    mark, *found = batch_get([(HelpfulMark, review_id, caller.user_id), *me.keys()])
+    return review_view(review, me.build(found).users[caller.user_id], mark is not None)
+
+
+def delete(caller: Caller, review_id: str) -> None:
+    """DELETE, author only: the review and its one-per-product guard in one transaction (so the author
+    may review the product again). Its REMOVE record drops the product's `review_count` and rating
+    (`count_product_reviews`); `remove_marks_of_removed_review` deletes its helpful marks, whose
+    records take back the points and expert scores they gave through the existing mark effects."""
+    review = get_review(review_id)
+    if review.author_id != caller.user_id:
+        raise Forbidden("Only the author may delete a review")
+    guard = ReviewGuard(review_guard_key(review.product_id, caller.user_id))
+    try:
+        with Transaction() as transaction:
+            transaction.delete("review", review, condition=Review.author_id == caller.user_id)
+            transaction.delete("guard", guard, condition=ReviewGuard.guarded_review_id == review_id)
+    except TransactionFailed as exc:
+        if not exc.failed_on("review"):
+            raise
+        # deleted meanwhile: done
+
+
+def remove_marks_of_removed_review(change: Change) -> None:
+    """Reviews stream effect: a deleted review's helpful marks are deleted, each REMOVE record then
+    reversing its +5 and expert score exactly, as an unmark does. Idempotent under replay; no mark is
+    stored after the review is gone (`mark_helpful` checks the review in its transaction)."""
+    old = change.old or {}
+    if change.kind != "REMOVE" or not old.get("product_id"):  # guard items carry no product
+        return
+    marks = list(HelpfulMark.query(old["review_id"], consistent_read=True))
+    with HelpfulMark.batch_write() as batch:
+        for mark in marks:
+            batch.delete(mark)

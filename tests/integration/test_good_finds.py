@@ -418,3 +418,22 @@ def test_a_large_re_index_is_exact_under_chaotic_delivery(client, users, open_st
     assert tiers_indexed(store) == {"1": 60}
     assert reindex_job(store).done
     assert chaos_streams.set_aside == []
+
+
+def test_an_edited_product_is_relisted_and_a_deleted_one_leaves_good_finds(client, users, open_store, grade,
+                                                                            streams):
+    # Given a Gold store's two camera products in Good Finds
+    store = open_store("Edits")
+    kept, dropped = add_product(client, store, ["camera"]), add_product(client, store, ["camera"])
+    grade(store, "gold")
+    shopper = shopper_with(client, users, ["camera"])
+    assert ids(good_finds(client, shopper)) == [dropped, kept]
+    # When one is retitled and the other deleted by the store
+    assert call(client, "PATCH", f"/products/{kept}", store, {"title": "Renamed"}).status_code == 200
+    assert call(client, "DELETE", f"/products/{dropped}", store).status_code == 204
+    streams.drain()
+    # Then Good Finds shows the new title and no longer the deleted product, nor keeps its entries
+    page = good_finds(client, shopper)
+    assert [(item["product_id"], item["title"]) for item in page["items"]] == [(kept, "Renamed")]
+    entries = entries_of(store)
+    assert entries and all(entry.rank_key.endswith(kept) for entry in entries), [e.rank_key for e in entries]
