@@ -223,14 +223,17 @@ def answer(caller: Caller, question_id: str, body: str) -> AnswerOut:
         rank=answer_rank(accepted=False, score=0, answer_id=answer_id),
         created_at=created_at_of(answer_id),
     )
-    try:
-        with Transaction() as transaction:  # a question deleted meanwhile takes no answer
-            transaction.check("question", Question, question_id, condition=Question.question_id.exists())
-            transaction.put("answer", item, condition=Answer.answer_id.does_not_exist())
-    except TransactionFailed as exc:
-        if exc.failed_on("question"):
-            raise NotFound(f"No question {question_id}") from None
-        raise
+    def attempt() -> None:
+        try:
+            with Transaction() as transaction:  # a question deleted meanwhile takes no answer
+                transaction.check("question", Question, question_id, condition=Question.question_id.exists())
+                transaction.put("answer", item, condition=Answer.answer_id.does_not_exist())
+        except TransactionFailed as exc:
+            if not exc.conflict and exc.failed_on("question"):
+                raise NotFound(f"No question {question_id}") from None
+            raise
+
+    retry_on_conflict(attempt, what="your answer")
     return answer_view(item, my_card)
 
 
@@ -399,15 +402,21 @@ def vote(caller: Caller, answer_id: str, value: int) -> VoteOut:
         labels=list(target.labels or []),
         updated_at=now_iso(),
     )
-    try:
-        with Transaction() as transaction:  # an answer deleted meanwhile takes no vote (its votes are removed)
-            transaction.check("answer", Answer, answer_id, condition=Answer.answer_id.exists())
-            transaction.put("vote", item, condition=AnswerVote.voter_id.does_not_exist() | (AnswerVote.value != value))
-    except TransactionFailed as exc:
-        if exc.failed_on("answer"):
-            raise NotFound(f"No answer {answer_id}") from None
-        if not exc.failed_on("vote"):  # the same vote again: nothing changes
-            raise
+    def attempt() -> None:
+        try:
+            with Transaction() as transaction:  # an answer deleted meanwhile takes no vote (its votes are removed)
+                transaction.check("answer", Answer, answer_id, condition=Answer.answer_id.exists())
+                transaction.put("vote", item,
+                                condition=AnswerVote.voter_id.does_not_exist() | (AnswerVote.value != value))
+        except TransactionFailed as exc:
+            if exc.conflict:
+                raise
+            if exc.failed_on("answer"):
+                raise NotFound(f"No answer {answer_id}") from None
+            if not exc.failed_on("vote"):  # the same vote again: nothing changes
+                raise
+
+    retry_on_conflict(attempt, what="your vote")
     return VoteOut(answer_id=answer_id, value=value)
 
 

@@ -9,7 +9,7 @@ from chalicelib.domain.ids import new_id, now_iso
 from chalicelib.errors import Conflict, Forbidden, NotFound
 from chalicelib.models.advice import HelpfulMark, Product, Review, ReviewGuard
 from chalicelib.models.base import batch_get, get_or_none, update_if
-from chalicelib.models.transactions import Transaction, TransactionFailed
+from chalicelib.models.transactions import Transaction, TransactionFailed, retry_on_conflict
 from chalicelib.pagination import Page, PageRequest
 from chalicelib.schemas.advice import HelpfulOut, ReviewOut
 from chalicelib.schemas.cards import UserCard
@@ -110,15 +110,20 @@ def mark_helpful(caller: Caller, review_id: str, value: bool) -> HelpfulOut:
         labels=list(review.labels or []),
         created_at=now_iso(),
     )
-    try:
-        with Transaction() as transaction:  # a review deleted meanwhile takes no mark (its marks are removed)
-            transaction.check("review", Review, review_id, condition=Review.product_id.exists())
-            transaction.put("mark", mark, condition=HelpfulMark.user_id.does_not_exist())
-    except TransactionFailed as exc:
-        if exc.failed_on("review"):
-            raise NotFound(f"No review {review_id}") from None
-        if not exc.failed_on("mark"):  # already marked: nothing changes
-            raise
+    def attempt() -> None:
+        try:
+            with Transaction() as transaction:  # a review deleted meanwhile takes no mark (its marks are removed)
+                transaction.check("review", Review, review_id, condition=Review.product_id.exists())
+                transaction.put("mark", mark, condition=HelpfulMark.user_id.does_not_exist())
+        except TransactionFailed as exc:
+            if exc.conflict:
+                raise
+            if exc.failed_on("review"):
+                raise NotFound(f"No review {review_id}") from None
+            if not exc.failed_on("mark"):  # already marked: nothing changes
+                raise
+
+    retry_on_conflict(attempt, what="your mark")
     return HelpfulOut(review_id=review_id, helpful=True)
 
 
