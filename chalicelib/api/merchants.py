@@ -35,6 +35,13 @@ def rate_merchant(ctx, merchant_id):
     return ratings.rate_merchant(judge, merchant_id, ctx.body.score, ctx.body.comment)
 
 
+@api.route("GET", "/merchants/{merchant_id}/ratings/me", summary="The calling judge's own score of a store "
+           "(judges only; 404 when they have not scored it)", response=RatingOut, group="judges", errors=(404,))
+def get_my_rating(ctx, merchant_id):
+    judge = ctx.require_group("judges")
+    return ratings.my_rating(judge, merchant_id)
+
+
 @api.route("GET", "/good-finds",
            summary="Rated stores' products matching the caller's labels: higher tier first, then newest",
            response=GoodFindOut, paginated=True)
