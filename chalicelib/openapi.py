@@ -38,7 +38,7 @@ NAMED_CODES = {
     "InsufficientPoints": 409, "SoldOut": 409, "LimitReached": 409, "Expired": 409,
     "AlreadyUsed": 409, "MinimumSpendNotMet": 409, "AlreadyReviewed": 409, "AlreadyVoted": 409,
     "PollClosed": 409, "OwnerCannotLeave": 409, "OwnStore": 403, "Busy": 503,
-    "HasAnswers": 409, "AnswerAccepted": 409,
+    "HasAnswers": 409, "AnswerAccepted": 409, "Ended": 409,
 }
 _RETRY_AFTER = {
     "Retry-After": {

@@ -1,6 +1,6 @@
 """Merchant profiles, the judges' scores and Good Finds."""
 
-from chalicelib.http import Api
+from chalicelib.http import Api, Query
 from chalicelib.schemas.merchants import GoodFindOut, MerchantOut, RateMerchant, RatingOut, UpdateMerchant
 from chalicelib.services import good_finds, merchants, ratings
 
@@ -14,6 +14,14 @@ def put_my_store(ctx):
     caller = ctx.require_group("merchants")
     body = ctx.body
     return merchants.put_my_store(caller, body.store_name, body.description, body.labels)
+
+
+@api.route("GET", "/merchants", summary="The store directory: rated stores first by tier, then newest",
+           response=MerchantOut, paginated=True,
+           query={"label": "Only stores with this label (see GET /labels)",
+                  "tier": Query("Only stores of this tier", enum=("platinum", "gold", "silver", "bronze"))})
+def list_stores(ctx):
+    return merchants.directory(ctx.query.get("label"), ctx.query.get("tier"), ctx.page)
 
 
 @api.route("GET", "/merchants/me", summary="The caller's own store", response=MerchantOut, errors=(404,))
@@ -33,6 +41,13 @@ def get_merchant(ctx, merchant_id):
 def rate_merchant(ctx, merchant_id):
     judge = ctx.require_group("judges")
     return ratings.rate_merchant(judge, merchant_id, ctx.body.score, ctx.body.comment)
+
+
+@api.route("GET", "/merchants/{merchant_id}/ratings/me", summary="The calling judge's own score of a store "
+           "(judges only; 404 when they have not scored it)", response=RatingOut, group="judges", errors=(404,))
+def get_my_rating(ctx, merchant_id):
+    judge = ctx.require_group("judges")
+    return ratings.my_rating(judge, merchant_id)
 
 
 @api.route("GET", "/good-finds",

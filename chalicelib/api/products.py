@@ -27,6 +27,12 @@ def create_product(ctx):
                            description=body.description, currency=body.currency)
 
 
+@api.route("GET", "/products", summary="Products, newest first, optionally of one label", response=ProductOut,
+           paginated=True, query={"label": "Only products with this label (see GET /labels)"})
+def list_products(ctx):
+    return products.list_products(ctx.query.get("label"), ctx.page)
+
+
 @api.route("GET", "/products/{product_id}", summary="A product", response=ProductOut)
 def get_product(ctx, product_id):
     return products.product(product_id)

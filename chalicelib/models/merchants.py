@@ -64,3 +64,19 @@ class GoodFind(BaseModel):
     image_url = UnicodeAttribute(null=True)
     labels = ListAttribute(of=UnicodeAttribute, default=list)
     by_merchant = GoodFindsByMerchantIndex()
+
+
+class StoreListing(BaseModel):
+    """A store in the directory of one label (or "*": every store), kept in the LabelIndex table
+    beside the question and product lists, under `label_key` "store#{label}".
+
+    `item_id` is `domain.label_lists.store_rank(...)`: tier rank, then creation time, then the
+    store, so a descending Query is rated stores first by tier, then newest. The list is not sharded:
+    it is written only when a store's name, labels or tier change (human-rate, far below one
+    partition's 1,000 WCU/s even for "*"), never by a score or a product.
+    """
+
+    Meta = table_meta("LabelIndex")
+    label_key = UnicodeAttribute(hash_key=True)
+    item_id = UnicodeAttribute(range_key=True)
+    merchant_id = UnicodeAttribute()

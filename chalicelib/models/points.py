@@ -121,6 +121,9 @@ class Campaign(BaseModel):
 
     The stock itself is in `CampaignStock` shards; `sold_by_shard` ({"<shard>": sold}) is kept by
     the `tally_coupon_stock` stream handler and may trail the shards by seconds (`domain.coupons`).
+    `used` counts its coupons used at checkout: raised in the same transaction as the coupon's
+    issued -> used update, so exactly once per coupon. `ended_at` is set by the merchant's end, after
+    every stock shard carries `ended` (the flag each redeem's shard write is conditioned on).
     """
 
     Meta = table_meta("Campaigns")
@@ -136,6 +139,8 @@ class Campaign(BaseModel):
     per_user_limit = NumberAttribute()
     expires_at = UnicodeAttribute()
     created_at = UnicodeAttribute()
+    used = NumberAttribute(null=True)
+    ended_at = UnicodeAttribute(null=True)
     by_merchant = CampaignsByMerchantIndex()
 
 
@@ -144,7 +149,7 @@ class CampaignStock(BaseModel):
 
     A redeem takes one coupon from one shard (`remaining - 1` if above 0, in the redeem's
     transaction); `expires_at` is copied from the campaign so that transaction checks the expiry
-    without touching the campaign item.
+    without touching the campaign item, and `ended` (set by the merchant's end) for the same reason.
     """
 
     Meta = table_meta("CampaignStock")
@@ -154,6 +159,7 @@ class CampaignStock(BaseModel):
     allotment = NumberAttribute()
     remaining = NumberAttribute()
     expires_at = UnicodeAttribute()
+    ended = BooleanAttribute(null=True)
 
 
 class CouponsByOwnerIndex(GlobalSecondaryIndex):

@@ -79,7 +79,9 @@ class CampaignOut(ResponseModel):
     per_user_limit: int
     expires_at: str
     created_at: str
-    status: str = Field(description="active | sold_out | expired")
+    status: str = Field(description="active | sold_out | expired | ended")
+    redeemed: int = Field(0, description="Coupons redeemed, as the stock's tally knows (it may trail by seconds)")
+    used: int = Field(0, description="Coupons of this campaign used at checkout")
 
 
 class CouponOut(ResponseModel):
@@ -94,6 +96,19 @@ class CouponOut(ResponseModel):
     issued_at: str
     used_at: str | None = None
     status: str = Field(description="issued | used | expired")
+
+
+class CouponLookupOut(ResponseModel):
+    coupon_code: str
+    campaign_id: str
+    status: str = Field(description="issued | used | expired")
+    title: str | None = None
+    discount_cents: int
+    min_spend_cents: int
+    expires_at: str
+    issued_at: str
+    used_at: str | None = None
+    owner: UserCard | None = Field(None, description="The shopper holding the coupon")
 
 
 class UseCoupon(RequestModel):

@@ -4,7 +4,8 @@ A campaign's stock is split over `CampaignStock` shards (sizing and choice: `dom
 redemption is ONE TransactWrite, so no interleaving of requests can oversell a campaign, exceed a
 per-user limit or spend points a user does not have:
 
-- "stock": one shard, `remaining - 1`, if `remaining > 0` and the campaign has not expired;
+- "stock": one shard, `remaining - 1`, if `remaining > 0`, the campaign has not expired and the
+  shard does not carry `ended` (the merchant's end flags every shard, then the campaign);
 - "claim": the user's claim counter for the campaign (keyed by the user): `count + 1`, if below
   `per_user_limit`;
 - "coupon": the coupon, if its (random) code is new;
@@ -52,7 +53,7 @@ from chalicelib.models.base import batch_get, get_or_404, get_or_none, update_if
 from chalicelib.models.points import Campaign, CampaignStock, Coupon, CouponClaim, LedgerEntry, Wallet
 from chalicelib.models.transactions import ATTEMPTS, Transaction, TransactionFailed, retry_on_conflict
 from chalicelib.pagination import Page, PageRequest
-from chalicelib.schemas.points import CampaignOut, CouponOut
+from chalicelib.schemas.points import CampaignOut, CouponLookupOut, CouponOut
 from chalicelib.services.points import new_entry
 
 MAX_ID_LENGTH = 128
@@ -81,8 +82,19 @@ def campaign_view(campaign: Campaign, now: str | None = None) -> CampaignOut:
         per_user_limit=int(campaign.per_user_limit),
         expires_at=campaign.expires_at,
         created_at=campaign.created_at,
-        status="expired" if campaign.expires_at <= now else ("sold_out" if remaining <= 0 else "active"),
+        status=campaign_status(campaign, remaining, now),
+        redeemed=int(campaign.total_quantity) - remaining,
+        used=int(campaign.used or 0),
     )
+
+
+def campaign_status(campaign: Campaign, remaining: int, now: str) -> str:
+    """ended (the merchant's act) before expired, before sold_out; else active."""
+    if campaign.ended_at:
+        return "ended"
+    if campaign.expires_at <= now:
+        return "expired"
+    return "sold_out" if remaining <= 0 else "active"
 
 
 def _sold(campaign: Campaign) -> dict[str, int]:
@@ -142,7 +154,7 @@ def list_active_campaigns(merchant_id: str, page: PageRequest) -> Page:
     now = now_iso()
     results = Campaign.by_merchant.query(
         merchant_id,
-        filter_condition=Campaign.expires_at > now,
+        filter_condition=(Campaign.expires_at > now) & Campaign.ended_at.does_not_exist(),
         scan_index_forward=False,
         limit=page.limit,
         last_evaluated_key=page.start_key(Campaign.by_merchant, merchant_id),
@@ -199,6 +211,11 @@ class CampaignCache:
             known.empty.update(shards)
             return frozenset(known.empty)
 
+    def forget(self, campaign_id: str) -> None:
+        """Drop one campaign, so this process's next redeem reads it again (an end it made itself)."""
+        with self._lock:
+            self._known.pop(campaign_id, None)
+
     def clear(self) -> None:
         with self._lock:
             self._known.clear()
@@ -218,6 +235,7 @@ MESSAGES = {
     "SoldOut": "This campaign has no coupons left",
     "LimitReached": "You already hold as many of these coupons as a shopper may",
     "InsufficientPoints": "You do not have enough points for this coupon",
+    "Ended": "The store has ended this campaign",
 }
 
 
@@ -229,6 +247,8 @@ def redeem(caller: Caller, campaign_id: str) -> CouponOut:
     campaign, empty = campaigns.get(campaign_id)
     if campaign.merchant_id == caller.user_id:
         raise Forbidden("A merchant cannot redeem their own store's coupons")
+    if campaign.ended_at:
+        raise _refuse("Ended")
     if campaign.expires_at <= now_iso():
         raise _refuse("Expired")
     shards = int(campaign.shard_count)
@@ -272,6 +292,8 @@ def _empty_shards(campaign: Campaign) -> set[int]:
         [(CampaignStock, stock.shard_key(campaign.campaign_id, shard), None) for shard in range(shards)]
     )
     now = now_iso()
+    if any(item is not None and item.ended for item in found):
+        raise _refuse("Ended")
     if any(item is not None and item.expires_at <= now for item in found):
         raise _refuse("Expired")
     return {shard for shard, item in enumerate(found) if item is None or int(item.remaining) <= 0}
@@ -300,7 +322,8 @@ def _take_coupon(caller: Caller, campaign: Campaign, shard: int) -> CouponOut:
         "stock",
         CampaignStock(stock.shard_key(campaign.campaign_id, shard)),
         actions=[CampaignStock.remaining.add(-1)],
-        condition=(CampaignStock.remaining > 0) & (CampaignStock.expires_at > issued_at),
+        condition=(CampaignStock.remaining > 0) & (CampaignStock.expires_at > issued_at)
+        & CampaignStock.ended.does_not_exist(),
     )
     transaction.update(
         "claim",
@@ -421,12 +444,37 @@ def use_coupon(merchant: Caller, coupon_code: str, order_total_cents: int | None
     if order_total_cents is not None and order_total_cents < int(coupon.min_spend_cents):
         raise Conflict(f"This coupon needs a spend of at least {int(coupon.min_spend_cents)} cents",
                        code="MinimumSpendNotMet")
-    if not update_if(coupon, actions=[Coupon.status.set("used"), Coupon.used_at.set(now)],
-                     condition=(Coupon.status == "issued") & (Coupon.expires_at > now)):
+    try:
+        retry_on_conflict(lambda: _mark_used(coupon, now), what="this coupon's campaign")
+    except TransactionFailed as exc:
+        if not exc.failed_on("coupon"):
+            raise
         coupon.refresh(consistent_read=True)  # used or expired meanwhile: say which
         _refuse_use(coupon, now)
-        raise Conflict("This coupon can no longer be used", code="AlreadyUsed")
+        raise Conflict("This coupon can no longer be used", code="AlreadyUsed") from None
+    coupon.status, coupon.used_at = "used", now
     return coupon_view(coupon, now)
+
+
+def _mark_used(coupon: Coupon, now: str) -> None:
+    """issued -> used and the campaign's `used` + 1, as one transaction: the counter moves exactly once
+    per coupon, because only the write that moves the coupon out of `issued` can commit."""
+    transaction = Transaction()
+    transaction.update("coupon", Coupon(coupon.coupon_code),
+                       actions=[Coupon.status.set("used"), Coupon.used_at.set(now)],
+                       condition=(Coupon.status == "issued") & (Coupon.expires_at > now))
+    transaction.update("campaign", Campaign(coupon.campaign_id), actions=[Campaign.used.add(1)],
+                       condition=Campaign.campaign_id.exists())
+    try:
+        transaction.commit()
+    except TransactionFailed as exc:
+        if exc.failed_on("campaign") and not exc.failed_on("coupon"):
+            # the campaign is gone (never in this service's life): use the coupon without a count
+            if not update_if(Coupon(coupon.coupon_code), actions=[Coupon.status.set("used"), Coupon.used_at.set(now)],
+                             condition=(Coupon.status == "issued") & (Coupon.expires_at > now)):
+                raise TransactionFailed(frozenset({"coupon"}), False, frozenset()) from None
+            return
+        raise
 
 
 def _refuse_use(coupon: Coupon, now: str) -> None:
@@ -434,3 +482,82 @@ def _refuse_use(coupon: Coupon, now: str) -> None:
         raise Conflict("This coupon has already been used", code="AlreadyUsed")
     if coupon.expires_at <= now:
         raise Conflict("This coupon has expired", code="Expired")
+
+
+# -- the merchant's own tools ------------------------------------------------------------------
+CAMPAIGN_STATUSES = ("active", "sold_out", "expired", "ended")
+ENDS_PER_TRANSACTION = 100  # DynamoDB's TransactWriteItems limit
+
+
+def my_campaigns(merchant: Caller, status: str, page: PageRequest) -> Page:
+    """The caller's campaigns of one status, newest first: ONE Query of `by_merchant`.
+
+    What DynamoDB can filter (ended, expiry) is filtered there; `sold_out` vs `active` depends on the
+    stock tally (a map of shard counts), so it is filtered on the page read. Either way a page may
+    hold fewer than `limit` items (even none) while `next_cursor` says there are more.
+    """
+    now = now_iso()
+    conditions = {
+        "ended": Campaign.ended_at.exists(),
+        "expired": Campaign.ended_at.does_not_exist() & (Campaign.expires_at <= now),
+        "active": Campaign.ended_at.does_not_exist() & (Campaign.expires_at > now),
+        "sold_out": Campaign.ended_at.does_not_exist() & (Campaign.expires_at > now),
+    }
+    results = Campaign.by_merchant.query(
+        merchant.user_id,
+        filter_condition=conditions[status],
+        scan_index_forward=False,
+        limit=page.limit,
+        last_evaluated_key=page.start_key(Campaign.by_merchant, merchant.user_id),
+    )
+    raw = next(results.page_iter)
+    views = [campaign_view(Campaign.from_raw_data(item), now) for item in raw.get("Items", [])]
+    return Page(items=[view for view in views if view.status == status],
+                next_cursor=page.next_cursor(results.page_iter.last_evaluated_key))
+
+
+def _own_campaign(merchant: Caller, campaign_id: str) -> Campaign:
+    campaign = _read_campaign(campaign_id)
+    if campaign.merchant_id != merchant.user_id:
+        raise Forbidden("This campaign belongs to another store")
+    return campaign
+
+
+def end_campaign(merchant: Caller, campaign_id: str) -> CampaignOut:
+    """Stop redemptions; coupons already issued stay valid. Idempotent.
+
+    A redeem's transaction writes one stock shard and never the campaign, so the end flags every
+    shard (`ended`, which that write is conditioned on) in transactions of up to 100 shards, and only
+    then records `ended_at` on the campaign. A redeem racing the end can only win on a shard not yet
+    flagged, that is before the end is recorded; from then on every shard refuses.
+    """
+    campaign = _own_campaign(merchant, campaign_id)
+    shards = int(campaign.shard_count)
+    for start in range(0, shards, ENDS_PER_TRANSACTION):
+        transaction = Transaction()
+        for shard in range(start, min(start + ENDS_PER_TRANSACTION, shards)):
+            transaction.update("stock", CampaignStock(stock.shard_key(campaign_id, shard)),
+                               actions=[CampaignStock.ended.set(True)])
+        retry_on_conflict(transaction.commit, what="this campaign's stock")
+    now = now_iso()
+    campaign.update(actions=[Campaign.ended_at.set(Campaign.ended_at | now)])
+    campaigns.forget(campaign_id)
+    return campaign_view(campaign, now)
+
+
+def lookup_coupon(merchant: Caller, coupon_code: str) -> CouponLookupOut:
+    """A coupon of the caller's store, as it stands, without using it; another store's is 404 too,
+    so a code cannot be probed for which store issued it."""
+    from chalicelib.services.cards import user_cards
+
+    code = normalise_code(coupon_code)
+    coupon = get_or_none(Coupon, code, consistent_read=True) if code and set(code) <= CODE_CHARS else None
+    if coupon is None or coupon.merchant_id != merchant.user_id:
+        raise NotFound("No such coupon")
+    view = coupon_view(coupon)
+    return CouponLookupOut(
+        coupon_code=view.coupon_code, campaign_id=view.campaign_id, status=view.status, title=view.title,
+        discount_cents=view.discount_cents, min_spend_cents=view.min_spend_cents, expires_at=view.expires_at,
+        issued_at=view.issued_at, used_at=view.used_at,
+        owner=user_cards([coupon.owner_id]).get(coupon.owner_id),
+    )

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from chalicelib.auth import Caller
 from chalicelib.domain.ids import now_iso
-from chalicelib.errors import NotFound
+from chalicelib.errors import BadRequest, NotFound
 from chalicelib.models.base import get_or_404
 from chalicelib.models.merchants import Merchant
+from chalicelib.pagination import Page, PageRequest
 from chalicelib.schemas.merchants import MerchantOut
 
 
@@ -63,3 +64,30 @@ def standings(merchant_ids: list[str]) -> dict[str, Merchant]:
         return {}
     found = batch_get([(Merchant, merchant_id, None) for merchant_id in unique])
     return {merchant.merchant_id: merchant for merchant in found if merchant is not None}
+
+
+def directory(label: str | None, tier: str | None, page: PageRequest) -> Page:
+    """The store directory: rated stores first, highest tier first, then newest; optionally of one
+    label and one tier. ONE Query of the label's directory list (`StoreListing`), then ONE
+    BatchGetItem of the page's stores, so the views show each store as it is now."""
+    from chalicelib.domain.label_lists import store_list_key, tier_prefix
+    from chalicelib.domain.labels import LABEL_IDS
+    from chalicelib.domain.tiers import TIER_NAMES
+    from chalicelib.models.merchants import StoreListing
+
+    if label is not None and label not in LABEL_IDS:
+        raise BadRequest(f"label: unknown label {label!r}; see GET /labels")
+    if tier is not None and tier not in TIER_NAMES:
+        raise BadRequest(f"tier: one of {', '.join(TIER_NAMES)}")
+    key = store_list_key(label)
+    results = StoreListing.query(
+        key,
+        range_key_condition=StoreListing.item_id.startswith(tier_prefix(tier)) if tier else None,
+        scan_index_forward=False,
+        limit=page.limit,
+        last_evaluated_key=page.start_key(StoreListing, key),
+    )
+    entries = list(results)
+    found = standings([entry.merchant_id for entry in entries])
+    items = [merchant_view(found[entry.merchant_id]) for entry in entries if entry.merchant_id in found]
+    return Page(items=items, next_cursor=page.next_cursor(results.last_evaluated_key))

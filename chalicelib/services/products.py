@@ -98,3 +98,36 @@ def merchant_products(merchant_id: str, page: PageRequest) -> Page:
     if not items and page.position is None:
         get_store(merchant_id)  # 404 for an unknown store; read only when the first page is empty
     return Page(items=items, next_cursor=page.next_cursor(results.last_evaluated_key))
+
+
+def list_products(label: str | None, page: PageRequest) -> Page:
+    """Newest first, optionally of one label: one Query per shard of the label's product list (4, in
+    parallel, `models.sharded`), merged, then ONE BatchGetItem of the products and ONE of their stores.
+    The list is kept from the Products stream (`services.label_lists`), so a new product shows within
+    seconds."""
+    from chalicelib.domain.label_lists import product_list_partitions
+    from chalicelib.domain.labels import LABEL_IDS
+    from chalicelib.errors import BadRequest
+    from chalicelib.models.advice import LabelIndexEntry
+    from chalicelib.models.base import batch_get
+    from chalicelib.models.sharded import ShardedList, read_sharded_page
+
+    if label is not None and label not in LABEL_IDS:
+        raise BadRequest(f"label: unknown label {label!r}; see GET /labels")
+    partitions = product_list_partitions(label)
+    listing = ShardedList(
+        model=LabelIndexEntry,
+        shard_partitions=[{"label_key": key} for key in partitions],
+        key_names=frozenset({"label_key", "item_id"}),
+        order_key=lambda entry: entry.item_id,  # product ids are time-sortable: newest first
+    )
+
+    def query_shard(shard: int, start: dict | None, limit: int):
+        return LabelIndexEntry.query(partitions[shard], scan_index_forward=False, limit=limit,
+                                     last_evaluated_key=start)
+
+    entries, next_cursor = read_sharded_page(listing, query_shard, page)
+    if not entries:
+        return Page(items=[], next_cursor=next_cursor)
+    found = batch_get([(Product, entry.item_id, None) for entry in entries])
+    return Page(items=with_stores([p for p in found if p is not None]), next_cursor=next_cursor)

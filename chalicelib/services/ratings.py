@@ -45,6 +45,14 @@ def rate_merchant(judge: Caller, merchant_id: str, score: int, comment: str | No
     return rating_view(rating)
 
 
+def my_rating(judge: Caller, merchant_id: str) -> RatingOut:
+    """The judge's own score of a store: one GetItem; 404 when they have not scored it (or no store)."""
+    rating = get_or_none(Rating, merchant_id, judge.user_id) if 0 < len(merchant_id) <= 128 else None
+    if rating is None:
+        raise NotFound(f"You have not scored merchant {merchant_id[:128]}")
+    return rating_view(rating)
+
+
 def _same_standing(merchant: Merchant, standing: Standing) -> bool:
     mean = float(merchant.mean_score) if merchant.mean_score is not None else None
     return (

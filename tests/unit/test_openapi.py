@@ -49,10 +49,11 @@ def test_every_code_a_service_raises_is_declared_with_its_status_on_some_route()
     assert raised <= declared, raised - declared
 
 
-def test_redeem_lists_its_four_refusals_and_busy(document):
+def test_redeem_lists_its_five_refusals_and_busy(document):
     responses = document["paths"]["/coupons/{campaign_id}/redeem"]["post"]["responses"]
     conflict = _component(document, responses["409"]["content"]["application/json"]["schema"]["$ref"])
-    assert conflict["properties"]["Code"]["enum"] == ["Expired", "InsufficientPoints", "LimitReached", "SoldOut"]
+    assert conflict["properties"]["Code"]["enum"] == [
+        "Ended", "Expired", "InsufficientPoints", "LimitReached", "SoldOut"]
     busy = _component(document, responses["503"]["content"]["application/json"]["schema"]["$ref"])
     assert "Busy" in busy["properties"]["Code"]["enum"]
 
