@@ -236,14 +236,23 @@ def _followers_page(user_id: str, position: dict | None) -> tuple[list[str], dic
 
 def _join_if_following(user_id: str, follower_id: str) -> bool:
     """The follower joins the audience if the follow still stands, checked in the same transaction."""
+    bucket = _bucket(user_id, follower_id)
+    return add_while_following(follower_id, user_id, "bucket", bucket, FollowerBucket.follower_ids,
+                               follower_id, what=f"the audience of {user_id}")
+
+
+def add_while_following(follower_id: str, followee_id: str, label: str, item, attribute, value: str, *,
+                        what: str) -> bool:
+    """`value` joins the set `attribute` of `item` if `follower_id` still follows `followee_id`, the
+    follow checked in the same transaction (an unfollow racing the write cannot leave it there).
+    False if the follow is gone; conflicts under the one retry rule."""
     from chalicelib.models.graph import Follow
     from chalicelib.models.transactions import Transaction, TransactionFailed, retry_on_conflict
 
     def attempt() -> bool:
         transaction = Transaction()
-        transaction.check("follow", Follow, follower_id, user_id, condition=Follow.follower_id.exists())
-        transaction.update("bucket", _bucket(user_id, follower_id),
-                           actions=[FollowerBucket.follower_ids.add({follower_id})])
+        transaction.check("follow", Follow, follower_id, followee_id, condition=Follow.follower_id.exists())
+        transaction.update(label, item, actions=[attribute.add({value})])
         try:
             transaction.commit()
         except TransactionFailed as exc:
@@ -252,4 +261,4 @@ def _join_if_following(user_id: str, follower_id: str) -> bool:
             raise
         return True
 
-    return retry_on_conflict(attempt, what=f"the audience of {user_id}")
+    return retry_on_conflict(attempt, what=what)

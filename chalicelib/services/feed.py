@@ -30,7 +30,6 @@ from chalicelib.models.base import batch_get, get_or_none, update_if
 from chalicelib.models.batches import write_batches
 from chalicelib.models.graph import Block, Follow
 from chalicelib.models.posts import FeedEntry, FeedPullList, Post
-from chalicelib.models.transactions import Transaction, TransactionFailed, retry_on_conflict
 from chalicelib.models.users import UserProfile
 from chalicelib.pagination import Page, PageRequest
 from chalicelib.services import audience, recent_posts
@@ -81,20 +80,9 @@ def _list_for_follower(reader_id: str, author_id: str) -> bool:
     listed. False if the follow is gone.
     """
 
-    def attempt() -> bool:
-        transaction = Transaction()
-        transaction.check("follow", Follow, reader_id, author_id, condition=Follow.follower_id.exists())
-        transaction.update("pull list", FeedPullList(reader_id, rules.pull_list_key(reader_id)),
-                           actions=[FeedPullList.pull_authors.add({author_id})])
-        try:
-            transaction.commit()
-        except TransactionFailed as exc:
-            if exc.failed_on("follow"):
-                return False
-            raise
-        return True
-
-    return retry_on_conflict(attempt, what=f"the pull list of {reader_id}")
+    return audience.add_while_following(reader_id, author_id, "pull list",
+                                        FeedPullList(reader_id, rules.pull_list_key(reader_id)),
+                                        FeedPullList.pull_authors, author_id, what=f"the pull list of {reader_id}")
 
 
 def pull_authors_of(reader_id: str) -> list[str]:

@@ -13,6 +13,7 @@ from chalicelib.domain.label_lists import product_list_keys, store_entries
 from chalicelib.models.advice import LabelIndexEntry, Product
 from chalicelib.models.base import get_or_none
 from chalicelib.models.merchants import Merchant, StoreListing
+from chalicelib.pagination import PageRequest
 
 STORE_FIELDS = ("store_name", "labels", "tier", "created_at")
 PRODUCT_FIELDS = ("labels",)
@@ -66,3 +67,22 @@ def list_product(change: Change) -> None:
             batch.delete(LabelIndexEntry(key, product_id))
         for key in wanted:
             batch.save(LabelIndexEntry(key, product_id, created_at=product.created_at if product else None))
+
+
+def newest_in_label_index(partitions: list[str], page: PageRequest) -> tuple[list[LabelIndexEntry], str | None]:
+    """A page of a LabelIndex list kept in shards (questions, products), newest first: one Query per
+    shard, in parallel, merged (`models.sharded`); ids are time-sortable. Returns (entries, cursor)."""
+    from chalicelib.models.sharded import ShardedList, read_sharded_page
+
+    listing = ShardedList(
+        model=LabelIndexEntry,
+        shard_partitions=[{"label_key": key} for key in partitions],
+        key_names=frozenset({"label_key", "item_id"}),
+        order_key=lambda entry: entry.item_id,
+    )
+
+    def query_shard(shard: int, start: dict | None, limit: int):
+        return LabelIndexEntry.query(partitions[shard], scan_index_forward=False, limit=limit,
+                                     last_evaluated_key=start)
+
+    return read_sharded_page(listing, query_shard, page)

@@ -108,25 +108,13 @@ def list_products(label: str | None, page: PageRequest) -> Page:
     from chalicelib.domain.label_lists import product_list_partitions
     from chalicelib.domain.labels import LABEL_IDS
     from chalicelib.errors import BadRequest
-    from chalicelib.models.advice import LabelIndexEntry
     from chalicelib.models.base import batch_get
-    from chalicelib.models.sharded import ShardedList, read_sharded_page
 
     if label is not None and label not in LABEL_IDS:
         raise BadRequest(f"label: unknown label {label!r}; see GET /labels")
-    partitions = product_list_partitions(label)
-    listing = ShardedList(
-        model=LabelIndexEntry,
-        shard_partitions=[{"label_key": key} for key in partitions],
-        key_names=frozenset({"label_key", "item_id"}),
-        order_key=lambda entry: entry.item_id,  # product ids are time-sortable: newest first
-    )
+    from chalicelib.services.label_lists import newest_in_label_index
 
-    def query_shard(shard: int, start: dict | None, limit: int):
-        return LabelIndexEntry.query(partitions[shard], scan_index_forward=False, limit=limit,
-                                     last_evaluated_key=start)
-
-    entries, next_cursor = read_sharded_page(listing, query_shard, page)
+    entries, next_cursor = newest_in_label_index(product_list_partitions(label), page)
     if not entries:
         return Page(items=[], next_cursor=next_cursor)
     found = batch_get([(Product, entry.item_id, None) for entry in entries])

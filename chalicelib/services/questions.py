@@ -17,7 +17,6 @@ from chalicelib.domain.ids import new_id, now_iso
 from chalicelib.errors import BadRequest, Conflict, Forbidden, NotFound
 from chalicelib.models.advice import Answer, AnswerVote, LabelIndexEntry, Question
 from chalicelib.models.base import batch_get, delete_if, get_or_404, update_if
-from chalicelib.models.sharded import ShardedList, read_sharded_page
 from chalicelib.models.transactions import Transaction, TransactionFailed, retry_on_conflict
 from chalicelib.pagination import Page, PageRequest
 from chalicelib.schemas.advice import AcceptanceOut, AnswerOut, QuestionOut, VoteOut
@@ -113,19 +112,9 @@ def list_questions(label: str | None, page: PageRequest) -> Page:
 
     if label is not None and label not in LABEL_IDS:
         raise BadRequest(f"label: unknown label {label!r}; see GET /labels")
-    partitions = question_list_partitions(label)
-    listing = ShardedList(
-        model=LabelIndexEntry,
-        shard_partitions=[{"label_key": key} for key in partitions],
-        key_names=frozenset({"label_key", "item_id"}),
-        order_key=lambda entry: entry.item_id,  # time-sortable ids: newest first
-    )
+    from chalicelib.services.label_lists import newest_in_label_index
 
-    def query_shard(shard: int, start: dict | None, limit: int):
-        return LabelIndexEntry.query(partitions[shard], scan_index_forward=False, limit=limit,
-                                     last_evaluated_key=start)
-
-    entries, next_cursor = read_sharded_page(listing, query_shard, page)
+    entries, next_cursor = newest_in_label_index(question_list_partitions(label), page)
     if not entries:
         return Page(items=[], next_cursor=next_cursor)
     merchant_of = _merchants_of(entries)
