@@ -8,7 +8,7 @@ from pydantic import AfterValidator, Field, StringConstraints
 
 from chalicelib.domain.advice import MAX_PRICE_CENTS, MAX_PRODUCTS_PER_QUESTION
 from chalicelib.domain.products import DEFAULT_CURRENCY, ISO_4217_CODES, MAX_DESCRIPTION, check_currency, rating_average
-from chalicelib.schemas.base import Body, HttpsUrl, Id, Labels, RequestModel, ResponseModel, Title
+from chalicelib.schemas.base import Body, HttpsUrl, Id, Labels, PatchModel, RequestModel, ResponseModel, Title
 from chalicelib.schemas.cards import ProductCard, UserCard
 from chalicelib.schemas.posts import MAX_IMAGES
 from chalicelib.schemas.profiles import MerchantBlock
@@ -59,7 +59,7 @@ class QuestionOut(ResponseModel):
         )
 
 
-class EditQuestion(RequestModel):
+class EditQuestion(PatchModel):
     """PATCH: the fields given replace the question's (its products stay)."""
 
     title: Title | None = None
@@ -137,7 +137,7 @@ class CreateProduct(RequestModel):
     currency: Currency = DEFAULT_CURRENCY
 
 
-class EditProduct(RequestModel):
+class EditProduct(PatchModel):
     """PATCH: the fields given replace the product's."""
 
     title: Title | None = None
@@ -191,7 +191,7 @@ class WriteReview(RequestModel):
     image_urls: ReviewImages = Field(default_factory=list)
 
 
-class EditReview(RequestModel):
+class EditReview(PatchModel):
     """PATCH: the fields given replace the review's."""
 
     rating: Rating | None = None

@@ -19,6 +19,7 @@ from pydantic import (
     WithJsonSchema,
     create_model,
     field_validator,
+    model_validator,
 )
 
 from chalicelib.domain.labels import LABEL_IDS, MAX_LABELS
@@ -47,6 +48,37 @@ class RequestModel(BaseModel):
             if _integer_field(cls.model_fields[info.field_name].annotation):
                 return int(value)
         return value
+
+
+def _no_nulls(schema: dict, model: type) -> None:
+    """A PATCH body's fields are optional, never null: the document says so (no `null` branch, no
+    default) and at least one property must be given."""
+    schema["minProperties"] = 1
+    for prop in schema.get("properties", {}).values():
+        prop.pop("default", None)
+        branches = [branch for branch in prop.get("anyOf", []) if branch.get("type") != "null"]
+        if "anyOf" in prop:
+            del prop["anyOf"]
+            if len(branches) == 1:
+                prop.update(branches[0])
+            else:
+                prop["anyOf"] = branches
+
+
+class PatchModel(RequestModel):
+    """A PATCH body: every field optional, none null, at least one given (an empty edit is a 400
+    rather than a write that changes nothing)."""
+
+    model_config = ConfigDict(json_schema_extra=_no_nulls)
+
+    @model_validator(mode="after")
+    def _changes_something(self):
+        nulls = sorted(name for name in self.model_fields_set if getattr(self, name) is None)
+        if nulls:
+            raise ValueError(f"{nulls[0]}: may not be null (leave it out to keep it)")
+        if not self.model_fields_set:
+            raise ValueError("give at least one field to change")
+        return self
 
 
 class ResponseModel(BaseModel):

@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING, Annotated, Literal, Union
 from pydantic import AfterValidator, Field, RootModel, StringConstraints
 
 from chalicelib.domain import polls
-from chalicelib.schemas.base import NOT_BLANK, HttpsUrl, Id, Labels, PostText, RequestModel, ResponseModel
+from chalicelib.schemas.base import NOT_BLANK, HttpsUrl, Id, Labels, PatchModel, PostText, RequestModel, ResponseModel
 from chalicelib.schemas.cards import ProductCard, UserCard
 
 if TYPE_CHECKING:
@@ -154,7 +154,7 @@ class FeedItemOut(RootModel[FeedItem]):
     """One item of `GET /feed`: `kind` says which shape it has."""
 
 
-class EditPost(RequestModel):
+class EditPost(PatchModel):
     """PATCH: the fields given replace the post's; a poll's options never change (`poll` is unknown here)."""
 
     text: Annotated[PostText, AfterValidator(not_blank), NOT_BLANK] | None = None

@@ -57,14 +57,14 @@ def seed_world(stack, fuzzer) -> dict[str, str]:
         "post_id": poll["post_id"], "group_id": group["group_id"], "question_id": question["question_id"],
         "answer_id": answer["answer_id"], "review_id": review["review_id"],
         "campaign_id": their_campaign["campaign_id"], "coupon_code": coupon["coupon_code"],
-        "expires_at": expires_at,
+        "code": coupon["coupon_code"], "expires_at": expires_at,
     }
 
 
 #: Routes whose user must not be the caller.
 ABOUT_ANOTHER_USER = ("follow_user", "unfollow_user", "block_user", "unblock_user")
 #: Where each name is taken, when not only in paths.
-LOCATIONS = {"answer_id": ("path", "body"), "coupon_code": ("body",), "expires_at": ("body",)}
+LOCATIONS = {"answer_id": ("path", "body"), "coupon_code": ("body",), "code": ("query",), "expires_at": ("body",)}
 
 
 def schemathesis_config(world: dict[str, str], probability: float = 0.6) -> str:

@@ -112,8 +112,8 @@ def test_a_generated_client_walks_the_shopper_journey_with_its_models(stack, gen
     coupon = api("coupons.redeem_coupon").sync(campaign.campaign_id, client=bob)
     assert isinstance(coupon, models.CouponOut) and coupon.status == "issued"
     refused = api("coupons.redeem_coupon").sync(campaign.campaign_id, client=bob)
-    assert isinstance(refused, models.ErrorExpiredOrInsufficientPointsOrLimitReachedOrSoldOut)
-    assert refused.code == models.ErrorExpiredOrInsufficientPointsOrLimitReachedOrSoldOutCode.LIMITREACHED
+    assert isinstance(refused, models.ErrorEndedOrExpiredOrInsufficientPointsOrLimitReachedOrSoldOut)
+    assert refused.code == models.ErrorEndedOrExpiredOrInsufficientPointsOrLimitReachedOrSoldOutCode.LIMITREACHED
     mine = api("coupons.list_my_coupons").sync(client=bob)
     assert [c.coupon_code for c in mine.items] == [coupon.coupon_code]
     ledger = api("points.list_my_ledger").sync(client=bob)
