@@ -91,3 +91,24 @@ def chaos_streams(request, tables: AwsEnv):
     runner = StreamRunner(app, tables.session, chaos=True, seed=7,
                           failures_queue_url=tables.outputs["StreamFailuresQueueUrl"])
     yield from _checked_runner(request, runner)
+
+
+@pytest.fixture
+def atomic_dynamodb(monkeypatch):
+    """One in-process DynamoDB request at a time, like `SerialisedDynamoDB` in the local stack
+    (moto is not thread-safe): threaded race tests then test the service, not moto's own races."""
+    import threading
+
+    from moto.core.botocore_stubber import BotocoreStubber
+
+    lock = threading.Lock()
+    process = BotocoreStubber.process_request
+
+    def serialised(self, request):
+        target = request.headers.get("X-Amz-Target") or b""
+        if not (target.decode() if isinstance(target, bytes) else target).startswith("DynamoDB_"):
+            return process(self, request)
+        with lock:
+            return process(self, request)
+
+    monkeypatch.setattr(BotocoreStubber, "process_request", serialised)

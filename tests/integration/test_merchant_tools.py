@@ -10,24 +10,6 @@ from tests.integration.test_coupons import create, expire_campaign, give_points,
 from tests.support.api import call
 
 
-@pytest.fixture
-def atomic_dynamodb(monkeypatch):
-    """One in-process DynamoDB request at a time (moto is not thread-safe), as in test_write_races."""
-    from moto.core.botocore_stubber import BotocoreStubber
-
-    lock = threading.Lock()
-    process = BotocoreStubber.process_request
-
-    def serialised(self, request):
-        target = request.headers.get("X-Amz-Target") or b""
-        if not (target.decode() if isinstance(target, bytes) else target).startswith("DynamoDB_"):
-            return process(self, request)
-        with lock:
-            return process(self, request)
-
-    monkeypatch.setattr(BotocoreStubber, "process_request", serialised)
-
-
 def caller_of(user, *groups):
     from chalicelib.auth import Caller
 

@@ -18,29 +18,7 @@ from chalicelib.domain.ids import now_iso
 from chalicelib.domain.points import Purse, settle, vote_transitions
 from tests.support.advice import answer, ask, notifications, product, review, vote
 from tests.support.api import call
-
-
-def points(client, user) -> dict:
-    response = call(client, "GET", "/me/points", user)
-    assert response.status_code == 200, response.data
-    return response.data
-
-
-def ledger(client, user) -> list[dict]:
-    entries, cursor = [], None
-    while True:
-        path = "/me/points/ledger?limit=100" + (f"&cursor={cursor}" if cursor else "")
-        page = call(client, "GET", path, user).data
-        entries += page["items"]
-        cursor = page["next_cursor"]
-        if not cursor:
-            return entries
-
-
-def balance_and_ledger_agree(client, user) -> int:
-    balance = points(client, user)["balance"]
-    assert sum(entry["amount"] for entry in ledger(client, user)) == balance
-    return balance
+from tests.support.points import balance, ledger, points
 
 
 def write_vote(answer_id: str, voter_id: str, value: int, author_id: str, labels=("camera",)) -> None:
@@ -102,17 +80,17 @@ def test_changing_and_withdrawing_a_vote_reverses_exactly_what_it_gave(client, u
     vote(client, first, answer_id, 1)
     vote(client, second, answer_id, 1)
     streams.drain()
-    assert balance_and_ledger_agree(client, answerer) == 20
+    assert balance(client, answerer) == 20
     # When one voter changes to a downvote
     vote(client, first, answer_id, -1)
     streams.drain()
     # Then the +10 is reversed and -2 taken: 8
-    assert balance_and_ledger_agree(client, answerer) == 8
+    assert balance(client, answerer) == 8
     # When the downvote is withdrawn
     vote(client, first, answer_id, 0)
     streams.drain()
     # Then the 2 come back
-    assert balance_and_ledger_agree(client, answerer) == 10
+    assert balance(client, answerer) == 10
     reasons = [entry["reason"] for entry in reversed(ledger(client, answerer))]
     assert reasons == ["answer_upvoted", "answer_upvoted", "upvote_withdrawn", "answer_downvoted",
                        "downvote_withdrawn"]
@@ -125,7 +103,7 @@ def test_a_downvote_never_takes_the_balance_below_zero_and_records_what_it_took(
     vote(client, users(), answer_id, -1)
     streams.drain()
     # Then the balance stays 0 and the ledger says the penalty took 0
-    assert balance_and_ledger_agree(client, answerer) == 0
+    assert balance(client, answerer) == 0
     [entry] = ledger(client, answerer)
     assert (entry["amount"], entry["reason"]) == (0, "answer_downvoted")
 
@@ -141,16 +119,16 @@ def test_acceptance_rewards_both_and_moving_it_reverses_both(client, users, stre
                 {"answer_id": first_answer}).status_code == 200
     streams.drain()
     # Then its author gets 15 and the asker 2
-    assert balance_and_ledger_agree(client, first_answerer) == 15
-    assert balance_and_ledger_agree(client, asker) == 2
+    assert balance(client, first_answerer) == 15
+    assert balance(client, asker) == 2
     # When the acceptance moves to the second answer
     assert call(client, "POST", f"/questions/{question_id}/accept", asker,
                 {"answer_id": second_answer}).status_code == 200
     streams.drain()
     # Then the first author's 15 are reversed, the second's granted; the asker keeps one +2
-    assert balance_and_ledger_agree(client, first_answerer) == 0
-    assert balance_and_ledger_agree(client, second_answerer) == 15
-    assert balance_and_ledger_agree(client, asker) == 2
+    assert balance(client, first_answerer) == 0
+    assert balance(client, second_answerer) == 15
+    assert balance(client, asker) == 2
     assert sorted((e["reason"], e["amount"]) for e in ledger(client, asker)) == [
         ("acceptance_moved", -2), ("accepted_an_answer", 2), ("accepted_an_answer", 2)]
 
@@ -165,12 +143,12 @@ def test_a_helpful_mark_gives_the_reviewer_five_and_unmarking_takes_them_back(cl
     assert call(client, "PUT", f"/reviews/{review_id}/helpful", reader, {"value": True}).status_code == 200
     streams.drain()
     # Then the reviewer gets 5
-    assert balance_and_ledger_agree(client, reviewer) == 5
+    assert balance(client, reviewer) == 5
     # When the reader takes the mark back
     assert call(client, "PUT", f"/reviews/{review_id}/helpful", reader, {"value": False}).status_code == 200
     streams.drain()
     # Then the 5 are taken back
-    assert balance_and_ledger_agree(client, reviewer) == 0
+    assert balance(client, reviewer) == 0
     assert [e["amount"] for e in reversed(ledger(client, reviewer))] == [5, -5]
 
 
@@ -184,7 +162,7 @@ def test_votes_and_helpful_marks_are_capped_at_200_a_day_and_a_capped_award_is_r
         write_mark("rev-cap", f"marker-{i}", author.user_id, True)
     streams.drain()
     # Then the 200 cap holds: 190 + 5 + 5 + 0, and the capped mark is recorded as 0
-    assert balance_and_ledger_agree(client, author) == 200
+    assert balance(client, author) == 200
     assert points(client, author)["capped_earned_today"] == 200
     amounts = sorted(entry["amount"] for entry in ledger(client, author))
     assert amounts.count(0) == 1
@@ -192,11 +170,11 @@ def test_votes_and_helpful_marks_are_capped_at_200_a_day_and_a_capped_award_is_r
     write_mark("rev-cap", "marker-2", author.user_id, False)
     write_vote("ans-cap", "voter-0", 0, author.user_id)
     streams.drain()
-    assert balance_and_ledger_agree(client, author) == 190
+    assert balance(client, author) == 190
     # When a new upvote arrives, the freed room lets it count in full
     write_vote("ans-cap", "voter-new", 1, author.user_id)
     streams.drain()
-    assert balance_and_ledger_agree(client, author) == 200
+    assert balance(client, author) == 200
 
 
 def test_acceptance_bonuses_are_not_capped(client, users, streams, qa):
@@ -207,7 +185,7 @@ def test_acceptance_bonuses_are_not_capped(client, users, streams, qa):
     assert points(client, answerer)["balance"] == 200
     call(client, "POST", f"/questions/{question_id}/accept", asker, {"answer_id": answer_id})
     streams.drain()
-    assert balance_and_ledger_agree(client, answerer) == 215
+    assert balance(client, answerer) == 215
 
 
 def test_the_ledger_pages_newest_first_with_cursors(client, users, streams):
@@ -251,9 +229,9 @@ def test_every_reward_record_delivered_twice_changes_nothing(client, users, tabl
     chaos_streams.drain()
     # Then every balance is what one delivery gives, and equals its ledger
     # answerer: +10 (v0) +10 -10 -2 (v1) -> 8; v2's -2 and its withdrawal net 0; +15 -15 +15; +5 (m2)
-    assert balance_and_ledger_agree(client, answerer) == 8 + 15 + 5
-    assert balance_and_ledger_agree(client, other) == 0
-    assert balance_and_ledger_agree(client, asker) == 2
+    assert balance(client, answerer) == 8 + 15 + 5
+    assert balance(client, other) == 0
+    assert balance(client, asker) == 2
     # And replaying every stream from its start once more changes nothing either
     from app import app
     from chalicelib.local.stream_runner import StreamRunner

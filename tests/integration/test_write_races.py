@@ -25,22 +25,7 @@ THREADS = 12
 ROUNDS = 15
 
 
-@pytest.fixture(autouse=True)
-def atomic_dynamodb(monkeypatch):
-    """One in-process DynamoDB request at a time, like `SerialisedDynamoDB` in the local stack."""
-    from moto.core.botocore_stubber import BotocoreStubber
-
-    lock = threading.Lock()
-    process = BotocoreStubber.process_request
-
-    def serialised(self, request):
-        target = request.headers.get("X-Amz-Target") or b""
-        if not (target.decode() if isinstance(target, bytes) else target).startswith("DynamoDB_"):
-            return process(self, request)
-        with lock:
-            return process(self, request)
-
-    monkeypatch.setattr(BotocoreStubber, "process_request", serialised)
+pytestmark = pytest.mark.usefixtures("atomic_dynamodb")  # conftest: one DynamoDB request at a time
 
 
 @contextlib.contextmanager
