@@ -9,6 +9,34 @@ from chalicelib.errors import TooManyRequests
 from chalicelib.models.effects import RateBucket
 
 
+class OverLimit(Exception):
+    """The window's count is at its limit; `retry_after` seconds until the next window."""
+
+    def __init__(self, retry_after: int):
+        super().__init__(retry_after)
+        self.retry_after = retry_after
+
+
+def count_in_window(name: str, window_seconds: int, limit: int, now: float) -> int:
+    """One more in the fixed window of `window_seconds` that `now` falls in, under `limit`: one
+    conditional counter update (the item expires a window later). Returns the count now; raises
+    `OverLimit` when the window is full."""
+    from pynamodb.exceptions import UpdateError
+
+    window = int(now // window_seconds)
+    bucket = RateBucket(f"{name}#{window}")
+    try:
+        bucket.update(
+            actions=[RateBucket.count.add(1), RateBucket.expires_at.set((window + 2) * window_seconds)],
+            condition=RateBucket.count.does_not_exist() | (RateBucket.count < limit),
+        )
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            raise OverLimit(max(1, window_seconds - int(now % window_seconds))) from None
+        raise
+    return int(bucket.count)  # the update returns the item as it now is
+
+
 def consume_write(user_id: str, now: float | None = None) -> bool:
     """Count one write in the caller's current minute; 429 with Retry-After once over the limit.
 
@@ -17,30 +45,18 @@ def consume_write(user_id: str, now: float | None = None) -> bool:
     missed exists for others from their first write on, at one conditional put a minute at most.
     With the limit off (0) every write counts as a first.
     """
-    from pynamodb.exceptions import UpdateError
-
     limit = get_settings().write_limit_per_minute
     if limit <= 0:
         return True
-    now = time.time() if now is None else now
-    minute = int(now // 60)
-    bucket = RateBucket(f"writes#{user_id}#{minute}")
     try:
-        bucket.update(
-            actions=[RateBucket.count.add(1), RateBucket.expires_at.set((minute + 2) * 60)],
-            condition=RateBucket.count.does_not_exist() | (RateBucket.count < limit),
-        )
-    except UpdateError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
-            from aws_lambda_powertools.metrics import MetricUnit
+        return count_in_window(f"writes#{user_id}", 60, limit, time.time() if now is None else now) == 1
+    except OverLimit as over:
+        from aws_lambda_powertools.metrics import MetricUnit
 
-            from chalicelib.observability import metrics
+        from chalicelib.observability import metrics
 
-            metrics.add_metric(name="WritesThrottled", unit=MetricUnit.Count, value=1)
-            retry_after = max(1, 60 - int(now % 60))
-            raise TooManyRequests(
-                f"At most {limit} writes a minute; try again in {retry_after} s",
-                headers={"Retry-After": str(retry_after)},
-            ) from None
-        raise
-    return int(bucket.count) == 1  # the update returns the item as it now is
+        metrics.add_metric(name="WritesThrottled", unit=MetricUnit.Count, value=1)
+        raise TooManyRequests(
+            f"At most {limit} writes a minute; try again in {over.retry_after} s",
+            headers={"Retry-After": str(over.retry_after)},
+        ) from None

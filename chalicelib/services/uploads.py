@@ -11,7 +11,6 @@ from chalicelib.config import get_settings
 from chalicelib.domain import uploads as rules
 from chalicelib.domain.ids import iso, new_id
 from chalicelib.errors import ServiceUnavailable, TooManyRequests
-from chalicelib.models.effects import RateBucket
 from chalicelib.schemas.uploads import UploadOut
 
 
@@ -31,22 +30,13 @@ def s3_client():
 
 def consume_upload(user_id: str, now: float | None = None) -> None:
     """Count one upload in the caller's current hour; 429 with Retry-After once over the limit."""
-    from pynamodb.exceptions import UpdateError
+    from chalicelib.services.rate_limits import OverLimit, count_in_window
 
-    now = time.time() if now is None else now
-    hour = int(now // 3600)
-    bucket = RateBucket(f"uploads#{user_id}#{hour}")
     try:
-        bucket.update(
-            actions=[RateBucket.count.add(1), RateBucket.expires_at.set((hour + 2) * 3600)],
-            condition=RateBucket.count.does_not_exist() | (RateBucket.count < rules.UPLOADS_PER_HOUR),
-        )
-    except UpdateError as exc:
-        if exc.cause_response_code != "ConditionalCheckFailedException":
-            raise
-        retry_after = max(1, 3600 - int(now % 3600))
-        raise TooManyRequests(f"At most {rules.UPLOADS_PER_HOUR} uploads an hour; try again in {retry_after} s",
-                              headers={"Retry-After": str(retry_after)}) from None
+        count_in_window(f"uploads#{user_id}", 3600, rules.UPLOADS_PER_HOUR, time.time() if now is None else now)
+    except OverLimit as over:
+        raise TooManyRequests(f"At most {rules.UPLOADS_PER_HOUR} uploads an hour; try again in {over.retry_after} s",
+                              headers={"Retry-After": str(over.retry_after)}) from None
 
 
 def create_upload(user_id: str, content_type: str, size_bytes: int,
