@@ -21,7 +21,7 @@ def create_post(ctx):
 @api.route("GET", "/posts/{post_id}", summary="A post, with its poll's counts and the caller's vote",
            response=PostOut)
 def get_post(ctx, post_id):
-    return posts.get_post(ctx.user.user_id, post_id)
+    return posts.get_post(ctx.user.user_id, post_id, admin=ctx.user.in_group("admins"))
 
 
 @api.route("DELETE", "/posts/{post_id}", summary="Delete a post (author only); it leaves every feed",

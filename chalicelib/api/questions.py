@@ -35,11 +35,11 @@ def list_questions(ctx):
 @api.route("GET", "/questions/{question_id}", summary="A question with its answer count and accepted answer",
            response=QuestionOut)
 def get_question(ctx, question_id):
-    return questions.question(question_id)
+    return questions.question(question_id, ctx.user.user_id, admin=ctx.user.in_group("admins"))
 
 
-@api.route("POST", "/questions/{question_id}/answers", summary="Answer a question", body=PostAnswer,
-           response=AnswerOut, status=201)
+@api.route("POST", "/questions/{question_id}/answers", summary="Answer a question (not one whose asker blocks you)",
+           body=PostAnswer, response=AnswerOut, status=201, errors=(403,))
 def post_answer(ctx, question_id):
     return questions.answer(ctx.user, question_id, ctx.body.body)
 

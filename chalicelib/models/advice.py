@@ -26,6 +26,7 @@ class Question(BaseModel):
     answer_count = NumberAttribute(default=0)
     accepted_answer_id = UnicodeAttribute(null=True)
     created_at = UnicodeAttribute()
+    removed_at = UnicodeAttribute(null=True)  # set by moderation: out of every list and search
 
 
 class LabelIndexEntry(BaseModel):
@@ -71,6 +72,7 @@ class Answer(BaseModel):
     accepted = BooleanAttribute(default=False)
     rank = UnicodeAttribute()
     created_at = UnicodeAttribute()
+    removed_at = UnicodeAttribute(null=True)  # set by moderation
     by_question = AnswersByQuestionIndex()
 
 
@@ -135,6 +137,7 @@ class Review(BaseModel):
     edited_at = UnicodeAttribute(null=True)
     helpful_count = NumberAttribute(default=0)
     created_at = UnicodeAttribute()
+    removed_at = UnicodeAttribute(null=True)  # set by moderation
     by_product = ReviewsByProductIndex()
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pynamodb.attributes import NumberAttribute, UnicodeAttribute
+from pynamodb.attributes import BooleanAttribute, NumberAttribute, UnicodeAttribute
 
 from chalicelib.models.base import BaseModel, table_meta
 
@@ -16,7 +16,15 @@ class AppliedEffect(BaseModel):
 
 
 class RateBucket(BaseModel):
+    """One user's fixed-window counter of one kind (`writes#<user>`, `uploads#<user>`): the window it
+    counts (`window`, the window number) and its `count`. `suspended` (set by moderation, on the
+    writes counter) refuses every write in the counter's own conditional update; a suspended item
+    has no `expires_at`, so TTL never lifts a suspension."""
+
     Meta = table_meta("RateLimits")
     bucket = UnicodeAttribute(hash_key=True)
     count = NumberAttribute(default=0)
-    expires_at = NumberAttribute()
+    window = NumberAttribute(null=True)
+    suspended = BooleanAttribute(null=True)
+    suspended_at = UnicodeAttribute(null=True)
+    expires_at = NumberAttribute(null=True)

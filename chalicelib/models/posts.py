@@ -61,6 +61,7 @@ class Post(BaseModel):
     poll = Poll(null=True)
     created_at = UnicodeAttribute()
     edited_at = UnicodeAttribute(null=True)  # PATCH /posts/{post_id}
+    removed_at = UnicodeAttribute(null=True)  # set by moderation: the post leaves every feed and list
     by_author = AuthorPostsIndex()
     by_group = GroupPostsIndex()
 

@@ -27,6 +27,9 @@ class PostCounts(BaseModel):
     post_id = UnicodeAttribute(hash_key=True)
     like_count = NumberAttribute(null=True)
     comment_count = NumberAttribute(null=True)
+    # a deleted post's item keeps only these (later count updates are refused on it) until TTL
+    deleted_at = UnicodeAttribute(null=True)
+    expires_at = NumberAttribute(null=True)
 
 
 class CommentIdIndex(GlobalSecondaryIndex):
@@ -47,4 +50,5 @@ class Comment(BaseModel):
     post_author_id = UnicodeAttribute()  # copied at creation: the notice and the delete right need it
     text = UnicodeAttribute()
     created_at = UnicodeAttribute()
+    removed_at = UnicodeAttribute(null=True)  # set by moderation: the comment leaves every list
     by_comment_id = CommentIdIndex()

@@ -39,6 +39,7 @@ class QuestionOut(ResponseModel):
     answer_count: int
     accepted_answer_id: str | None = None
     created_at: str
+    removed_at: str | None = Field(None, description="Removed by a moderator: shown to its asker and admins only")
 
     @classmethod
     def from_item(cls, question: Question, user: UserCard, products: dict[str, ProductCard]) -> QuestionOut:
@@ -56,6 +57,7 @@ class QuestionOut(ResponseModel):
             answer_count=int(question.answer_count or 0),
             accepted_answer_id=question.accepted_answer_id,
             created_at=question.created_at,
+            removed_at=question.removed_at,
         )
 
 

@@ -100,6 +100,7 @@ class PostOut(ResponseModel):
     liked_by_me: bool = False
     created_at: str
     edited_at: str | None = None
+    removed_at: str | None = Field(None, description="Removed by a moderator: shown to its author and admins only")
 
     @classmethod
     def from_item(cls, post: Post, author: UserCard, poll: PollOut | None,
@@ -125,6 +126,7 @@ class PostOut(ResponseModel):
             liked_by_me=social.liked_by_me,
             created_at=post.created_at,
             edited_at=post.edited_at,
+            removed_at=post.removed_at,
         )
 
 

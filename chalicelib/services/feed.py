@@ -233,7 +233,7 @@ def read_feed(reader_id: str, page: PageRequest) -> Page:
     shown = []
     for post_id in merged.post_ids:
         post = queried.get(post_id) or fetched.get(post_id)
-        if post is None:  # deleted; the Posts stream is removing its entries
+        if post is None or post.removed_at:  # deleted (the Posts stream is removing its entries) or removed
             continue
         if post_id not in pulled and rules.is_expired(entries[post_id].expires_at, now_epoch):
             continue  # past its TTL; DynamoDB deletes it later

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from chalicelib.auth import Caller
 from chalicelib.domain import polls
 from chalicelib.domain.ids import iso, new_id, now_iso
+from chalicelib.domain.moderation import hides
 from chalicelib.errors import BadRequest, Forbidden, NotFound
 from chalicelib.models.advice import Product
 from chalicelib.models.base import batch_get, delete_if, get_or_404, update_if
@@ -152,8 +153,11 @@ def _get(post_id: str) -> Post:
     return get_or_404(Post, post_id, what="post")
 
 
-def get_post(viewer_id: str, post_id: str, consistent: bool = False) -> PostOut:
+def get_post(viewer_id: str, post_id: str, consistent: bool = False, *, admin: bool = False) -> PostOut:
+    """A removed post is 404 but to its author and admins (who see `removed_at`)."""
     post = get_or_404(Post, post_id, what="post", consistent_read=consistent)
+    if hides(post.removed_at, viewer_is_owner=post.author_id == viewer_id, viewer_is_admin=admin):
+        raise NotFound(f"No post {post_id}")
     return present_posts([post], viewer_id)[0]
 
 
@@ -181,7 +185,7 @@ def list_author_posts(viewer_id: str, author_id: str, page: PageRequest) -> Page
     """The author's posts outside circles, newest first: one Query on the sparse by_author index."""
     results = Post.by_author.query(author_id, scan_index_forward=False, limit=page.limit,
                                    last_evaluated_key=page.start_key(Post.by_author, author_id))
-    posts = list(results)
+    posts = [post for post in results if not post.removed_at]  # moderation: out of every list
     if not posts and page.position is None and batch_get([(UserProfile, author_id, None)])[0] is None:
         raise NotFound(f"No user {author_id}")
     return Page(items=present_posts(posts, viewer_id), next_cursor=page.next_cursor(results.last_evaluated_key))
@@ -190,7 +194,7 @@ def list_author_posts(viewer_id: str, author_id: str, page: PageRequest) -> Page
 def list_group_posts(viewer_id: str, group_id: str, page: PageRequest) -> Page:
     results = Post.by_group.query(group_id, scan_index_forward=False, limit=page.limit,
                                   last_evaluated_key=page.start_key(Post.by_group, group_id))
-    posts = list(results)
+    posts = [post for post in results if not post.removed_at]  # moderation: out of every list
     if not posts and page.position is None and batch_get([(Group, group_id, None)])[0] is None:
         raise NotFound(f"No circle {group_id}")  # read only when the first page is empty
     return Page(items=present_posts(posts, viewer_id), next_cursor=page.next_cursor(results.last_evaluated_key))

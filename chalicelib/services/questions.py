@@ -14,9 +14,11 @@ from chalicelib.domain.advice import (
 )
 from chalicelib.domain.changes import Change
 from chalicelib.domain.ids import new_id, now_iso
+from chalicelib.domain.moderation import hides
 from chalicelib.errors import BadRequest, Conflict, Forbidden, NotFound
 from chalicelib.models.advice import Answer, AnswerVote, LabelIndexEntry, Question
 from chalicelib.models.base import batch_get, delete_if, get_or_404, update_if
+from chalicelib.models.graph import Block
 from chalicelib.models.transactions import Transaction, TransactionFailed, retry_on_conflict
 from chalicelib.pagination import Page, PageRequest
 from chalicelib.schemas.advice import AcceptanceOut, AnswerOut, QuestionOut, VoteOut
@@ -84,8 +86,11 @@ def _read_question(question_id: str) -> Question:
     return get_or_404(Question, question_id, what="question", consistent_read=True)
 
 
-def question(question_id: str) -> QuestionOut:
+def question(question_id: str, viewer_id: str | None = None, *, admin: bool = False) -> QuestionOut:
+    """A removed question is 404 but to its asker and admins (who see `removed_at`)."""
     item = get_question(question_id)
+    if hides(item.removed_at, viewer_is_owner=item.asker_id == viewer_id, viewer_is_admin=admin):
+        raise NotFound(f"No question {question_id}")
     return question_view(item, questions_cards([item]))
 
 
@@ -123,7 +128,7 @@ def list_questions(label: str | None, page: PageRequest) -> Page:
     card_keys = read.keys()
     found = batch_get([(Question, entry.item_id, None) for entry in entries] + card_keys)
     cards = read.build(found[len(entries):])
-    questions = [q for q in found[:len(entries)] if q is not None]
+    questions = [q for q in found[:len(entries)] if q is not None and not q.removed_at]
     if any(q.asker_id not in cards.users or set(q.product_ids or []) - set(cards.products) for q in questions):
         cards = questions_cards(questions)  # entries written without the copies: one more read
     items = [question_view(q, cards) for q in questions]
@@ -193,7 +198,7 @@ def answer(caller: Caller, question_id: str, body: str) -> AnswerOut:
         raise NotFound(f"No question {question_id[:MAX_ID_LENGTH]}")
     me = CardRead(user_ids=[caller.user_id])
     question, *found = batch_get([(Question, question_id, None), *me.keys()])
-    if question is None:
+    if question is None or question.removed_at:
         raise NotFound(f"No question {question_id}")
     my_card = me.build(found).users[caller.user_id]
     answer_id = new_id()
@@ -216,10 +221,15 @@ def answer(caller: Caller, question_id: str, body: str) -> AnswerOut:
         try:
             with Transaction() as transaction:  # a question deleted meanwhile takes no answer
                 transaction.check("question", Question, question_id, condition=Question.question_id.exists())
+                if question.asker_id != caller.user_id:  # nor one from someone the asker blocks
+                    transaction.check("block", Block, question.asker_id, caller.user_id,
+                                      condition=Block.blocker_id.does_not_exist())
                 transaction.put("answer", item, condition=Answer.answer_id.does_not_exist())
         except TransactionFailed as exc:
             if not exc.conflict and exc.failed_on("question"):
                 raise NotFound(f"No question {question_id}") from None
+            if not exc.conflict and exc.failed_on("block"):
+                raise Forbidden("The asker does not let you answer their questions") from None
             raise
 
     retry_on_conflict(attempt, what="your answer")
@@ -248,6 +258,7 @@ def list_answers(caller: Caller, question_id: str, page: PageRequest) -> Page:
     items = [
         answer_view(a, cards[a.author_id], int(vote.value) if vote is not None else 0)
         for a, vote in zip(answers, votes, strict=True)
+        if not a.removed_at  # moderation: out of the list
     ]
     return Page(items=items, next_cursor=page.next_cursor(results.last_evaluated_key))
 
@@ -395,6 +406,8 @@ def vote(caller: Caller, answer_id: str, value: int) -> VoteOut:
         try:
             with Transaction() as transaction:  # an answer deleted meanwhile takes no vote (its votes are removed)
                 transaction.check("answer", Answer, answer_id, condition=Answer.answer_id.exists())
+                transaction.check("block", Block, target.author_id, caller.user_id,  # blocked by its author: 403
+                                  condition=Block.blocker_id.does_not_exist())
                 transaction.put("vote", item,
                                 condition=AnswerVote.voter_id.does_not_exist() | (AnswerVote.value != value))
         except TransactionFailed as exc:
@@ -402,6 +415,8 @@ def vote(caller: Caller, answer_id: str, value: int) -> VoteOut:
                 raise
             if exc.failed_on("answer"):
                 raise NotFound(f"No answer {answer_id}") from None
+            if exc.failed_on("block"):
+                raise Forbidden("The answer's author does not let you vote on their answers") from None
             if not exc.failed_on("vote"):  # the same vote again: nothing changes
                 raise
 

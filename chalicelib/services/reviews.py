@@ -9,6 +9,7 @@ from chalicelib.domain.ids import new_id, now_iso
 from chalicelib.errors import Conflict, Forbidden, NotFound
 from chalicelib.models.advice import HelpfulMark, Product, Review, ReviewGuard
 from chalicelib.models.base import batch_get, get_or_none, update_if
+from chalicelib.models.graph import Block
 from chalicelib.models.transactions import Transaction, TransactionFailed, retry_on_conflict
 from chalicelib.pagination import Page, PageRequest
 from chalicelib.schemas.advice import HelpfulOut, ReviewOut
@@ -86,7 +87,8 @@ def list_reviews(caller: Caller, product_id: str, page: PageRequest) -> Page:
         raise NotFound(f"No product {product_id}")
     marks = found[1:1 + len(reviews)]
     cards = authors.build(found[1 + len(reviews):]).users
-    items = [review_view(r, cards[r.author_id], mark is not None) for r, mark in zip(reviews, marks, strict=True)]
+    items = [review_view(r, cards[r.author_id], mark is not None) for r, mark in zip(reviews, marks, strict=True)
+             if not r.removed_at]  # moderation: out of the list
     return Page(items=items, next_cursor=page.next_cursor(results.last_evaluated_key))
 
 
@@ -114,12 +116,16 @@ def mark_helpful(caller: Caller, review_id: str, value: bool) -> HelpfulOut:
         try:
             with Transaction() as transaction:  # a review deleted meanwhile takes no mark (its marks are removed)
                 transaction.check("review", Review, review_id, condition=Review.product_id.exists())
+                transaction.check("block", Block, review.author_id, caller.user_id,  # blocked by the reviewer: 403
+                                  condition=Block.blocker_id.does_not_exist())
                 transaction.put("mark", mark, condition=HelpfulMark.user_id.does_not_exist())
         except TransactionFailed as exc:
             if exc.conflict:
                 raise
             if exc.failed_on("review"):
                 raise NotFound(f"No review {review_id}") from None
+            if exc.failed_on("block"):
+                raise Forbidden("The reviewer does not let you mark their reviews") from None
             if not exc.failed_on("mark"):  # already marked: nothing changes
                 raise
 

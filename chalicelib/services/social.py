@@ -77,7 +77,7 @@ def post_for(caller: Caller, post_id: str, *, doing: str, extra: Sequence[tuple]
     and `extra` keys (their answers are returned); 404 for an unknown post."""
     found = batch_get([(Post, post_id, None), *extra])
     post = found[0]
-    if not isinstance(post, Post):
+    if not isinstance(post, Post) or post.removed_at:  # a removed post takes no like or comment
         raise NotFound(f"No post {post_id}")
     if post.author_id != caller.user_id and batch_get([(Block, post.author_id, caller.user_id)])[0] is not None:
         raise Forbidden(f"The post's author does not let you {doing} it")
@@ -124,8 +124,9 @@ def list_comments(post_id: str, page: PageRequest) -> tuple[list[Comment], dict 
     """Oldest first: one Query (an empty first page reads the post to tell an unknown one: 404)."""
     results = Comment.query(post_id, scan_index_forward=True, limit=page.limit,
                             last_evaluated_key=page.start_key(Comment, post_id))
-    comments = list(results)
-    if not comments and page.position is None and batch_get([(Post, post_id, None)])[0] is None:
+    read = list(results)
+    comments = [comment for comment in read if not comment.removed_at]  # moderation: out of the list
+    if not read and page.position is None and batch_get([(Post, post_id, None)])[0] is None:
         raise NotFound(f"No post {post_id}")
     return comments, results.last_evaluated_key
 

@@ -1,0 +1,81 @@
+"""Reports and moderation: request and response models."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated, Literal
+
+from pydantic import AfterValidator, Field, StringConstraints
+
+from chalicelib.domain.moderation import REASON_CHARACTERS
+from chalicelib.schemas.base import NOT_BLANK, Id, RequestModel, ResponseModel
+from chalicelib.schemas.posts import not_blank
+
+if TYPE_CHECKING:
+    from chalicelib.models.moderation import ModerationAction, Report, ReportTarget
+
+TargetType = Literal["post", "comment", "question", "answer", "review", "user"]
+Action = Literal["remove", "restore", "suspend", "unsuspend"]
+Reason = Annotated[str, StringConstraints(min_length=1, max_length=REASON_CHARACTERS), AfterValidator(not_blank),
+                   NOT_BLANK]
+
+
+class ReportIn(RequestModel):
+    target_type: TargetType
+    target_id: Id
+    reason: Reason
+
+
+class ReportOut(ResponseModel):
+    target_type: TargetType
+    target_id: str
+    reason: str
+    created_at: str
+
+    @classmethod
+    def from_item(cls, report: Report) -> ReportOut:
+        return cls(target_type=report.target_type, target_id=report.target_id,  # type: ignore[arg-type]
+                   reason=report.reason, created_at=report.created_at)
+
+
+class ReportedTargetOut(ResponseModel):
+    target_type: TargetType
+    target_id: str
+    report_count: int = Field(description="Open reports: those since the target's last moderation action")
+    last_reason: str | None = None
+    last_reported_at: str | None = None
+
+    @classmethod
+    def from_item(cls, target: ReportTarget) -> ReportedTargetOut:
+        return cls(target_type=target.target_type, target_id=target.target_id,  # type: ignore[arg-type]
+                   report_count=int(target.report_count or 0), last_reason=target.last_reason,
+                   last_reported_at=target.last_reported_at)
+
+
+class ModerationIn(RequestModel):
+    """`remove`/`restore` apply to content (post, comment, question, answer, review), `suspend`/`unsuspend`
+    to a user."""
+
+    target_type: TargetType
+    target_id: Id
+    action: Action
+    reason: Reason
+
+
+class ModerationOut(ResponseModel):
+    """One entry of the audit log: who (`admin_id`) did what to which target, when and why."""
+
+    action_id: str
+    admin_id: str
+    target_type: TargetType
+    target_id: str
+    action: Action
+    reason: str
+    affected_user_id: str | None = Field(None, description="The author of the content, or the user; notified")
+    created_at: str
+
+    @classmethod
+    def from_item(cls, entry: ModerationAction) -> ModerationOut:
+        return cls(action_id=entry.action_id, admin_id=entry.admin_id,
+                   target_type=entry.target_type, target_id=entry.target_id,  # type: ignore[arg-type]
+                   action=entry.action, reason=entry.reason,  # type: ignore[arg-type]
+                   affected_user_id=entry.affected_user_id, created_at=entry.created_at)
