@@ -244,6 +244,36 @@ def good_finds_page(world) -> Request:
     return Request("GET", "/good-finds", _profile(world, "shopper", labels=("camera",)))
 
 
+def report_post(world) -> Request:
+    """A report: the target's existence (one read), one conditional put; the count is the stream's."""
+    post_id = _post(world, _profile(world, "author"), "cheap watches")
+    return Request("POST", "/reports", _profile(world, "reporter"),
+                   {"target_type": "post", "target_id": post_id, "reason": "spam"}, 201)
+
+
+def admin_reports_page(world) -> Request:
+    """The report queue, most reported first: one Query of the sparse by_count index."""
+    author = _profile(world, "author")
+    for n in range(3):
+        post_id = _post(world, author, f"post {n}")
+        for r in range(n + 1):
+            _ok(call(world.client, "POST", "/reports", _profile(world, f"reporter{r}"),
+                     {"target_type": "post", "target_id": post_id, "reason": "spam"}), 201)
+    world.streams.drain()
+    return Request("GET", "/admin/reports", _profile(world, "admin", groups=("admins",)))
+
+
+def moderate_post(world) -> Request:
+    """Removing a reported post: one read (the post and its queue item), one transaction (the post's
+    `removed_at`, the audit-log entry, its reports closed)."""
+    post_id = _post(world, _profile(world, "author"), "cheap watches")
+    _ok(call(world.client, "POST", "/reports", _profile(world, "reporter"),
+             {"target_type": "post", "target_id": post_id, "reason": "spam"}), 201)
+    world.streams.drain()
+    return Request("POST", "/admin/moderation", _profile(world, "admin", groups=("admins",)),
+                   {"target_type": "post", "target_id": post_id, "action": "remove", "reason": "spam"})
+
+
 SCENARIOS: dict[str, Callable] = {
     "create_post": create_post,
     "read_feed_page": read_feed_page,
@@ -260,6 +290,9 @@ SCENARIOS: dict[str, Callable] = {
     "leaderboard_page": leaderboard_page,
     "redeem_coupon": redeem_coupon,
     "good_finds_page": good_finds_page,
+    "report_post": report_post,
+    "admin_reports_page": admin_reports_page,
+    "moderate_post": moderate_post,
 }
 
 

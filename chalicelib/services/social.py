@@ -160,8 +160,9 @@ class CountItem:
     def write(self, transaction: Transaction, label: str, deltas: Sequence[int]) -> bool:
         total = sum(deltas)
         if total:  # a like and its withdrawal in one batch write only the markers
-            transaction.update(label, PostCounts(self.post_id),
-                               actions=[getattr(PostCounts, self.attribute_name).add(total)])
+            transaction.update(label, PostCounts(self.post_id),  # refused on a deleted post's tombstone
+                               actions=[getattr(PostCounts, self.attribute_name).add(total)],
+                               condition=PostCounts.deleted_at.does_not_exist())
         return True
 
 

@@ -7,13 +7,14 @@ the deploy path and `make package`).
 
 from chalice import Blueprint
 
-from chalicelib.services import fanout, polls, recent_posts
+from chalicelib.services import fanout, polls, post_cleanup, recent_posts
 from chalicelib.streams.events import dynamodb_stream
 from chalicelib.streams.settings import HANDLER_SETTINGS
 
 blueprint = Blueprint(__name__)
 
-POST_EFFECTS = (fanout.fan_out_post, recent_posts.keep_recent_posts, fanout.remove_deleted_post, polls.delete_poll)
+POST_EFFECTS = (fanout.fan_out_post, recent_posts.keep_recent_posts, fanout.remove_deleted_post, polls.delete_poll,
+                post_cleanup.clean_up_deleted_post)
 FANOUT_JOB_EFFECTS = (fanout.continue_fan_out_job,)
 
 fan_out_posts = dynamodb_stream(blueprint, "Posts", POST_EFFECTS, name="fan_out_posts",

@@ -58,13 +58,17 @@ def seed_world(stack, fuzzer) -> dict[str, str]:
         "answer_id": answer["answer_id"], "review_id": review["review_id"],
         "campaign_id": their_campaign["campaign_id"], "coupon_code": coupon["coupon_code"],
         "code": coupon["coupon_code"], "expires_at": expires_at,
+        # reports and moderation: the neighbour as the target (the fuzzer, an admin, may suspend them;
+        # any other target type than "user" with this id is a 404, and content needs no binding then)
+        "target_type": "user", "target_id": other.user_id,
     }
 
 
 #: Routes whose user must not be the caller.
 ABOUT_ANOTHER_USER = ("follow_user", "unfollow_user", "block_user", "unblock_user")
 #: Where each name is taken, when not only in paths.
-LOCATIONS = {"answer_id": ("path", "body"), "coupon_code": ("body",), "code": ("query",), "expires_at": ("body",)}
+LOCATIONS = {"answer_id": ("path", "body"), "coupon_code": ("body",), "code": ("query",), "expires_at": ("body",),
+             "target_type": ("body",), "target_id": ("body",)}
 
 
 def schemathesis_config(world: dict[str, str], probability: float = 0.6) -> str:
@@ -96,9 +100,9 @@ def schemathesis_command(api_url: str, token: str, config: Path) -> list[str]:
 
 
 def test_openapi_fuzz_finds_no_server_error_no_schema_drift_and_no_validation_mismatch(stack, tmp_path):
-    # Given a shopper who is also a merchant and a judge, so group-only routes reach their logic,
-    # and a world of things that exist for the generated requests to name
-    user = stack.sign_up("fuzzer", groups=("merchants", "judges"))
+    # Given a shopper who is also a merchant, a judge and an admin, so group-only routes reach their
+    # logic, and a world of things that exist for the generated requests to name
+    user = stack.sign_up("fuzzer", groups=("merchants", "judges", "admins"))
     assert stack.call("GET", "/me", user).status_code == 200
     config = tmp_path / "schemathesis.toml"
     config.write_text(schemathesis_config(seed_world(stack, user)))

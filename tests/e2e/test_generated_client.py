@@ -134,3 +134,39 @@ def _notices_of(api, client, kind):
 def _points_at_least(api, client, amount):
     points = api("points.get_my_points").sync(client=client)
     return points if points.balance >= amount else None
+
+
+def test_a_generated_client_reports_moderates_and_meets_a_suspension(stack, generated):
+    api = lambda name: _module(generated, f"api.{name}")  # noqa: E731
+    models = _module(generated, "models")
+    client_for = lambda user: generated.AuthenticatedClient(  # noqa: E731
+        base_url=stack.api_url, token=user.token, raise_on_unexpected_status=True)
+    author, reporter = stack.sign_up("author"), stack.sign_up("reporter")
+    moderator = stack.sign_up("moderator", groups=("admins",))
+    alice, bob, admin = (client_for(user) for user in (author, reporter, moderator))
+    assert isinstance(api("profiles.get_me").sync(client=alice), models.ProfileOut)
+
+    # Given alice's post, reported once by bob (a second report is the typed AlreadyReported)
+    post = api("feed.create_post").sync(client=alice, body=models.CreatePost(text="Cheap watches, click here"))
+    body = models.ReportIn(target_type=models.ReportInTargetType.POST, target_id=post.post_id, reason="spam")
+    report = api("moderation.report").sync(client=bob, body=body)
+    assert isinstance(report, models.ReportOut) and isinstance(report.created_at, datetime)
+    again = api("moderation.report").sync(client=bob, body=body)
+    assert isinstance(again, models.ErrorAlreadyReported)
+    assert again.code == models.ErrorAlreadyReportedCode.ALREADYREPORTED
+    queue = stack.eventually(lambda: api("moderation.open_reports").sync(client=admin).items or None, timeout=10)
+    assert isinstance(queue[0], models.ReportedTargetOut) and queue[0].report_count == 1
+
+    # When an admin suspends alice, her next write is the typed Suspended refusal
+    entry = api("moderation.moderate").sync(client=admin, body=models.ModerationIn(
+        target_type=models.ModerationInTargetType.USER, target_id=author.user_id,
+        action=models.ModerationInAction.SUSPEND, reason="spam wave"))
+    assert isinstance(entry, models.ModerationOut) and isinstance(entry.created_at, datetime)
+    refused = api("feed.create_post").sync(client=alice, body=models.CreatePost(text="more"))
+    assert isinstance(refused, models.ErrorForbiddenOrSuspended)
+    assert refused.code == models.ErrorForbiddenOrSuspendedCode.SUSPENDED
+    # Then she gets the typed moderation notice and the audit log holds the action
+    notices = stack.eventually(lambda: _notices_of(api, alice, models.ModerationNotification), timeout=10)
+    assert notices[0].data.action == "suspend" and notices[0].data.target_id == author.user_id
+    log = api("moderation.audit_log").sync(client=admin)
+    assert log.items[0].action_id == entry.action_id

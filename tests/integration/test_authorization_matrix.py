@@ -7,6 +7,7 @@ group) are checked route by route in each feature's tests and in `test_nobody_ac
 
 from __future__ import annotations
 
+import json
 import re
 import time
 
@@ -95,6 +96,10 @@ def test_nobody_acts_for_another_and_groups_guard_their_routes(client, users, st
         ("POST", "/merchants/me/coupons", campaign),
         ("POST", "/merchants/me/coupons/use", {"coupon_code": "ABCDEFGHJKMNPQRS"}),
         ("PUT", f"/merchants/{merchant.user_id}/ratings/me", {"score": 90}),
+        ("GET", "/admin/reports", None),
+        ("GET", "/admin/moderation", None),
+        ("POST", "/admin/moderation", {"target_type": "user", "target_id": other.user_id, "action": "suspend",
+                                       "reason": "x"}),
     ]:
         response = call(client, method, path, shopper, body)
         assert response.status_code == 403, (method, path, response.data)
@@ -148,8 +153,29 @@ def test_a_group_only_route_refuses_an_outsider_before_reading_the_body(client, 
     # a 403 whatever its body, not a 400 that would tell them how to shape it
     outsider = users()
     grouped = [spec for spec in _protected_routes() if spec.group]
-    assert {spec.group for spec in grouped} == {"merchants", "judges"}
+    assert {spec.group for spec in grouped} == {"merchants", "judges", "admins"}
     for spec in grouped:
         path = re.sub(r"\{[^}]+\}", "01M8N0QDG8JK6SHXDZNHMMZE14", spec.path)
         response = client.http.request(spec.method, path, headers=outsider.headers, body="{}")
         assert response.status_code == 403, f"{spec.method} {spec.path}: {response.status_code}"
+
+
+def test_a_suspended_user_is_refused_on_every_write_route_and_served_on_reads(client, users):
+    """Suspension is checked on the write counter every write touches, before the body is read: each
+    write route answers 403 `Suspended` (a group route the user is not in refuses first)."""
+    from chalicelib.models.effects import RateBucket
+    from chalicelib.services.rate_limits import suspension_actions, writes_bucket
+
+    suspended = users("suspended", groups=("merchants", "judges", "admins"))
+    assert call(client, "GET", "/me", suspended).status_code == 200
+    RateBucket(writes_bucket(suspended.user_id)).update(actions=suspension_actions(True, "2026-11-30T00:00:00Z",
+                                                                                   time.time()))
+    writes = [spec for spec in _protected_routes() if spec.method in ("POST", "PUT", "PATCH", "DELETE")]
+    assert len(writes) >= 30
+    for spec in writes:
+        path = re.sub(r"\{[^}]+\}", "01M8N0QDG8JK6SHXDZNHMMZE14", spec.path)
+        response = client.http.request(spec.method, path, headers=suspended.headers, body="{}")
+        assert response.status_code == 403, f"{spec.method} {spec.path}: {response.status_code}"
+        assert json.loads(response.body)["Code"] == "Suspended", f"{spec.method} {spec.path}"
+    assert call(client, "GET", "/me", suspended).status_code == 200
+    assert call(client, "GET", "/feed", suspended).status_code == 200

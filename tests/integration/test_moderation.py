@@ -216,3 +216,25 @@ def test_someone_a_user_blocks_cannot_answer_vote_or_mark_their_content(client, 
     assert call(client, "PUT", f"/answers/{alices_answer['answer_id']}/vote", merchant, {"value": 1}).status_code == 200
     assert call(client, "POST", f"/questions/{question['question_id']}/answers", carol,
                 {"body": "ok"}).status_code == 201
+
+
+# -- hostile input ------------------------------------------------------------------------------------
+@pytest.mark.parametrize(("body", "field"), [
+    ({"target_type": "shop", "target_id": "x", "reason": "spam"}, "target_type"),
+    ({"target_type": "post", "target_id": "", "reason": "spam"}, "target_id"),
+    ({"target_type": "post", "target_id": "x" * 129, "reason": "spam"}, "target_id"),
+    ({"target_type": "post", "target_id": "x", "reason": "   "}, "reason"),
+    ({"target_type": "post", "target_id": "x", "reason": "r" * 501}, "reason"),
+    ({"target_type": "post", "target_id": "x"}, "reason"),
+    ({"target_type": "post", "target_id": 7, "reason": "spam"}, "target_id"),
+    ({"target_type": "post", "target_id": "x", "reason": "spam", "severity": 9}, "severity"),
+])
+def test_bad_report_and_moderation_bodies_are_400_naming_the_field(client, users, body, field):
+    someone = users("someone", groups=("admins",))
+    for path, extra in (("/reports", {}), ("/admin/moderation", {"action": "remove"})):
+        response = call(client, "POST", path, someone, {**body, **extra})
+        assert response.status_code == 400, (path, response.data)
+        assert response.data["Message"].startswith(f"{field}:"), (path, response.data)
+    wrong_action = call(client, "POST", "/admin/moderation", someone,
+                        {"target_type": "post", "target_id": "x", "reason": "spam", "action": "delete"})
+    assert wrong_action.status_code == 400 and wrong_action.data["Message"].startswith("action:")
