@@ -8,6 +8,17 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from chalicelib.models.base import BaseModel, table_meta
 
 
+class ReportsByReporterIndex(GlobalSecondaryIndex):
+    """A user's own reports (their export and erasure)."""
+
+    class Meta:
+        index_name = "by_reporter"
+        projection = AllProjection()
+
+    reporter_id = UnicodeAttribute(hash_key=True)
+    report_key = UnicodeAttribute(range_key=True)
+
+
 class Report(BaseModel):
     """One user's report of one target, under `domain.moderation.report_key` ("<type>#<id>#<shard of the
     reporter>"): a viral target's reports spread over 16 partitions, and the reporter's own report is
@@ -20,6 +31,7 @@ class Report(BaseModel):
     target_id = UnicodeAttribute()
     reason = UnicodeAttribute()
     created_at = UnicodeAttribute()
+    by_reporter = ReportsByReporterIndex()
 
 
 class ReportQueueIndex(GlobalSecondaryIndex):
