@@ -238,3 +238,38 @@ def test_bad_report_and_moderation_bodies_are_400_naming_the_field(client, users
     wrong_action = call(client, "POST", "/admin/moderation", someone,
                         {"target_type": "post", "target_id": "x", "reason": "spam", "action": "delete"})
     assert wrong_action.status_code == 400 and wrong_action.data["Message"].startswith("action:")
+
+
+# -- a report storm on one target ---------------------------------------------------------------------
+def _report_storm(reporters: int) -> None:
+    """Reports written straight to their table, as the route writes them (no sign-up per reporter)."""
+    from chalicelib.domain.moderation import report_key
+    from chalicelib.models.moderation import Report
+
+    with Report.batch_write() as batch:
+        for n in range(reporters):
+            batch.save(Report(report_key("post", "VIRAL", f"r{n}"), f"r{n}", target_type="post", target_id="VIRAL",
+                              reason=f"reason {n:03d}", created_at=f"2026-11-30T00:00:{n % 60:02d}.{n:03d}Z"))
+
+
+def test_a_report_storm_is_one_update_of_the_queue_item_per_99_reports_and_its_partitions_are_spread(tables, streams):
+    from chalicelib.models.moderation import Report, ReportTarget
+    from tests.support.writes import WritesTo
+
+    _report_storm(150)
+    with WritesTo(ReportTarget) as writes:
+        streams.drain()
+    assert int(ReportTarget.get("post#VIRAL").report_count) == 150
+    assert writes.calls == 2  # one batch: 150 reports in two transactions (99 markers each at most)
+    partitions = {report.report_key for n in range(150) for report in Report.by_reporter.query(f"r{n}")}
+    assert len(partitions) == 16  # 10,000 reports a second: ~625 a second on each
+
+
+def test_a_report_storm_counts_exactly_under_chaos(tables, chaos_streams):
+    from chalicelib.models.moderation import ReportTarget
+
+    _report_storm(100)
+    chaos_streams.drain()
+    chaos_streams.drain()
+    assert int(ReportTarget.get("post#VIRAL").report_count) == 100
+    assert ReportTarget.get("post#VIRAL").queue == "open"
