@@ -39,10 +39,11 @@ def review_counter_moves(old: Mapping[str, Any] | None, new: Mapping[str, Any] |
     """(product_id, review_count delta, rating_total delta) of one change of a Reviews item, or None.
 
     A review's insert counts +1 and its rating, its removal the opposite, a changed rating moves the
-    total only. The table's guard items (no `product_id`) count nothing.
+    total only. The table's guard items (no `product_id`) count nothing, nor does a review a moderator
+    removed (`removed_at`): removal takes it out of the count and the average, restore puts it back.
     """
-    before: Mapping[str, Any] = old if old and old.get("product_id") else {}
-    after: Mapping[str, Any] = new if new and new.get("product_id") else {}
+    before: Mapping[str, Any] = old if old and old.get("product_id") and not old.get("removed_at") else {}
+    after: Mapping[str, Any] = new if new and new.get("product_id") and not new.get("removed_at") else {}
     if not before and not after:
         return None
     product_id = str((after or before)["product_id"])

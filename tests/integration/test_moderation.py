@@ -134,10 +134,16 @@ def test_removed_comments_questions_answers_and_reviews_leave_their_lists(client
     # a removed question takes no answer
     assert call(client, "POST", f"/questions/{question['question_id']}/answers", bob,
                 {"body": "late"}).status_code == 404
-    # restore brings the comment back
+    # and the post's comment count and the product's review count and average drop, once the streams run
+    streams.drain()
+    assert call(client, "GET", f"/posts/{post_id}", alice).data["comment_count"] == 0
+    assert call(client, "GET", f"/products/{item['product_id']}", alice).data["review_count"] == 0
+    # restore brings the comment back, and its count
     moderate(client, admin, "comment", comment["comment_id"], "restore")
     assert [c["comment_id"] for c in call(client, "GET", f"/posts/{post_id}/comments", alice).data["items"]] == [
         comment["comment_id"]]
+    streams.drain()
+    assert call(client, "GET", f"/posts/{post_id}", alice).data["comment_count"] == 1
 
 
 def test_actions_that_do_not_fit_the_target_are_400_naming_the_field(client, users, admin):

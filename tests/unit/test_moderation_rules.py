@@ -69,3 +69,29 @@ def test_a_notice_of_the_typed_moderation_data_parses():
 
     assert ModerationData.model_validate({"target_type": "user", "target_id": "u", "action": "suspend",
                                           "reason": "spam"}).action == "suspend"
+
+
+COMMENT = {"post_id": "P1", "comment_id": "C1", "author_id": "bob", "post_author_id": "alice", "text": "hi",
+           "created_at": "2026-11-30T00:00:00.000Z"}
+REVIEW = {"review_id": "R1", "product_id": "K1", "author_id": "bob", "rating": 4, "body": "ok"}
+
+
+def test_a_removed_comment_leaves_the_posts_comment_count_and_restore_brings_it_back():
+    from chalicelib.services.social import comment_moves
+
+    gone = {**COMMENT, "removed_at": "2026-11-30T01:00:00Z"}
+    assert [m[2] for m in comment_moves(inserted("Comments", COMMENT))] == [1]
+    assert [m[2] for m in comment_moves(modified("Comments", COMMENT, gone))] == [-1]
+    assert [m[2] for m in comment_moves(modified("Comments", gone, COMMENT))] == [1]
+    assert list(comment_moves(removed("Comments", gone))) == []  # already uncounted
+    assert list(comment_moves(modified("Comments", COMMENT, {**COMMENT, "text": "edited"}))) == []
+
+
+def test_a_removed_review_leaves_the_products_count_and_average_and_restore_brings_it_back():
+    from chalicelib.domain.products import review_counter_moves
+
+    gone = {**REVIEW, "removed_at": "2026-11-30T01:00:00Z"}
+    assert review_counter_moves(REVIEW, gone) == ("K1", -1, -4)
+    assert review_counter_moves(gone, REVIEW) == ("K1", 1, 4)
+    assert review_counter_moves(gone, None) is None  # deleting a removed review moves nothing more
+    assert review_counter_moves(gone, {**gone, "rating": 1}) is None
