@@ -39,8 +39,8 @@ def list_my_activity(ctx):
     return activity_reads.list_shared(ctx.user.user_id, ctx.page)
 
 
-@api.route("DELETE", "/me/activity/{activity_id}", summary="Withdraw one shared activity from every follower's "
-           "feed", status=204, errors=(404,))
+@api.route("DELETE", "/me/activity/{activity_id}", summary="Withdraw one of the caller's activities from every "
+           "follower's feed (idempotent; 404 for an unknown one or someone else's)", status=204, errors=(404,))
 def withdraw_activity(ctx, activity_id):
     activity.withdraw(ctx.user.user_id, activity_id)
 

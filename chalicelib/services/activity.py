@@ -174,11 +174,15 @@ def _tombstone_actions(now: str) -> list:
 
 
 def withdraw(user_id: str, activity_id: str) -> None:
-    """`DELETE /me/activity/{activity_id}`: the caller's own shared activity, else 404."""
-    condition = Activity.activity_id.exists() & Activity.withdrawn_at.does_not_exist()
-    if activity_id.startswith(rules.ACTIVITIES_UPPER_BOUND) or not update_if(
-            Activity(user_id, activity_id), _tombstone_actions(now_iso()), condition):
+    """`DELETE /me/activity/{activity_id}`: the caller's own activity (idempotent: one already
+    withdrawn stays so); someone else's or an unknown one is a 404."""
+    if activity_id.startswith(rules.ACTIVITIES_UPPER_BOUND) or len(activity_id) > 64:
         raise NotFound(f"No shared activity {activity_id[:64]}")
+    condition = Activity.activity_id.exists() & Activity.withdrawn_at.does_not_exist()
+    if update_if(Activity(user_id, activity_id), _tombstone_actions(now_iso()), condition):
+        return
+    if get_or_none(Activity, user_id, activity_id, consistent_read=True) is None:
+        raise NotFound(f"No shared activity {activity_id}")
 
 
 def withdraw_job_id(user_id: str, kind: str) -> str:
