@@ -3,6 +3,7 @@
 from chalice import Chalice
 
 from chalicelib import observability, triggers
+from chalicelib.api import activity as activity_routes
 from chalicelib.api import comments as comment_routes
 from chalicelib.api import coupons as coupon_routes
 from chalicelib.api import groups as group_routes
@@ -14,6 +15,7 @@ from chalicelib.api import posts as post_routes
 from chalicelib.api import products as product_routes
 from chalicelib.api import questions as question_routes
 from chalicelib.api import uploads as upload_routes
+from chalicelib.streams import activity as activity_streams
 from chalicelib.streams import advice as advice_streams
 from chalicelib.streams import coupons as coupon_streams
 from chalicelib.streams import feed as feed_streams
@@ -32,11 +34,12 @@ observability.register(app)
 
 for feature in (meta, profiles, notifications, question_routes, product_routes, merchant_routes,
                 post_routes, comment_routes, group_routes,
-                point_routes, coupon_routes, upload_routes, moderation_routes):
+                point_routes, coupon_routes, upload_routes, moderation_routes, activity_routes):
     app.register_blueprint(feature.blueprint)
 
 for streams in (graph_streams, advice_streams, merchant_streams, feed_streams, group_streams, job_streams,
-                coupon_streams, notification_streams, poll_streams, social_streams, moderation_streams):
+                coupon_streams, notification_streams, poll_streams, social_streams, moderation_streams,
+                activity_streams):
     app.register_blueprint(streams.blueprint)
 
 app.register_blueprint(triggers.blueprint)

@@ -4,6 +4,7 @@
     python -m bench.run --only operations     # one part; the others keep their committed numbers
 
 Parts: operations (DynamoDB calls per request), fanout (a 2,000-follower post through the streams),
+withdraw (turning off a kind of activity shared to 2,000 followers, through the streams: `bench/withdraw.py`),
 hot_keys (Double-11 bursts on one item, metered in write/read units, and the cost model built on
 them: `bench/hotkeys.py`, `bench/cost_model.py`), cold_start (`import app` against `import boto3`),
 package (the `chalice package` zip).
@@ -24,8 +25,8 @@ from bench import harness, meter  # noqa: F401  first: their DynamoDB hooks must
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results.json"
 README = ROOT / "bench" / "README.md"
-PARTS = ("operations", "fanout", "hot_keys", "cold_start", "package")
-ORDER = ("operations", "fanout", "hot_keys", "cost", "cold_start", "package")
+PARTS = ("operations", "fanout", "withdraw", "hot_keys", "cold_start", "package")
+ORDER = ("operations", "fanout", "withdraw", "hot_keys", "cost", "cold_start", "package")
 START, END = "<!-- bench:results:start -->", "<!-- bench:results:end -->"
 
 FANOUT_RATIO_TARGET = 1.5
@@ -37,11 +38,11 @@ def committed() -> dict:
     return json.loads(RESULTS.read_text(encoding="utf-8")) if RESULTS.exists() else {}
 
 
-def run_world_parts(parts: set[str]) -> tuple[dict, dict, dict]:
-    """Operations and fan-out share one moto world; returns (operations, fanout, details)."""
-    from bench import fanout, operations
+def run_world_parts(parts: set[str]) -> tuple[dict, dict, dict, dict]:
+    """Operations, fan-out and withdrawal share one moto world; returns (operations, fanout, withdraw, details)."""
+    from bench import fanout, operations, withdraw
 
-    ops, fan, details = {}, {}, {}
+    ops, fan, pulled, details = {}, {}, {}, {}
     with harness.bench_world() as world:
         if "operations" in parts:
             for name in operations.SCENARIOS:
@@ -58,11 +59,22 @@ def run_world_parts(parts: set[str]) -> tuple[dict, dict, dict]:
             fan = measured
             print(f"  fanout                   {fan['dynamodb_calls']} calls, {fan['seconds']} s "
                   f"(baseline {fan['baseline_seconds']} s)", flush=True)
-    return ops, fan, details
+        if "withdraw" in parts:
+            pulled = withdraw.measure(world)
+            details["withdraw"] = pulled.pop("calls_by_operation")
+            details["withdraw_seconds_by_operation"] = pulled.pop("seconds_by_operation")
+            print(f"  withdraw                 {pulled['dynamodb_calls']} calls, {pulled['seconds']} s", flush=True)
+    return ops, fan, pulled, details
 
 
 def fanout_call_target(followers: int) -> float:
     return math.ceil(followers / 25) * 1.1 + 5
+
+
+def withdraw_call_target(measured: dict) -> float:
+    from bench.withdraw import target_calls
+
+    return target_calls(measured["followers"], measured["activities"])
 
 
 def verdicts(results: dict) -> list[tuple[str, str, str, bool]]:
@@ -81,6 +93,11 @@ def verdicts(results: dict) -> list[tuple[str, str, str, bool]]:
         rows.append(("fanout calls", str(fan["dynamodb_calls"]), f"≤ {limit:g}", fan["dynamodb_calls"] <= limit))
         ratio = fan["ratio"]
         rows.append(("fanout ratio", f"{ratio}", f"≤ {FANOUT_RATIO_TARGET}", ratio <= FANOUT_RATIO_TARGET))
+    pulled = results.get("withdraw")
+    if pulled:
+        limit = withdraw_call_target(pulled)
+        calls = pulled["dynamodb_calls"]
+        rows.append(("withdraw calls", str(calls), f"≤ {limit:g}", calls <= limit))
     for name, entry in results.get("hot_keys", {}).items():
         rows.append((f"{name} hottest key WCU/s", f"{entry['projected_wcu_per_s']:g}", f"≤ {meter_ceiling('wcu')}",
                      entry["projected_wcu_per_s"] <= meter_ceiling("wcu")))
@@ -157,6 +174,18 @@ def table(results: dict, details: dict, extra: dict) -> str:
                   f"{'' if fan['ratio'] <= FANOUT_RATIO_TARGET else ' ✗'} |"]
     else:
         lines += ["", "### Cold start, package", "", "| measure | value | target |", "|---|---|---|"]
+    pulled = results.get("withdraw")
+    if pulled:
+        limit = withdraw_call_target(pulled)
+        by_api = ", ".join(f"{api} {count}" for api, count in sorted(details.get("withdraw", {}).items()))
+        seconds_by_api = ", ".join(f"{api} {seconds} s" for api, seconds in
+                                   sorted(details.get("withdraw_seconds_by_operation", {}).items()))
+        lines += [f"| withdraw a kind: {pulled['activities']} activities shared to {pulled['followers']} followers, "
+                  f"DynamoDB calls | {pulled['dynamodb_calls']}" + (f" ({by_api})" if by_api else "")
+                  + f" | ≤ {limit:g}{'' if pulled['dynamodb_calls'] <= limit else ' ✗'} |",
+                  f"| withdraw a kind: seconds in handlers ({pulled['entries_removed']} entries removed) | "
+                  f"{pulled['seconds']}" + (f" (in DynamoDB calls: {seconds_by_api})" if seconds_by_api else "")
+                  + " | - |"]
     cold = results.get("cold_start")
     if cold:
         source = extra.get("source_app_import_ms")
@@ -197,13 +226,15 @@ def main(argv: list[str] | None = None) -> int:
     harness.prepare_environment()
     results = committed()
     details: dict = json.loads(README_DETAILS.read_text(encoding="utf-8")) if README_DETAILS.exists() else {}
-    if parts & {"operations", "fanout"}:
-        print("operations and fan-out (moto, in-process):", flush=True)
-        ops, fan, measured_details = run_world_parts(parts)
+    if parts & {"operations", "fanout", "withdraw"}:
+        print("operations, fan-out and withdrawal (moto, in-process):", flush=True)
+        ops, fan, pulled, measured_details = run_world_parts(parts)
         if ops:
             results["operations"] = ops
         if fan:
             results["fanout"] = fan
+        if pulled:
+            results["withdraw"] = pulled
         details.update(measured_details)
     if "hot_keys" in parts:
         from bench import cost_model, hotkeys

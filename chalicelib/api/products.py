@@ -74,10 +74,10 @@ def remove_from_wishlist(ctx, product_id):
     wishlists.remove(ctx.user, product_id)
 
 
-@api.route("GET", "/users/{user_id}/wishlist", summary="A user's public wish list, newest products first",
-           response=WishlistEntryOut, paginated=True)
+@api.route("GET", "/users/{user_id}/wishlist", summary="A user's wish list, newest products first (403 unless "
+           "its owner lets the caller see it)", response=WishlistEntryOut, paginated=True, errors=(403,))
 def get_wishlist(ctx, user_id):
-    return wishlists.wishlist(user_id, ctx.page)
+    return wishlists.wishlist(user_id, ctx.page, viewer_id=ctx.user.user_id)
 
 
 @api.route("PATCH", "/products/{product_id}", summary="Edit a product (its store only)", body=EditProduct,

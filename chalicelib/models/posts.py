@@ -121,9 +121,13 @@ class FeedEntry(BaseModel):
     author_id = UnicodeAttribute()
     has_poll = BooleanAttribute(default=False)  # a page asks for the reader's vote only on polls
     expires_at = NumberAttribute(null=True)  # DynamoDB TTL: entries expire instead of being trimmed
+    # absent for a post; "activity" for a shared activity (`post_id` is then the activity id, `author_id`
+    # the user who did it): a page reads each from its own table
+    kind = UnicodeAttribute(null=True)
 
     @staticmethod
-    def raw_items(reader_ids, *, post_id: str, author_id: str, has_poll: bool, expires_at: int) -> list[dict]:
+    def raw_items(reader_ids, *, post_id: str, author_id: str, has_poll: bool, expires_at: int,
+                  kind: str | None = None) -> list[dict]:
         """The entries of one post for many readers, as BatchWriteItem items (DynamoDB JSON).
 
         A model and `serialize()` per reader would do the same work thousands of times over; this
@@ -136,6 +140,8 @@ class FeedEntry(BaseModel):
             "has_poll": {"BOOL": bool(has_poll)},
             "expires_at": {"N": str(int(expires_at))},
         }
+        if kind:
+            shared["kind"] = {"S": kind}
         return [{**shared, "user_id": {"S": reader_id}} for reader_id in reader_ids]
 
 
@@ -166,6 +172,7 @@ class RecentPosts(BaseModel):
     author_id = UnicodeAttribute(hash_key=True)
     post_ids = UnicodeSetAttribute(null=True)
     poll_ids = UnicodeSetAttribute(null=True)
+    activity_ids = UnicodeSetAttribute(null=True)  # which of `post_ids` are shared activities
     floor = UnicodeAttribute(null=True)
 
 
@@ -183,6 +190,7 @@ class FanoutJob(BaseModel):
     buckets_per_step = NumberAttribute(null=True)  # audience buckets one step reads (~1,000 followers; 200 listing)
     post_created_at = UnicodeAttribute(null=True)  # push: what a step writes into entries, so it reads no post
     has_poll = BooleanAttribute(null=True)
+    item_kind = UnicodeAttribute(null=True)  # "activity" for a shared activity's job (post_id: its id)
     written = NumberAttribute(default=0)
     steps = NumberAttribute(default=0)
     done = BooleanAttribute(default=False)

@@ -5,6 +5,7 @@ from typing import TYPE_CHECKING, Annotated, Literal, Union
 from pydantic import AfterValidator, Field, RootModel, StringConstraints
 
 from chalicelib.domain import polls
+from chalicelib.schemas.activity import ActivityItemOut
 from chalicelib.schemas.base import NOT_BLANK, HttpsUrl, Id, Labels, PatchModel, PostText, RequestModel, ResponseModel
 from chalicelib.schemas.cards import ProductCard, UserCard
 
@@ -147,9 +148,9 @@ class FanoutOut(ResponseModel):
                    finished_at=job.finished_at)
 
 
-# A home-feed item, told apart by `kind`. Only posts reach feeds today; the activity and live-room
-# items of SPEC Round 2 join this union (each with its own `kind`) when those features land.
-FeedItem = Annotated[Union[PostOut], Field(discriminator="kind")]  # noqa: UP007 - a union of one, for now
+# A home-feed item, told apart by `kind`: a post or a shared activity (each further kind, such as a
+# live room, joins this union with its own `kind`).
+FeedItem = Annotated[Union[PostOut, ActivityItemOut], Field(discriminator="kind")]  # noqa: UP007
 
 
 class FeedItemOut(RootModel[FeedItem]):

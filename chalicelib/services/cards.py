@@ -89,6 +89,11 @@ def _product_store(merchant_id: str, merchant: Merchant | None) -> ProductStore:
                         badge=merchant.badge)
 
 
+def store_card(merchant_id: str, merchant: Merchant | None) -> ProductStore:
+    """A store on its own (a store followed, a coupon's store): the same block a product card shows."""
+    return _product_store(merchant_id, merchant)
+
+
 # -- data access ------------------------------------------------------------------------------------
 @dataclass
 class Cards:

@@ -45,6 +45,7 @@ FANOUT_PAGE_SIZE = 1000  # followers per fan-out step (about): 40 BatchWriteItem
 PULL_LIST_PAGE_SIZE = 40
 REMOVAL_PAGE_SIZE = 1000  # followers per step of a deleted post's removal: 40 BatchWriteItem calls
 PUSH, PULL, PULL_LIST, REMOVE = "push", "pull", "pull-list", "remove"  # FanoutJob modes
+ACTIVITY = "activity"  # FanoutJob.item_kind and FeedEntry.kind of a shared activity
 # A finished job stays as long as its post's entries can live: a deletion reads whether it was pulled
 JOB_TTL_SECONDS = rules.FEED_ENTRY_TTL_SECONDS + 24 * 3600
 
@@ -59,7 +60,7 @@ def _insert_entries(post: dict, reader_ids: list[str]) -> int:
     """One post's entries for many readers; the hot loop of a fan-out, so no model per reader."""
     items = FeedEntry.raw_items(
         reader_ids, post_id=post["post_id"], author_id=post["author_id"], has_poll=bool(post.get("poll")),
-        expires_at=rules.post_entries_expire_at(post["post_id"]),
+        expires_at=rules.post_entries_expire_at(post["post_id"]), kind=post.get("kind"),
     )
     return write_batches(FeedEntry, items=items)
 
@@ -72,8 +73,20 @@ def start_fan_out(post: dict) -> None:
     only below 0.9 x the threshold and only from a complete audience (else a rebuild job runs first
     and the post is merged at read time).
     """
+    entry_for(post["author_id"], post).save()  # the author's own feed: one PutItem, not part of the fan-out's batches
+    _start_job(post)
+
+
+def start_activity_fan_out(activity_id: str, user_id: str, created_at: str) -> None:
+    """A new shared activity goes to the user's followers exactly as a post does (push or pull, the
+    same jobs, the same blocks and window); it is not put in the user's own feed. Its job's INSERT
+    on the FanoutJobs stream runs the first step (no step runs inline: the Activities handler stays small)."""
+    _start_job({"post_id": activity_id, "author_id": user_id, "created_at": created_at, "kind": ACTIVITY},
+               run_first_step=False)
+
+
+def _start_job(post: dict, *, run_first_step: bool = True) -> None:
     author_id = post["author_id"]
-    entry_for(author_id, post).save()  # the author's own feed: one PutItem, not part of the fan-out's batches
     reach = _reach(author_id)
     count = reach.follower_count
     plan = rules.post_plan(reach, get_settings().fanout_pull_threshold)
@@ -96,6 +109,7 @@ def start_fan_out(post: dict) -> None:
         buckets_per_step=rules.buckets_per_step(count, FANOUT_PAGE_SIZE) if push else None,
         post_created_at=post["created_at"],
         has_poll=bool(post.get("poll")),
+        item_kind=post.get("kind"),
         written=0,
         steps=0,
         done=not push,
@@ -103,7 +117,7 @@ def start_fan_out(post: dict) -> None:
         expires_at=None if push else epoch_seconds() + JOB_TTL_SECONDS,
     )
     created = save_if(job, FanoutJob.job_id.does_not_exist())  # if not, a redelivery: the step reads the job
-    if push:
+    if push and run_first_step:
         # The first page now, saving a stream hop for the common small audience; the job's INSERT
         # record then finds step 0 done and moves on (or redoes it, if this invocation died).
         run_fan_out_step(post["post_id"], 0, job=job if created else None, post=post)
@@ -147,7 +161,7 @@ def run_fan_out_step(job_id: str, expected_step: int, job: FanoutJob | None = No
     handed_over = post is not None
     if post is None and not listing:
         post = {"post_id": job.post_id, "author_id": job.author_id, "created_at": job.post_created_at,
-                "poll": bool(job.has_poll)}
+                "poll": bool(job.has_poll), "kind": job.item_kind}
     first_bucket = json.loads(job.cursor)["bucket"] if job.cursor else 0
     span = int(job.buckets_per_step)  # set on every job that runs steps (push and pull-list)
     follower_ids, next_bucket = audience.read(
@@ -159,7 +173,7 @@ def run_fan_out_step(job_id: str, expected_step: int, job: FanoutJob | None = No
         assert post is not None  # a push job carries its post
         _insert_entries(post, readers)
         reached = len(readers)
-        if not handed_over and not _post_exists(job.post_id):
+        if not handed_over and not _still_shown(job):
             write_batches(FeedEntry, deletes=[FeedEntry(reader_id, job.post_id) for reader_id in readers])
             return _finish(job, expected_step, cancelled=True)
     done = next_bucket >= rules.AUDIENCE_BUCKETS
@@ -177,6 +191,15 @@ def run_fan_out_step(job_id: str, expected_step: int, job: FanoutJob | None = No
     if done and listing:
         UserProfile(job.author_id).update(actions=[UserProfile.pull_mode.set(True)])
     return True
+
+
+def _still_shown(job: FanoutJob) -> bool:
+    """Is the job's item still to be shown: the post not deleted, the activity not withdrawn?"""
+    if job.item_kind == ACTIVITY:
+        from chalicelib.services.activity import is_shared
+
+        return is_shared(job.author_id, job.post_id)
+    return _post_exists(job.post_id)
 
 
 def _post_exists(post_id: str) -> bool:
@@ -221,6 +244,20 @@ def remove_post_everywhere(post: dict) -> None:
                     mode=REMOVE, written=0, steps=0, done=False)
     created = save_if(job, FanoutJob.job_id.does_not_exist())  # if not, a redelivery: the step reads the job
     run_fan_out_step(job.job_id, 0, job=job if created else None)
+
+
+def withdraw_activity_everywhere(activity_id: str, user_id: str) -> None:
+    """A withdrawn activity leaves every follower's feed: a removal job over the user's followers (the
+    same as a deleted post's), unless it was served by pull or its entries are past their TTL. Its
+    first step runs from the job's INSERT on the FanoutJobs stream."""
+    if rules.is_expired(rules.post_entries_expire_at(activity_id), epoch_seconds()):
+        return
+    fan_out = fan_out_status(activity_id)
+    if fan_out is not None and fan_out.mode == PULL:
+        return
+    save_if(FanoutJob(removal_job_id(activity_id), post_id=activity_id, author_id=user_id, created_at=now_iso(),
+                      mode=REMOVE, item_kind=ACTIVITY, written=0, steps=0, done=False),
+            FanoutJob.job_id.does_not_exist())
 
 
 def _run_removal_step(job: FanoutJob, expected_step: int) -> bool:

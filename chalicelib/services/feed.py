@@ -33,8 +33,11 @@ from chalicelib.models.posts import FeedEntry, FeedPullList, Post
 from chalicelib.models.users import UserProfile
 from chalicelib.pagination import Page, PageRequest
 from chalicelib.services import audience, recent_posts
+from chalicelib.services.activity_reads import FeedActivityReads, as_feed_items, present
 from chalicelib.services.polls import PollReads
 from chalicelib.services.social import SocialReads
+
+ACTIVITY = "activity"  # FeedEntry.kind of a shared activity (services.fanout.ACTIVITY)
 
 
 # -- entries ----------------------------------------------------------------------------------------
@@ -213,32 +216,48 @@ def read_feed(reader_id: str, page: PageRequest) -> Page:
     def author_of(post_id: str) -> str:
         return entries[post_id].author_id if post_id in entries else pulled[post_id][0]
 
-    to_fetch = [post_id for post_id in merged.post_ids if post_id not in queried]
+    def is_activity(post_id: str) -> bool:
+        return entries[post_id].kind == ACTIVITY if post_id in entries else pulled[post_id][2]
+
+    post_ids = [post_id for post_id in merged.post_ids if not is_activity(post_id)]
+    to_fetch = [post_id for post_id in post_ids if post_id not in queried]
     authors = CardRead(user_ids=sorted({author_of(post_id) for post_id in merged.post_ids}))
-    poll_reads = PollReads([p for p in merged.post_ids if (entries[p].has_poll if p in entries else pulled[p][1])],
+    poll_reads = PollReads([p for p in post_ids if (entries[p].has_poll if p in entries else pulled[p][1])],
                            reader_id)
-    social_reads = SocialReads(merged.post_ids, reader_id)  # the counts and the reader's own likes
+    social_reads = SocialReads(post_ids, reader_id)  # the counts and the reader's own likes
+    activity_reads = FeedActivityReads([(author_of(p), p) for p in merged.post_ids if is_activity(p)])
     author_keys = authors.keys()
     found = iter(batch_get(
         [(Post, post_id, None) for post_id in to_fetch]
         + author_keys
         + poll_reads.keys()
         + social_reads.keys()
+        + activity_reads.keys()
     ))
     fetched = {post_id: next(found) for post_id in to_fetch}
     author_cards = authors.build([next(found) for _ in author_keys]).users
     readings = poll_reads.take(found)
     socials = social_reads.take(found)
+    activities = activity_reads.take(found)
     now_epoch = epoch_seconds()
-    shown = []
+    shown, shown_activities = [], []
     for post_id in merged.post_ids:
+        if post_id not in pulled and rules.is_expired(entries[post_id].expires_at, now_epoch):
+            continue  # past its TTL; DynamoDB deletes it later
+        if is_activity(post_id):
+            if post_id in activities:  # else withdrawn (its removal is under way) or hidden
+                shown_activities.append(activities[post_id])
+            continue
         post = queried.get(post_id) or fetched.get(post_id)
         if post is None or post.removed_at:  # deleted (the Posts stream is removing its entries) or removed
             continue
-        if post_id not in pulled and rules.is_expired(entries[post_id].expires_at, now_epoch):
-            continue  # past its TTL; DynamoDB deletes it later
         shown.append(post)
-    items = present_read_posts(shown, author_cards, readings, socials)  # + one call for the products' cards
+    # + one call for the products' cards, one for the activities' products and stores (when any)
+    by_id: dict[str, object] = {item.post_id: item for item in present_read_posts(shown, author_cards, readings,
+                                                                                    socials)}
+    for item in as_feed_items(present(shown_activities, author_cards)):
+        by_id[item.activity.activity_id] = item
+    items = [by_id[post_id] for post_id in merged.post_ids if post_id in by_id]
     next_position = rules.next_position(merged, position, window)
     return Page(items=items, next_cursor=page.next_cursor(next_position.to_cursor() if next_position else None))
 

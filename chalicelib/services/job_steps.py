@@ -7,13 +7,14 @@ themselves start jobs through `services.jobs`.
 from __future__ import annotations
 
 from chalicelib.domain.changes import Change
-from chalicelib.services import audience, good_finds, jobs, post_cleanup
+from chalicelib.services import activity, audience, good_finds, jobs, post_cleanup
 
 #: The step function of each kind of job.
 JOB_STEPS: dict[str, jobs.StepFunction] = {
     audience.REBUILD_JOB: audience.run_rebuild_step,
     good_finds.REINDEX_JOB: good_finds.run_reindex_step,
     post_cleanup.CLEANUP_JOB: post_cleanup.run_cleanup_step,
+    activity.WITHDRAW_JOB: activity.run_withdraw_step,
 }
 
 

@@ -51,12 +51,25 @@ def keep_recent_posts(change: Change) -> None:
     _trim(author_id, rules.recent_to_drop(item.post_ids or ()))
 
 
+def keep_recent_activity(user_id: str, activity_id: str, *, shared: bool) -> None:
+    """A shared activity joins its user's recent posts (what pull-mode readers merge); a withdrawn
+    one leaves. Set ADD / DELETE: idempotent, like a post's."""
+    if not shared:
+        RecentPosts(user_id).update(actions=[RecentPosts.post_ids.delete({activity_id}),
+                                             RecentPosts.activity_ids.delete({activity_id})])
+        return
+    item = RecentPosts(user_id)
+    item.update(actions=[RecentPosts.post_ids.add({activity_id}), RecentPosts.activity_ids.add({activity_id})])
+    _trim(author_id=user_id, dropped=rules.recent_to_drop(item.post_ids or ()))
+
+
 def _trim(author_id: str, dropped: list[str]) -> None:
     """Drop the oldest ids and raise the floor to the newest of them (never lower it)."""
     if not dropped:
         return
     newest_dropped = dropped[-1]
-    removals: list[Action] = [RecentPosts.post_ids.delete(set(dropped)), RecentPosts.poll_ids.delete(set(dropped))]
+    removals: list[Action] = [RecentPosts.post_ids.delete(set(dropped)), RecentPosts.poll_ids.delete(set(dropped)),
+                              RecentPosts.activity_ids.delete(set(dropped))]
     if not update_if(RecentPosts(author_id), [*removals, RecentPosts.floor.set(newest_dropped)],
                      RecentPosts.floor.does_not_exist() | (RecentPosts.floor < newest_dropped)):
         RecentPosts(author_id).update(actions=removals)  # a concurrent trim set a higher floor already
@@ -78,14 +91,16 @@ def read_items(author_ids: list[str]) -> dict[str, RecentPosts | None]:
     return dict(zip(author_ids, found, strict=True))
 
 
-def newest_below(author_ids: list[str], before: str | None, count: int) -> tuple[dict[str, tuple[str, bool]], dict]:
-    """The newest `count` home posts below `before` of each author, merged: ({post id: (author, has
-    poll)}, {post id: Post} for those a Query had to read in full).
+def newest_below(author_ids: list[str], before: str | None,
+                 count: int) -> tuple[dict[str, tuple[str, bool, bool]], dict]:
+    """The newest `count` home posts (and shared activities) below `before` of each author, merged:
+    ({post id: (author, has poll, is an activity)}, {post id: Post} for those a Query had to read in
+    full: posts only, a Query reaching back past the item finds no activity).
 
     One BatchGetItem for the items; one Query (at once, in threads) per author whose item does not
     reach back far enough.
     """
-    ids: dict[str, tuple[str, bool]] = {}
+    ids: dict[str, tuple[str, bool, bool]] = {}
     deep: list[str] = []
     for author_id, item in read_items(author_ids).items():
         listed = item.post_ids if item else ()
@@ -94,7 +109,8 @@ def newest_below(author_ids: list[str], before: str | None, count: int) -> tuple
             deep.append(author_id)
             continue
         polls = (item.poll_ids or set()) if item else set()
-        ids.update({post_id: (author_id, post_id in polls) for post_id in below})
+        activities = (item.activity_ids or set()) if item else set()
+        ids.update({post_id: (author_id, post_id in polls, post_id in activities) for post_id in below})
     queried: dict = {}
     if deep:
         def query(author_id: str) -> list[Post]:
@@ -106,5 +122,5 @@ def newest_below(author_ids: list[str], before: str | None, count: int) -> tuple
             for posts in pool.map(query, deep):
                 for post in posts:
                     queried[post.post_id] = post
-                    ids[post.post_id] = (post.author_id, post.poll is not None)
+                    ids[post.post_id] = (post.author_id, post.poll is not None, False)
     return ids, queried

@@ -1,4 +1,5 @@
-"""Wish lists: a user's public list of products they want, each entry with title and price."""
+"""Wish lists: a user's list of products they want, each entry with title and price; who may see it is
+the owner's choice (`PUT /me/wishlist/settings`, `services.activity_reads`)."""
 
 from __future__ import annotations
 
@@ -52,12 +53,16 @@ def remove(caller: Caller, product_id: str) -> None:
     WishlistEntry(caller.user_id, product_id).delete()
 
 
-def wishlist(user_id: str, page: PageRequest) -> Page:
-    """Newest products first (product ids sort by time): one Query on the user's partition."""
+def wishlist(user_id: str, page: PageRequest, viewer_id: str | None = None) -> Page:
+    """Newest products first (product ids sort by time): one Query on the user's partition, after
+    one BatchGetItem that checks the viewer may see it (the owner's visibility, follows, blocks)."""
+    from chalicelib.services.activity_reads import require_wishlist_visible
     from chalicelib.services.graph import require_user
 
     if not plausible_id(user_id):
         raise NotFound(f"No user {user_id[:MAX_ID_LENGTH]}")
+    if viewer_id is not None:
+        require_wishlist_visible(viewer_id, user_id)
     results = WishlistEntry.query(
         user_id, scan_index_forward=False, limit=page.limit,
         last_evaluated_key=page.start_key(WishlistEntry, user_id)

@@ -11,7 +11,7 @@ says why).
 
 from chalice import Blueprint
 
-from chalicelib.services import advice_effects, experts, questions, reviews, rewards
+from chalicelib.services import activity, advice_effects, experts, questions, reviews, rewards
 from chalicelib.streams.events import MIXED_BATCH_SIZE, SUMMED_BATCH_WINDOW_SECONDS, dynamodb_stream
 
 blueprint = Blueprint(__name__)
@@ -22,6 +22,7 @@ ANSWER_EFFECTS = (
     advice_effects.notify_answer_accepted,
     rewards.award_for_acceptance,
     questions.remove_votes_of_removed_answer,
+    activity.share_answers,
 )
 ANSWER_VOTE_EFFECTS = (
     advice_effects.tally_vote,
@@ -34,7 +35,7 @@ HELPFUL_MARK_EFFECTS = (
     experts.score_experts_for_helpful_mark,
 )
 
-REVIEW_EFFECTS = (advice_effects.count_product_reviews, reviews.remove_marks_of_removed_review)
+REVIEW_EFFECTS = (advice_effects.count_product_reviews, reviews.remove_marks_of_removed_review, activity.share_reviews)
 
 SUMMED = {"batch_size": MIXED_BATCH_SIZE, "batching_window_seconds": SUMMED_BATCH_WINDOW_SECONDS}
 

@@ -7,7 +7,7 @@ and per notice a batch), so the Follows handler reads big batches: `MIXED_BATCH_
 
 from chalice import Blueprint
 
-from chalicelib.services import feed, graph_effects
+from chalicelib.services import activity, feed, graph_effects
 from chalicelib.streams.events import MIXED_BATCH_SIZE, SUMMED_BATCH_WINDOW_SECONDS, dynamodb_stream
 
 blueprint = Blueprint(__name__)
@@ -19,6 +19,7 @@ FOLLOW_EFFECTS = (
     feed.backfill_feed,
     graph_effects.leave_audience,
     feed.remove_unfollowed_posts,
+    activity.share_store_follows,
 )
 BLOCK_EFFECTS = (graph_effects.end_follows, feed.remove_blocked_posts)
 

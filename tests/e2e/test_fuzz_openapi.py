@@ -3,8 +3,9 @@
 the data the document calls valid (its `validation_mismatch` warning fails the run).
 
 Ids of things that exist (another user, their store, product, poll, circle, question, answer,
-review, campaigns and a coupon code) are bound to the path and body parameters that take them,
-with a probability, so generated requests reach each route's logic as well as its 404s.
+review, campaigns, a coupon code and a shared activity of the caller's) are bound to the path and
+body parameters that take them, with a probability, so generated requests reach each route's logic
+as well as its 404s.
 """
 
 import json
@@ -52,7 +53,15 @@ def seed_world(stack, fuzzer) -> dict[str, str]:
                                    {"title": "Which kettle?", "body": "For tea", "labels": ["cooking"]}))
     answer = _created(stack.call("POST", f"/questions/{question['question_id']}/answers", other,
                                  {"body": "The steel one"}))
+    # a shared activity of the fuzzer's own (a wish-list add, shared through the Wishlists stream)
+    _created(stack.call("PUT", "/me/sharing", fuzzer, {"wishlist_add": True}), 200)
+    _created(stack.call("PUT", f"/me/wishlist/{product['product_id']}", fuzzer), 200)
+    shared = stack.eventually(lambda: stack.call("GET", "/me/activity", fuzzer).json()["items"], timeout=10.0)
+    # someone whose public wish list the fuzzer never blocks its way out of (it blocks `other`)
+    wisher = stack.sign_up("wisher")
+    _created(stack.call("PUT", f"/me/wishlist/{product['product_id']}", wisher), 200)
     return {
+        "activity_id": shared[0]["activity_id"], "wisher_id": wisher.user_id,
         "user_id": other.user_id, "merchant_id": other.user_id, "product_id": product["product_id"],
         "post_id": poll["post_id"], "group_id": group["group_id"], "question_id": question["question_id"],
         "answer_id": answer["answer_id"], "review_id": review["review_id"],
@@ -68,7 +77,7 @@ def seed_world(stack, fuzzer) -> dict[str, str]:
 ABOUT_ANOTHER_USER = ("follow_user", "unfollow_user", "block_user", "unblock_user")
 #: Where each name is taken, when not only in paths.
 LOCATIONS = {"answer_id": ("path", "body"), "coupon_code": ("body",), "code": ("query",), "expires_at": ("body",),
-             "target_type": ("body",), "target_id": ("body",)}
+             "target_type": ("body",), "target_id": ("body",), "wisher_id": ()}
 
 
 def schemathesis_config(world: dict[str, str], probability: float = 0.6) -> str:
@@ -83,6 +92,9 @@ def schemathesis_config(world: dict[str, str], probability: float = 0.6) -> str:
     # and ids captured from earlier answers (the caller's own) would lead every case there
     lines += ["", "[[operations]]", f"include-operation-id = {json.dumps(list(ABOUT_ANOTHER_USER))}",
               f'parameters = {{ "path.user_id" = {json.dumps(world["user_id"])} }}']
+    # A wish list is 403 across a block, and the fuzzer blocks `other`: read a list it can see
+    lines += ["", "[[operations]]", 'include-operation-id = ["get_wishlist"]',
+              f'parameters = {{ "path.user_id" = {json.dumps(world["wisher_id"])} }}']
     return "\n".join(lines) + "\n"
 
 

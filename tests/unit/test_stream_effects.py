@@ -163,6 +163,7 @@ def test_every_table_stream_has_one_handler_and_it_lists_named_use_cases():
     from chalice.app import EventSourceHandler
 
     import app
+    from chalicelib.streams import activity as activity_streams
     from chalicelib.streams import advice, graph, merchants
     from chalicelib.streams import coupons as coupon_streams
     from chalicelib.streams import feed as feed_streams
@@ -174,7 +175,7 @@ def test_every_table_stream_has_one_handler_and_it_lists_named_use_cases():
     from chalicelib.streams import social as social_streams
 
     modules = (advice, feed_streams, graph, group_streams, merchants, job_streams, coupon_streams,
-               notification_streams, poll_streams, social_streams, moderation_streams)
+               notification_streams, poll_streams, social_streams, moderation_streams, activity_streams)
     handlers = {name: handler for module in modules
                 for name, handler in vars(module).items() if isinstance(handler, EventSourceHandler)}
     # the Lambda names the README and the deployed functions know
@@ -183,7 +184,8 @@ def test_every_table_stream_has_one_handler_and_it_lists_named_use_cases():
                              "rank_merchants", "propagate_merchant_tiers", "index_products", "continue_jobs",
                              "tally_coupon_stock", "track_reviews", "count_unread_notifications",
                              "tally_poll_votes", "count_likes", "track_comments",
-                             "count_reports", "notify_moderated_users"}
+                             "count_reports", "notify_moderated_users", "share_wishlist_adds",
+                             "share_coupon_redeems", "track_activities"}
     streams = [source.stream_arn for source in app.app.event_sources]
     assert len(streams) == len(set(streams)) == len(handlers)
     for name, handler in handlers.items():
