@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results.json"
 README = ROOT / "bench" / "README.md"
 PARTS = ("operations", "fanout", "hot_keys", "cold_start", "package")
-ORDER = ("operations", "fanout", "hot_keys", "cost", "cold_start", "package")
+ORDER = ("operations", "search_index", "fanout", "hot_keys", "cost", "cold_start", "package")
 START, END = "<!-- bench:results:start -->", "<!-- bench:results:end -->"
 
 FANOUT_RATIO_TARGET = 1.5
@@ -42,6 +42,7 @@ def run_world_parts(parts: set[str]) -> tuple[dict, dict, dict]:
     from bench import fanout, operations
 
     ops, fan, details = {}, {}, {}
+    ops_extra: dict = {}
     with harness.bench_world() as world:
         if "operations" in parts:
             for name in operations.SCENARIOS:
@@ -49,6 +50,13 @@ def run_world_parts(parts: set[str]) -> tuple[dict, dict, dict]:
                 details[name] = measured.pop("calls_by_operation")
                 ops[name] = measured
                 print(f"  {name:<24} {measured['dynamodb_calls']} calls", flush=True)
+            from bench import search_index
+
+            amplification = search_index.measure(world)
+            details["search_index"] = amplification.pop("entries_written")
+            ops_extra["search_index"] = amplification
+            print(f"  search index             at most {amplification['max_entries_per_item_event']} entries "
+                  f"an item (bound {amplification['bound_per_item']})", flush=True)
         if "fanout" in parts:
             measured = fanout.measure(world)
             details["fanout"] = measured.pop("calls_by_operation")
@@ -58,6 +66,8 @@ def run_world_parts(parts: set[str]) -> tuple[dict, dict, dict]:
             fan = measured
             print(f"  fanout                   {fan['dynamodb_calls']} calls, {fan['seconds']} s "
                   f"(baseline {fan['baseline_seconds']} s)", flush=True)
+    if ops_extra:
+        details["search_index_summary"] = ops_extra["search_index"]
     return ops, fan, details
 
 
@@ -202,6 +212,8 @@ def main(argv: list[str] | None = None) -> int:
         ops, fan, measured_details = run_world_parts(parts)
         if ops:
             results["operations"] = ops
+        if "search_index_summary" in measured_details:
+            results["search_index"] = measured_details.pop("search_index_summary")
         if fan:
             results["fanout"] = fan
         details.update(measured_details)

@@ -80,6 +80,7 @@ class Query:
     required: bool = False
     enum: tuple[str, ...] = ()
     max_length: int = 0  # > 0: free text (any characters, up to this many; the view checks it)
+    pattern: str = ""  # free text: what the document says a searchable value contains (the view decides)
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """Discovery: search by name prefixes, and who to follow."""
 
-from chalicelib.domain.search import MAX_QUERY_LENGTH, TYPES
+from chalicelib.domain.search import MAX_QUERY_LENGTH, SEARCHABLE, TYPES
 from chalicelib.http import Api, Query
 from chalicelib.schemas.search import FollowSuggestion, SearchHit
 from chalicelib.services import search, suggestions
@@ -13,7 +13,7 @@ blueprint = api.blueprint
            "`q` as a word prefix (case- and width-folded; Chinese matched by characters)",
            response=SearchHit, paginated=True,
            query={"q": Query("Words or word prefixes (at least one of 2+ letters, or a Chinese character)",
-                             required=True, max_length=MAX_QUERY_LENGTH),
+                             required=True, max_length=MAX_QUERY_LENGTH, pattern=SEARCHABLE),
                   "type": Query("What to search", required=True, enum=TYPES)})
 def search_names(ctx):
     return search.search(ctx.user, ctx.query.get("q"), ctx.query.get("type"), ctx.page)

@@ -42,6 +42,10 @@ MAX_STORED_WORDS = 40  # the words kept on each entry for the filter (a name is 
 HAN_WEIGHT = 3  # a Han character is about as selective as a 3-letter prefix
 
 TYPES = ("user", "store", "product", "question", "circle")
+#: What the OpenAPI document says a searchable `q` contains (an unanchored JSON Schema pattern, ECMA and
+#: Python alike): two ASCII letters or digits in a row, or a Han / kana character. `plan` accepts more
+#: (any script's letters); every value matching this is searchable.
+SEARCHABLE = "[0-9A-Za-z]{2}|[\\u3040-\\u30ff\\u3400-\\u9fff]"
 SHARDS = {"user": 1, "store": 1, "product": 2, "question": 1, "circle": 1}
 
 

@@ -125,6 +125,8 @@ def reindex(source: Source, change: Change) -> tuple[int, int]:
 
     if change.kind == MODIFY and not change.changed(source.name_attr, REMOVED_AT, *source.kept):
         return 0, 0
+    if not (change.old or {}).get(source.name_attr) and not (change.new or {}).get(source.name_attr):
+        return 0, 0  # a nameless item (a store not yet opened) neither had nor has entries
     item_id = str(change.keys.get(source.id_attr) or change.item[source.id_attr])
     wanted = wanted_entries(source, item_id, current_image(source.model(), item_id))
     old_name = (change.old or {}).get(source.name_attr)

@@ -58,13 +58,15 @@ def seed_world(stack, fuzzer) -> dict[str, str]:
         "answer_id": answer["answer_id"], "review_id": review["review_id"],
         "campaign_id": their_campaign["campaign_id"], "coupon_code": coupon["coupon_code"],
         "code": coupon["coupon_code"], "expires_at": expires_at,
+        "q": "kettle",  # GET /search: a prefix of the seeded product's title
     }
 
 
 #: Routes whose user must not be the caller.
 ABOUT_ANOTHER_USER = ("follow_user", "unfollow_user", "block_user", "unblock_user")
 #: Where each name is taken, when not only in paths.
-LOCATIONS = {"answer_id": ("path", "body"), "coupon_code": ("body",), "code": ("query",), "expires_at": ("body",)}
+LOCATIONS = {"answer_id": ("path", "body"), "coupon_code": ("body",), "code": ("query",), "expires_at": ("body",),
+             "q": ("query",)}
 
 
 def schemathesis_config(world: dict[str, str], probability: float = 0.6) -> str:

@@ -10,6 +10,8 @@ from chalicelib.domain.circles import DIRECTORY_SHARDS, directory_key, wanted_di
 from chalicelib.domain.search import (
     MAX_KEYS_PER_ITEM,
     MAX_PREFIX,
+    MAX_QUERY_LENGTH,
+    SEARCHABLE,
     QueryError,
     entry_keys,
     fold,
@@ -104,3 +106,8 @@ def test_a_circle_is_in_one_directory_shard_unless_removed():
     assert int(directory_key("G1").rsplit("#", 1)[1]) < DIRECTORY_SHARDS
     assert wanted_directory_key("G1", removed=False) == directory_key("G1")
     assert wanted_directory_key("G1", removed=True) is None
+
+
+@given(st.from_regex(SEARCHABLE).filter(lambda q: len(q) <= MAX_QUERY_LENGTH))
+def test_every_query_the_document_calls_searchable_is_searchable(q):
+    assert plan(q).prefix

@@ -275,3 +275,9 @@ def test_the_circle_directory_effect_writes_nothing_when_the_image_already_agree
     assert circle_directory.list_circle(removed("Groups", listed)) is None
     hidden = {"group_id": "G1", "name": "x", "removed_at": "2026-11-30T00:00:00Z"}
     assert circle_directory.list_circle(modified("Groups", hidden, {**hidden, "member_count": 3})) is None
+
+
+def test_a_nameless_item_has_nothing_to_index_and_is_not_read():
+    from chalicelib.services import search
+
+    assert search.reindex(search.SOURCES["store"], inserted("Merchants", {"merchant_id": "M1"})) == (0, 0)
