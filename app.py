@@ -14,6 +14,7 @@ from chalicelib.api import points as point_routes
 from chalicelib.api import posts as post_routes
 from chalicelib.api import products as product_routes
 from chalicelib.api import questions as question_routes
+from chalicelib.api import search as search_routes
 from chalicelib.api import uploads as upload_routes
 from chalicelib.streams import activity as activity_streams
 from chalicelib.streams import advice as advice_streams
@@ -26,6 +27,7 @@ from chalicelib.streams import merchants as merchant_streams
 from chalicelib.streams import moderation as moderation_streams
 from chalicelib.streams import notifications as notification_streams
 from chalicelib.streams import polls as poll_streams
+from chalicelib.streams import search as search_streams
 from chalicelib.streams import social as social_streams
 
 app = Chalice(app_name="jianghu")
@@ -34,12 +36,13 @@ observability.register(app)
 
 for feature in (meta, profiles, notifications, question_routes, product_routes, merchant_routes,
                 post_routes, comment_routes, group_routes,
-                point_routes, coupon_routes, upload_routes, moderation_routes, activity_routes):
+                point_routes, coupon_routes, upload_routes, moderation_routes, activity_routes,
+                search_routes):
     app.register_blueprint(feature.blueprint)
 
 for streams in (graph_streams, advice_streams, merchant_streams, feed_streams, group_streams, job_streams,
                 coupon_streams, notification_streams, poll_streams, social_streams, moderation_streams,
-                activity_streams):
+                activity_streams, search_streams):
     app.register_blueprint(streams.blueprint)
 
 app.register_blueprint(triggers.blueprint)

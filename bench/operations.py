@@ -32,6 +32,15 @@ TARGETS = {
     "good_finds_page": 3,
     "list_questions": 5,  # 4 Queries at once (one per shard) + 1 BatchGetItem: 2 round trips
     "leaderboard_page": 5,  # the same shape: 4 shard Queries at once + 1 BatchGetItem of profiles
+    # SPEC "Discovery": a search page takes at most 3 calls: the prefix partition's Query (products: 2
+    # shards, at once) + 1 BatchGetItem of the hits and their cards
+    "search_stores_page": 3,
+    "search_products_page": 3,
+    "search_questions_page": 3,
+    "circle_directory_page": 5,  # 4 shard Queries at once + 1 BatchGetItem of the caller's memberships
+    # 1 GetItem (the caller's labels) + 10 Queries at once (2 labels x (4 leaderboard shards + 1 store
+    # list)) + 1 BatchGetItem (follows, blocks both ways, cards): 3 round trips (services/suggestions.py)
+    "suggestions_page": 12,
 }
 
 # Requests that read a list kept in a sharded index (SPEC "Discovery": up to 4 shards a page, in
@@ -40,6 +49,8 @@ TARGETS = {
 PARALLEL_QUERIES = {
     "list_questions": 4,  # domain.advice.QUESTION_INDEX_SHARDS
     "leaderboard_page": 4,  # domain.points.LEADERBOARD_SHARDS
+    "search_products_page": 2,  # domain.search.SHARDS["product"]
+    "circle_directory_page": 4,  # domain.circles.DIRECTORY_SHARDS
 }
 
 
@@ -272,6 +283,53 @@ def moderate_post(world) -> Request:
     world.streams.drain()
     return Request("POST", "/admin/moderation", _profile(world, "admin", groups=("admins",)),
                    {"target_type": "post", "target_id": post_id, "action": "remove", "reason": "spam"})
+def _search_world(world):
+    """Three stores named "Lens ...", products and questions whose titles share words, a circle."""
+    stores = []
+    for index, name in enumerate(("Lens Corner", "Lens Bar 上海", "Lensmith")):
+        store = world.users(f"lens{index}", groups=("merchants",))
+        _ok(call(world.client, "PUT", "/merchants/me", store, {"store_name": name, "labels": ["camera"]}))
+        stores.append(store)
+        for n in range(4):
+            _ok(call(world.client, "POST", "/products", store,
+                     {"title": f"Lens cap {index}-{n} 镜头盖", "price_cents": 990 + n, "labels": ["camera"]}), 201)
+    asker = _profile(world, "asker")
+    for n in range(5):
+        _ok(call(world.client, "POST", "/questions", asker,
+                 {"title": f"Which lens cap fits model {n}?", "body": "52 mm", "labels": ["camera"],
+                  "product_ids": []}), 201)
+    world.streams.drain()
+    return _profile(world, "searcher")
+
+
+def search_stores_page(world) -> Request:
+    return Request("GET", "/search?q=lens&type=store", _search_world(world))
+
+
+def search_products_page(world) -> Request:
+    return Request("GET", "/search?q=cap%20lens&type=product&limit=10", _search_world(world))
+
+
+def search_questions_page(world) -> Request:
+    return Request("GET", "/search?q=lens%20fits&type=question", _search_world(world))
+
+
+def circle_directory_page(world) -> Request:
+    owner = _profile(world, "owner")
+    for n in range(6):
+        _ok(call(world.client, "POST", "/groups", owner, {"name": f"Circle {n}", "description": "", "label": "camera"}),
+            201)
+    world.streams.drain()
+    return Request("GET", "/groups?limit=5", _profile(world, "reader"))
+
+
+def suggestions_page(world) -> Request:
+    """A new user with two labels: experts (three, by votes) and a rated store of those labels."""
+    _, _, answer_ids = _question_with_answers(world)
+    for index, answer_id in enumerate(answer_ids):
+        _ok(call(world.client, "PUT", f"/answers/{answer_id}/vote", _profile(world, f"fan{index}"), {"value": 1}))
+    _rated_store_with_products(world)
+    return Request("GET", "/suggestions/follow", _profile(world, "newcomer", labels=("camera", "lolita")))
 
 
 SCENARIOS: dict[str, Callable] = {
@@ -293,6 +351,11 @@ SCENARIOS: dict[str, Callable] = {
     "report_post": report_post,
     "admin_reports_page": admin_reports_page,
     "moderate_post": moderate_post,
+    "search_stores_page": search_stores_page,
+    "search_products_page": search_products_page,
+    "search_questions_page": search_questions_page,
+    "circle_directory_page": circle_directory_page,
+    "suggestions_page": suggestions_page,
 }
 
 

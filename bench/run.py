@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results.json"
 README = ROOT / "bench" / "README.md"
 PARTS = ("operations", "fanout", "withdraw", "hot_keys", "cold_start", "package")
-ORDER = ("operations", "fanout", "withdraw", "hot_keys", "cost", "cold_start", "package")
+ORDER = ("operations", "search_index", "fanout", "withdraw", "hot_keys", "cost", "cold_start", "package")
 START, END = "<!-- bench:results:start -->", "<!-- bench:results:end -->"
 
 FANOUT_RATIO_TARGET = 1.5
@@ -43,6 +43,7 @@ def run_world_parts(parts: set[str]) -> tuple[dict, dict, dict, dict]:
     from bench import fanout, operations, withdraw
 
     ops, fan, pulled, details = {}, {}, {}, {}
+    ops_extra: dict = {}
     with harness.bench_world() as world:
         if "operations" in parts:
             for name in operations.SCENARIOS:
@@ -50,6 +51,13 @@ def run_world_parts(parts: set[str]) -> tuple[dict, dict, dict, dict]:
                 details[name] = measured.pop("calls_by_operation")
                 ops[name] = measured
                 print(f"  {name:<24} {measured['dynamodb_calls']} calls", flush=True)
+            from bench import search_index
+
+            amplification = search_index.measure(world)
+            details["search_index"] = amplification.pop("entries_written")
+            ops_extra["search_index"] = amplification
+            print(f"  search index             at most {amplification['max_entries_per_item_event']} entries "
+                  f"an item (bound {amplification['bound_per_item']})", flush=True)
         if "fanout" in parts:
             measured = fanout.measure(world)
             details["fanout"] = measured.pop("calls_by_operation")
@@ -64,6 +72,8 @@ def run_world_parts(parts: set[str]) -> tuple[dict, dict, dict, dict]:
             details["withdraw"] = pulled.pop("calls_by_operation")
             details["withdraw_seconds_by_operation"] = pulled.pop("seconds_by_operation")
             print(f"  withdraw                 {pulled['dynamodb_calls']} calls, {pulled['seconds']} s", flush=True)
+    if ops_extra:
+        details["search_index_summary"] = ops_extra["search_index"]
     return ops, fan, pulled, details
 
 
@@ -231,6 +241,8 @@ def main(argv: list[str] | None = None) -> int:
         ops, fan, pulled, measured_details = run_world_parts(parts)
         if ops:
             results["operations"] = ops
+        if "search_index_summary" in measured_details:
+            results["search_index"] = measured_details.pop("search_index_summary")
         if fan:
             results["fanout"] = fan
         if pulled:

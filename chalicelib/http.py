@@ -79,6 +79,8 @@ class Query:
     description: str
     required: bool = False
     enum: tuple[str, ...] = ()
+    max_length: int = 0  # > 0: free text (any characters, up to this many; the view checks it)
+    pattern: str = ""  # free text: what the document says a searchable value contains (the view decides)
 
 
 @dataclass(frozen=True)
@@ -303,8 +305,10 @@ def _run(spec: RouteSpec, view: Callable, request, path_params: dict) -> Any:
         # with a name was issued after the app named them, which it does only once they have one.
         if consume_write(caller.user_id) and not caller.display_name:
             ensure_caller_profile(caller)
-    for name in spec.query:
+    for name, declared in spec.query.items():
         value = query.get(name)
+        if isinstance(declared, Query) and declared.max_length:
+            continue
         if value is not None and not re.fullmatch(r"[A-Za-z0-9_.:#-]{1,128}", value):
             raise BadRequest(f"{name}: not a valid value")
     ctx = RequestContext(

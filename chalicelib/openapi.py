@@ -169,6 +169,10 @@ def _query_parameters(spec: RouteSpec) -> list[dict]:
             schema = _label_schema()
         elif query.enum:
             schema = {"type": "string", "enum": list(query.enum)}
+        elif query.max_length:
+            schema = {"type": "string", "minLength": 1, "maxLength": query.max_length}
+            if query.pattern:
+                schema["pattern"] = query.pattern
         parameters.append({"name": name, "in": "query", "required": query.required,
                            "description": query.description, "schema": schema})
     if spec.paginated:

@@ -17,14 +17,19 @@ def create_group(ctx):
     return groups.create_group(ctx.user, body.name, body.description, body.label)
 
 
-@api.route("GET", "/groups", summary="Circles of a label, newest first", response=GroupOut, paginated=True,
-           query={"label": Query("A label id from GET /labels", required=True)})
+@api.route("GET", "/groups", summary="Circles of a label, newest first; without a label, every circle, most "
+           "members first", response=GroupOut, paginated=True,
+           query={"label": Query("A label id from GET /labels")})
 def list_groups(ctx):
     from chalicelib.domain.labels import LABEL_IDS
 
     label = ctx.query.get("label")
+    if label is None:
+        from chalicelib.services import circle_directory
+
+        return circle_directory.list_directory(ctx.user, ctx.page)
     if not label:
-        raise BadRequest("label: required")
+        raise BadRequest("label: must not be empty")
     if label not in LABEL_IDS:
         raise BadRequest(f"label: unknown label {label!r}; see GET /labels")
     return groups.list_by_label(ctx.user, label, ctx.page)

@@ -17,6 +17,19 @@ class GroupsByLabelIndex(GlobalSecondaryIndex):
     group_id = UnicodeAttribute(range_key=True)
 
 
+class GroupsByMembersIndex(GlobalSecondaryIndex):
+    """The circle directory, largest first: `directory_key` is "circles#{shard}"
+    (`domain.circles.directory_key`), set when a circle is created and kept by the Groups stream
+    (`services.circles`): absent while the circle is removed by moderation (a sparse index)."""
+
+    class Meta:
+        index_name = "by_members"
+        projection = AllProjection()
+
+    directory_key = UnicodeAttribute(hash_key=True)
+    member_count = NumberAttribute(range_key=True)
+
+
 class Group(BaseModel):
     Meta = table_meta("Groups")
     group_id = UnicodeAttribute(hash_key=True)
@@ -26,7 +39,9 @@ class Group(BaseModel):
     owner_id = UnicodeAttribute()
     member_count = NumberAttribute(default=0)
     created_at = UnicodeAttribute()
+    directory_key = UnicodeAttribute(null=True)
     by_label = GroupsByLabelIndex()
+    by_members = GroupsByMembersIndex()
 
 
 class MembershipsByUserIndex(GlobalSecondaryIndex):

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from chalicelib.auth import Caller
 from chalicelib.domain.changes import BatchFailures, Change, per_batch
+from chalicelib.domain.circles import directory_key
 from chalicelib.domain.ids import new_id, now_iso
 from chalicelib.errors import Conflict, NotFound
 from chalicelib.models.base import batch_get, delete_if, put_unless_present
@@ -30,8 +31,9 @@ def create_group(caller: Caller, name: str, description: str, label: str) -> Gro
     from chalicelib.models.transactions import Transaction
 
     now = now_iso()
-    group = Group(new_id(), name=name, description=description, label=label, owner_id=caller.user_id,
-                  member_count=1, created_at=now)
+    group_id = new_id()
+    group = Group(group_id, name=name, description=description, label=label, owner_id=caller.user_id,
+                  member_count=1, created_at=now, directory_key=directory_key(group_id))
     owner = GroupMember(group.group_id, caller.user_id, role=OWNER, joined_at=now)
     with Transaction() as transaction:
         transaction.put("circle", group, condition=Group.group_id.does_not_exist())

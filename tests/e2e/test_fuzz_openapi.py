@@ -70,6 +70,7 @@ def seed_world(stack, fuzzer) -> dict[str, str]:
         # reports and moderation: the neighbour as the target (the fuzzer, an admin, may suspend them;
         # any other target type than "user" with this id is a 404, and content needs no binding then)
         "target_type": "user", "target_id": other.user_id,
+        "q": "kettle",  # GET /search: a prefix of the seeded product's title
     }
 
 
@@ -77,7 +78,7 @@ def seed_world(stack, fuzzer) -> dict[str, str]:
 ABOUT_ANOTHER_USER = ("follow_user", "unfollow_user", "block_user", "unblock_user")
 #: Where each name is taken, when not only in paths.
 LOCATIONS = {"answer_id": ("path", "body"), "coupon_code": ("body",), "code": ("query",), "expires_at": ("body",),
-             "target_type": ("body",), "target_id": ("body",), "wisher_id": ()}
+             "target_type": ("body",), "target_id": ("body",), "wisher_id": (), "q": ("query",)}
 
 
 def schemathesis_config(world: dict[str, str], probability: float = 0.6) -> str:

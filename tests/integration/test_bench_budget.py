@@ -108,3 +108,49 @@ def test_a_fan_out_makes_no_more_dynamodb_calls_than_committed(world):
     assert measured["followers"] == RESULTS["fanout"]["followers"]
     assert measured["dynamodb_calls"] <= RESULTS["fanout"]["dynamodb_calls"], measured["calls_by_operation"]
     assert measured["dynamodb_calls"] <= fanout.target_calls(measured["followers"])
+
+
+# SPEC "Discovery": one search page costs at most 3 DynamoDB calls, whatever the type
+SEARCH_PAGES = ("search_stores_page", "search_products_page", "search_questions_page")
+
+
+@pytest.mark.parametrize("name", SEARCH_PAGES)
+def test_a_search_page_takes_at_most_three_calls_and_finds_what_it_names(world, name):
+    from bench.operations import SCENARIOS
+    from tests.support.api import call
+
+    # Given stores, products and questions whose names share words, When a page is searched
+    request = SCENARIOS[name](world)
+    from bench.harness import recording
+
+    with recording() as log:
+        response = call(world.client, request.method, request.path, request.user)
+    # Then it has hits, takes at most 3 calls (Queries of the prefix's shards + one BatchGetItem), no Scan
+    assert response.status_code == 200 and response.data["items"], response.data
+    assert log.calls <= 3 and log.scans == 0, log.by_operation()
+    assert log.by_operation().get("BatchGetItem") == 1, log.by_operation()
+
+
+def test_a_suggestions_page_reads_the_labels_then_every_list_at_once_then_one_batch(world):
+    measured = measure(world, "suggestions_page")
+    # 1 GetItem of the caller's labels, 2 labels x (4 leaderboard shards + 1 store list), 1 BatchGetItem
+    assert measured["calls_by_operation"] == {"GetItem": 1, "Query": 10, "BatchGetItem": 1}, measured
+
+
+def test_the_search_index_writes_at_most_its_bound_per_item(world):
+    from bench import search_index
+    from chalicelib.domain.search import MAX_KEYS_PER_ITEM
+
+    # Given typical names (Latin, Chinese, a long title), When items appear, are renamed, change and go
+    measured = search_index.measure(world)
+    written = measured["entries_written"]
+    # Then no event writes more entries than the bound, a rename puts the new entries and deletes the stale,
+    # a change that leaves the name alone writes nothing, and a deleted item's entries all go
+    assert measured["max_entries_per_item_event"] <= MAX_KEYS_PER_ITEM
+    assert measured["renamed_store_writes"] <= 2 * MAX_KEYS_PER_ITEM
+    assert written["product_price_changed"] == {"put": 0, "deleted": 0}
+    assert written["product_deleted"] == {"put": 0, "deleted": written["product_long_created"]["put"]}
+    assert MAX_KEYS_PER_ITEM - 8 < written["product_long_created"]["put"] <= MAX_KEYS_PER_ITEM  # at the cap
+    committed = RESULTS["search_index"]
+    assert measured["max_entries_per_item_event"] <= committed["max_entries_per_item_event"]
+    assert measured["renamed_store_writes"] <= committed["renamed_store_writes"]

@@ -100,7 +100,7 @@ def read_all_groups(client, user, label):
 
 def test_listing_needs_a_known_label(client, users):
     alice = users()
-    for path in ("/groups", "/groups?label=", "/groups?label=knitting"):
+    for path in ("/groups?label=", "/groups?label=knitting"):
         response = call(client, "GET", path, alice)
         assert response.status_code == 400, path
         assert "label" in response.data["Message"]

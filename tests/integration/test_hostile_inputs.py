@@ -30,7 +30,7 @@ BAD_LIMITS = ["²", "③", "①", "١٢", "５", "-1", "1e2", " 5"]  # the first
 
 
 #: A valid value of each list filter, so only the cursor is wrong ("camera" for labels).
-VALID_QUERY_VALUES = {"status": "active", "tier": "gold", "unread": "true"}
+VALID_QUERY_VALUES = {"status": "active", "tier": "gold", "unread": "true", "type": "store"}
 
 #: In every group, so group-only lists (a merchant's own campaigns) reach their parsing too.
 EVERY_GROUP = ("merchants", "judges", "admins")

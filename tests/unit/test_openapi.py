@@ -91,12 +91,18 @@ def test_group_only_routes_say_so_and_may_answer_403(document):
 
 def test_query_and_path_parameters_carry_their_constraints(document):
     groups = {p["name"]: p for p in document["paths"]["/groups"]["get"]["parameters"]}
-    assert groups["label"]["required"] is True
+    assert groups["label"]["required"] is False  # without a label: the circle directory
     assert groups["label"]["schema"] == {"$ref": "#/components/schemas/Label"}
     assert groups["limit"]["schema"] == {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}
     assert groups["cursor"]["schema"]["type"] == "string"
     board = document["paths"]["/leaderboards/{label}"]["get"]["parameters"][0]
     assert board["schema"] == {"$ref": "#/components/schemas/Label"}
+    search = {p["name"]: p for p in document["paths"]["/search"]["get"]["parameters"]}
+    assert search["q"]["required"] is True
+    assert {k: v for k, v in search["q"]["schema"].items() if k != "pattern"} == {
+        "type": "string", "minLength": 1, "maxLength": 100}
+    assert re.search(search["q"]["schema"]["pattern"], "上") and re.search(search["q"]["schema"]["pattern"], "a Lens")
+    assert search["type"]["schema"]["enum"] == ["user", "store", "product", "question", "circle"]
     post_id = document["paths"]["/posts/{post_id}"]["get"]["parameters"][0]["schema"]
     assert re.fullmatch(post_id["pattern"].strip("^$"), "01M8N0QDG8JK6SHXDZNHMMZE14")
 

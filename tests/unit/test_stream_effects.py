@@ -172,10 +172,12 @@ def test_every_table_stream_has_one_handler_and_it_lists_named_use_cases():
     from chalicelib.streams import moderation as moderation_streams
     from chalicelib.streams import notifications as notification_streams
     from chalicelib.streams import polls as poll_streams
+    from chalicelib.streams import search as search_streams
     from chalicelib.streams import social as social_streams
 
     modules = (advice, feed_streams, graph, group_streams, merchants, job_streams, coupon_streams,
-               notification_streams, poll_streams, social_streams, moderation_streams, activity_streams)
+               notification_streams, poll_streams, social_streams, moderation_streams, activity_streams,
+               search_streams)
     handlers = {name: handler for module in modules
                 for name, handler in vars(module).items() if isinstance(handler, EventSourceHandler)}
     # the Lambda names the README and the deployed functions know
@@ -185,7 +187,8 @@ def test_every_table_stream_has_one_handler_and_it_lists_named_use_cases():
                              "tally_coupon_stock", "track_reviews", "count_unread_notifications",
                              "tally_poll_votes", "count_likes", "track_comments",
                              "count_reports", "notify_moderated_users", "share_wishlist_adds",
-                             "share_coupon_redeems", "track_activities"}
+                             "share_coupon_redeems", "track_activities",
+                             "index_users", "index_questions", "index_circles"}
     streams = [source.stream_arn for source in app.app.event_sources]
     assert len(streams) == len(set(streams)) == len(handlers)
     for name, handler in handlers.items():
@@ -241,3 +244,45 @@ def test_a_comment_notifies_the_posts_author_with_an_excerpt_but_not_on_their_ow
     assert social.comment_notice(inserted("Comments", {**COMMENT, "author_id": "alice"})) is None
     assert social.comment_notice(removed("Comments", COMMENT)) is None
     assert [move[2] for move in social.comment_moves(removed("Comments", COMMENT))] == [-1]
+
+
+# -- Search and the circle directory ----------------------------------------------------------------
+def test_search_entries_follow_the_name_and_removed_at_and_other_changes_write_nothing():
+    from chalicelib.services import search
+
+    store = search.SOURCES["store"]
+    image = {"merchant_id": "M1", "store_name": "Lens Corner", "tier": "gold"}
+    wanted = search.wanted_entries(store, "M1", image)
+    assert set(wanted) == {"store#le#0", "store#len#0", "store#lens#0", "store#co#0", "store#cor#0",
+                           "store#corn#0", "store#corne#0", "store#corner#0"}
+    assert all(entry == {"words": ["lens", "corner"]} for entry in wanted.values())
+    # removed by moderation, gone, or nameless: no entries (a suspension changes nothing)
+    assert search.wanted_entries(store, "M1", {**image, "removed_at": "2026-11-30T00:00:00Z"}) == {}
+    assert search.wanted_entries(store, "M1", None) == {}
+    assert search.wanted_entries(store, "M1", {"merchant_id": "M1"}) == {}
+    assert search.wanted_entries(search.SOURCES["user"], "U1", {"display_name": "Al Wu", "suspended_at": "x"})
+    # a question's entries keep its asker and products' stores; a product's its store
+    question = search.wanted_entries(search.SOURCES["question"], "Q1", {
+        "title": "Which lens", "asker_id": "U1", "product_merchants": {"P1": "M1"}})
+    assert next(iter(question.values())) == {"words": ["which", "lens"], "asker_id": "U1",
+                                             "product_merchants": {"P1": "M1"}}
+    # a tier change touches neither the name nor removed_at: no read, no write
+    assert search.reindex(store, modified("Merchants", image, {**image, "tier": "silver"})) == (0, 0)
+
+
+def test_the_circle_directory_effect_writes_nothing_when_the_image_already_agrees():
+    from chalicelib.domain.circles import directory_key
+    from chalicelib.services import circle_directory
+
+    listed = {"group_id": "G1", "name": "x", "directory_key": directory_key("G1")}
+    # these would raise without moto if they read or wrote anything
+    assert circle_directory.list_circle(modified("Groups", listed, {**listed, "member_count": 3})) is None
+    assert circle_directory.list_circle(removed("Groups", listed)) is None
+    hidden = {"group_id": "G1", "name": "x", "removed_at": "2026-11-30T00:00:00Z"}
+    assert circle_directory.list_circle(modified("Groups", hidden, {**hidden, "member_count": 3})) is None
+
+
+def test_a_nameless_item_has_nothing_to_index_and_is_not_read():
+    from chalicelib.services import search
+
+    assert search.reindex(search.SOURCES["store"], inserted("Merchants", {"merchant_id": "M1"})) == (0, 0)
