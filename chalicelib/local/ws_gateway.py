@@ -385,8 +385,8 @@ class WebSocketGateway:
                 await writer.drain()
                 if close:
                     break
-        except (ConnectionError, asyncio.IncompleteReadError, ValueError):
-            pass
+        except (ConnectionError, asyncio.IncompleteReadError, ValueError, asyncio.CancelledError):
+            pass  # the client went away, or the gateway is stopping
         finally:
             writer.close()
 
