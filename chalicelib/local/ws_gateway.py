@@ -39,7 +39,7 @@ import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -81,7 +81,8 @@ class Connection:
     user_agent: str
     last_active_at: int = 0
     closed_by_gateway: str = ""
-    extra: dict = field(default_factory=dict)
+    in_session: bool = False  # the upgrade completed and the socket is served
+    disconnected: bool = False  # `$disconnect` has been called (once per connection)
 
 
 def chalice_handlers(app: Any) -> dict[str, Handler]:
@@ -161,12 +162,18 @@ class WebSocketGateway:
         if self._thread is not None:
             self._thread.join(timeout)
         self._pool.shutdown(wait=False, cancel_futures=True)
+        websocket_api = getattr(self.app, "websocket_api", None)
+        if websocket_api is not None and getattr(websocket_api, "_endpoint", None) == self.management_url:
+            websocket_api._endpoint = websocket_api._client = None
 
     def _point_chalice_at_gateway(self) -> None:
-        """`app.websocket_api.send/close/info` (Chalice's own helpers) post here, not to AWS."""
+        """Chalice's own helpers (`app.websocket_api.send/close/info`, with `app.websocket_api.session`
+        set) post here, not to AWS: deployed, Chalice derives the endpoint from the event's `apiId`
+        unless one is set, and here it is set before the first event."""
         websocket_api = getattr(self.app, "websocket_api", None)
-        if websocket_api is not None and getattr(websocket_api, "_endpoint", None) is None:
+        if websocket_api is not None:
             websocket_api._endpoint = self.management_url
+            websocket_api._client = None
 
     def _run(self) -> None:
         try:
@@ -285,11 +292,13 @@ class WebSocketGateway:
                 body = result.get("body") if isinstance(result, dict) else None
                 return socket.respond(status, (body if isinstance(body, str) else "Forbidden") + "\n")
         socket.gateway_connection = connection
-        if socket.connection_lost_waiter.done():  # the client left while $connect ran
-            await self._disconnected(connection, 1006, "Going away")
-            return None
-        self.connections[connection.connection_id] = connection
+        # a client that leaves before the upgrade completes is never served: it still disconnects
+        socket.connection_lost_waiter.add_done_callback(lambda _: self._lost_before_session(connection))
         return None
+
+    def _lost_before_session(self, connection: Connection) -> None:
+        if not connection.in_session:
+            asyncio.ensure_future(self._disconnected(connection, 1006, "Going away"))
 
     async def _session(self, socket: Any) -> None:
         connection: Connection | None = getattr(socket, "gateway_connection", None)
@@ -297,6 +306,8 @@ class WebSocketGateway:
             return
         from websockets.exceptions import ConnectionClosed
 
+        connection.in_session = True
+        self.connections[connection.connection_id] = connection
         try:
             async for message in socket:
                 connection.last_active_at = _millis()
@@ -329,8 +340,9 @@ class WebSocketGateway:
                 pass
 
     async def _disconnected(self, connection: Connection, code: int, reason: str) -> None:
-        if DISCONNECT not in self.handlers:
+        if connection.disconnected or DISCONNECT not in self.handlers:
             return
+        connection.disconnected = True
         context = self._request_context(DISCONNECT, "DISCONNECT", connection,
                                         disconnectStatusCode=code, disconnectReason=reason)
         event = {"headers": {"Host": self.domain_name, "X-Forwarded-For": connection.source_ip},

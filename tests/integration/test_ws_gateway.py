@@ -16,11 +16,14 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from chalicelib.local.ws_gateway import WebSocketGateway
 from chalicelib.services import broadcast
+from tests.support.ws import gateway_for
 
 EVENTS: list[dict] = []  # every event the handlers saw, in order
-SLOW = threading.Event()  # a `slow` message blocks its handler until this is set
+SLOW = threading.Event()  # a `slow` message (or a `slow` token's connect) blocks its handler until this is set
 
 app = Chalice(app_name="wsgw-test")
+app.websocket_api.session = boto3.Session(region_name="us-east-1", aws_access_key_id="local",
+                                          aws_secret_access_key="local")
 
 
 @app.on_ws_connect()
@@ -29,6 +32,9 @@ def connect_handler(event):
     query = event.to_dict().get("queryStringParameters") or {}
     if query.get("token") == "boom":
         raise RuntimeError("the connect handler failed")
+    if query.get("token") == "slow":
+        SLOW.wait(10)
+        return {"statusCode": 200}
     if query.get("token") != "ok":
         return {"statusCode": 403, "body": "bad token"}
     return {"statusCode": 200}
@@ -41,6 +47,9 @@ def message_handler(event):
         raise RuntimeError("the message handler failed")
     if event.body == "slow":
         SLOW.wait(10)
+    if event.body == "chalice":  # Chalice's own helper, as a handler might use it
+        app.websocket_api.send(event.connection_id, json.dumps({"via": "app.websocket_api"}))
+        return
     reply = {"echo": event.body, "connection_id": event.connection_id}
     broadcast.send_to_connections([event.connection_id], reply)
 
@@ -51,16 +60,12 @@ def disconnect_handler(event):
 
 
 @pytest.fixture
-def gateway(monkeypatch):
+def gateway():
     EVENTS.clear()
     SLOW.clear()
-    running = WebSocketGateway.for_app(app, port=0, stage="dev", idle_timeout=600).start()
-    monkeypatch.setenv("WEBSOCKET_MANAGEMENT_URL", running.management_url)
-    broadcast.reset_management_client()
-    yield running
-    SLOW.set()
-    running.stop()
-    broadcast.reset_management_client()
+    with gateway_for(app, stage="dev") as running:
+        yield running
+        SLOW.set()
 
 
 def management(url: str):
@@ -226,3 +231,26 @@ def test_binary_frames_close_with_1003_and_idle_connections_time_out(monkeypatch
         eventually(lambda: len(events("$disconnect")) == 2)
     finally:
         short.stop()
+
+
+def test_chalices_own_send_helper_posts_to_the_gateway(gateway):
+    async def scenario():
+        async with connect(f"{gateway.ws_url}/?token=ok") as ws:
+            await ws.send("chalice")
+            return json.loads(await asyncio.wait_for(ws.recv(), 5))
+
+    assert asyncio.run(scenario()) == {"via": "app.websocket_api"}
+
+
+def test_a_client_that_leaves_while_connect_runs_is_disconnected_once(gateway):
+    async def scenario():
+        with pytest.raises(TimeoutError):
+            async with connect(f"{gateway.ws_url}/?token=slow", open_timeout=0.3):
+                pass
+
+    asyncio.run(scenario())
+    SLOW.set()  # $connect accepts, after the client has gone
+    (gone,) = eventually(lambda: events("$disconnect"))
+    assert gone["requestContext"]["connectionId"] == events("$connect")[0]["requestContext"]["connectionId"]
+    time.sleep(0.2)
+    assert len(events("$disconnect")) == 1 and gateway.connections == {}
