@@ -21,23 +21,17 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import resource
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+from chalicelib.local.ws_gateway import raise_open_files_limit
+
 ROOT = Path(__file__).resolve().parents[1]
 CONNECTIONS = 2_000
 ROUNDS = 5
 RATIO_TARGET = 1.5
-
-
-def raise_open_files_limit(needed: int) -> None:
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft != resource.RLIM_INFINITY and soft < needed:
-        target = needed if hard == resource.RLIM_INFINITY else min(needed, hard)
-        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
 
 
 # -- the child: the gateway and the viewers' sockets ------------------------------------------------
@@ -125,6 +119,7 @@ def measure(connections: int = CONNECTIONS, rounds: int = ROUNDS) -> dict:
 
     from chalicelib.services.broadcast import DEFAULT_SENDERS, MAX_SENDERS, send_to_connections
 
+    raise_open_files_limit(connections + 1_000)
     audience = Audience(connections)
     try:
         ids = audience.ids

@@ -147,6 +147,7 @@ class WebSocketGateway:
     # -- lifecycle ----------------------------------------------------------------------------
 
     def start(self, timeout: float = 10.0) -> WebSocketGateway:
+        raise_open_files_limit()
         self._thread = threading.Thread(target=self._run, name="ws-gateway", daemon=True)
         self._thread.start()
         if not self._ready.wait(timeout):
@@ -440,6 +441,22 @@ class WebSocketGateway:
             asyncio.create_task(connection.socket.close(1000, ""))
             return 204, "No Content", {}, b""
         return _error(405, "Method Not Allowed", "MethodNotAllowedException", f"Unsupported method: {method}")
+
+
+def raise_open_files_limit(wanted: int = 65_536) -> int:
+    """Every socket is a file descriptor: lift the soft limit (256 on macOS, often 1,024 on Linux)
+    towards the hard one, so thousands of viewers can connect. Returns the soft limit now in force."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if soft != resource.RLIM_INFINITY and soft < target:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+            return target
+        except (ValueError, OSError):
+            pass
+    return soft
 
 
 def _error(status: int, reason: str, code: str, message: str | None) -> tuple[int, str, dict, bytes]:
