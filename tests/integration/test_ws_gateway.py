@@ -254,3 +254,27 @@ def test_a_client_that_leaves_while_connect_runs_is_disconnected_once(gateway):
     assert gone["requestContext"]["connectionId"] == events("$connect")[0]["requestContext"]["connectionId"]
     time.sleep(0.2)
     assert len(events("$disconnect")) == 1 and gateway.connections == {}
+
+
+def test_a_blueprints_handler_gets_the_raw_lambda_event_as_chalice_deploys_it():
+    # Chalice wraps only the app's own websocket handlers into a WebsocketEvent; a blueprint's is the
+    # function itself, which Lambda calls with (event, context). The gateway calls what Chalice registered.
+    from chalice import Blueprint
+
+    seen: list = []
+    blueprint = Blueprint(__name__)
+
+    @blueprint.on_ws_connect()
+    def raw_connect(event, context):
+        seen.append((type(event).__name__, context.function_name))
+        return {"statusCode": 200}
+
+    bare = Chalice(app_name="blueprint-ws")
+    bare.register_blueprint(blueprint)
+    with gateway_for(bare) as running:
+        async def scenario():
+            async with connect(running.ws_url):
+                pass
+
+        asyncio.run(scenario())
+    assert seen == [("dict", "jianghu-websocket_connect")]
