@@ -182,8 +182,10 @@ def test_broadcast_reaches_every_socket_and_reports_a_closed_one_gone(gateway):
         await sockets[0].close()
         await asyncio.sleep(0.05)
         gone: list[str] = []
+        served_before = gateway.management_calls
         report = await asyncio.to_thread(broadcast.send_to_connections, ids, {"type": "pin", "event_id": "e1"},
                                          on_gone=gone.append, senders=16)
+        assert gateway.management_calls - served_before == 200  # one call per connection, the gone one too
         received = await asyncio.gather(*(asyncio.wait_for(ws.recv(), 5) for ws in sockets[1:]))
         for ws in sockets[1:]:
             await ws.close()
