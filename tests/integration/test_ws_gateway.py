@@ -280,3 +280,29 @@ def test_a_blueprints_handler_gets_the_raw_lambda_event_as_chalice_deploys_it():
 
         asyncio.run(scenario())
     assert seen == [("dict", "jianghu-websocket_connect")]
+
+
+def test_a_viewer_that_stops_reading_does_not_stall_the_senders_and_is_dropped(gateway, monkeypatch):
+    from chalicelib.local import ws_gateway
+
+    monkeypatch.setattr(ws_gateway, "OUTBOX_FRAMES", 5)
+    client = management(gateway.management_url)
+
+    async def scenario():
+        # a client that reads nothing: its library queue (1 frame) and the TCP buffers fill up
+        async with connect(f"{gateway.ws_url}/?token=ok", max_queue=1, close_timeout=0.5) as stuck:
+            connection_id = events("$connect")[0]["requestContext"]["connectionId"]
+            frame = b"x" * (120 * 1024)
+            for posted in range(1, 500):
+                started = time.perf_counter()
+                try:
+                    await asyncio.to_thread(client.post_to_connection, ConnectionId=connection_id, Data=frame)
+                except client.exceptions.GoneException:
+                    return posted, stuck
+                assert time.perf_counter() - started < 2  # a post never waits for the client to read
+            raise AssertionError("the stuck connection was never dropped")
+
+    posted, stuck = asyncio.run(scenario())
+    assert posted > 5
+    (gone,) = eventually(lambda: events("$disconnect"))
+    assert gone["requestContext"]["disconnectStatusCode"] == 1008
