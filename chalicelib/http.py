@@ -91,7 +91,7 @@ class RouteSpec:
     summary: str
     tag: str
     body: type | None = None
-    response: type | None = None
+    response: Any = None  # a model class, or a `schemas.base.Deferred` (see `resolve_model`)
     status: int = 200
     public: bool = False
     group: str | None = None  # the Cognito group a caller must be in (else 403), checked before the body
@@ -189,6 +189,11 @@ def describe_validation_error(exc) -> str:
     return "; ".join(parts) or "Invalid request body"
 
 
+def resolve_model(model: Any) -> Any:
+    """A route's model class: given as the class, or as a `schemas.base.Deferred` made on first use."""
+    return model if model is None or isinstance(model, type) else model.resolve()
+
+
 def _serialise(model: type | None, result: Any) -> Any:
     if model is None or result is None:
         return result
@@ -202,13 +207,14 @@ def _respond(spec: RouteSpec, result: Any) -> Response:
         return result
     if result is None:
         return Response(body="", status_code=204 if spec.status in (200, 204) else spec.status)
+    model = resolve_model(spec.response)
     if isinstance(result, Page):
         body = {
-            "items": [_serialise(spec.response, item) for item in result.items],
+            "items": [_serialise(model, item) for item in result.items],
             "next_cursor": result.next_cursor,
         }
     else:
-        body = _serialise(spec.response, result)
+        body = _serialise(model, result)
     return Response(body=body, status_code=spec.status, headers={"Content-Type": "application/json"})
 
 
@@ -235,7 +241,7 @@ class Api:
         *,
         summary: str,
         body: type | None = None,
-        response: type | None = None,
+        response: Any = None,
         status: int = 200,
         public: bool = False,
         group: str | None = None,

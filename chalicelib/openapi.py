@@ -16,7 +16,7 @@ import sys
 from collections import defaultdict
 from typing import TYPE_CHECKING
 
-from chalicelib.http import MAX_PATH_ID_LENGTH, ROUTES, WRITE_METHODS, Query, RouteSpec
+from chalicelib.http import MAX_PATH_ID_LENGTH, ROUTES, WRITE_METHODS, Query, RouteSpec, resolve_model
 
 if TYPE_CHECKING:
     from pydantic.json_schema import JsonSchemaMode
@@ -222,7 +222,8 @@ def _operation(spec: RouteSpec, components: dict) -> dict:
     status = success_status(spec)
     success: dict = {"description": _STATUS_TEXT.get(status, "OK")}
     if spec.response is not None:
-        model = page_of(spec.response) if spec.paginated else spec.response
+        response = resolve_model(spec.response)
+        model = page_of(response) if spec.paginated else response
         success["content"] = {"application/json": {"schema": _model_schema(model, "serialization", components)}}
     elif spec.path == "/openapi.json":
         success["content"] = {"application/json": {"schema": {"type": "object"}}}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pynamodb.attributes import NumberAttribute, UnicodeAttribute
+from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UnicodeSetAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
 from chalicelib.models.base import BaseModel, table_meta
@@ -17,6 +17,16 @@ class Like(BaseModel):
     user_id = UnicodeAttribute(range_key=True)
     post_id = UnicodeAttribute()
     created_at = UnicodeAttribute()
+
+
+class LikedPosts(BaseModel):
+    """The posts one user likes, of one 8-hour window of post ids (`services.social.liked_key`):
+    kept from the Likes stream (set ADD and DELETE, the same under replay), so that a page of posts
+    reads one item per window its posts were created in rather than one Like item per post."""
+
+    Meta = table_meta("LikedPosts")
+    liked_key = UnicodeAttribute(hash_key=True)  # "<user_id>#<window of the post ids>"
+    post_ids = UnicodeSetAttribute(null=True)
 
 
 class PostCounts(BaseModel):

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import functools
 import typing
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any
 
 from pydantic import (
     AfterValidator,
@@ -24,6 +25,29 @@ from pydantic import (
 
 from chalicelib.domain.labels import LABEL_IDS, MAX_LABELS
 from chalicelib.domain.urls import MAX_URL_LENGTH, image_url_problem
+
+
+class Deferred:
+    """A response model whose class is made on first use, standing in for it until then.
+
+    For the `RootModel` unions: importing pydantic's `RootModel` builds that class on the spot (its
+    core schema, and pydantic's scan of installed packages for plugins), about 20 ms of a cold start
+    that no other model pays, since every other one is `defer_build`. Attributes (`model_validate`,
+    a classmethod) pass through to the class; `chalicelib.http.resolve_model` gives the class itself.
+    """
+
+    def __init__(self, make: Callable[[], type[BaseModel]]):
+        self._make = make
+
+    @functools.cached_property
+    def model(self) -> type[BaseModel]:
+        return self._make()
+
+    def resolve(self) -> type[BaseModel]:
+        return self.model
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.model, name)
 
 
 def _integer_field(annotation) -> bool:

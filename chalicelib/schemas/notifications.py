@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated, Literal
 
-from pydantic import ConfigDict, Field, RootModel, model_serializer
+from pydantic import BaseModel, ConfigDict, Field, model_serializer
 
-from chalicelib.schemas.base import Id, RequestModel, ResponseModel
+from chalicelib.schemas.base import Deferred, Id, RequestModel, ResponseModel
 from chalicelib.schemas.cards import UserCard
 
 if TYPE_CHECKING:
@@ -145,20 +145,31 @@ AnyNotification = Annotated[
 ]
 
 
-class NotificationOut(RootModel[AnyNotification]):
-    """One notification: its `type` says which `data` it carries."""
+def _notification_out() -> type[BaseModel]:
+    from pydantic import RootModel
 
-    @classmethod
-    def from_item(cls, notification: Notification, data: dict, read: bool, actor: UserCard | None) -> NotificationOut:
-        """The notice for its reader; `data` (stored untyped) is parsed here, into its type's model."""
-        return cls.model_validate({
-            "notification_id": notification.notification_id,
-            "type": notification.type,
-            "created_at": notification.created_at,
-            "read": read,
-            "actor": actor,
-            "data": data,
-        })
+    class NotificationOut(RootModel[AnyNotification]):
+        """One notification: its `type` says which `data` it carries."""
+
+        @classmethod
+        def from_item(cls, notification: Notification, data: dict, read: bool,
+                      actor: UserCard | None) -> NotificationOut:
+            """The notice for its reader; `data` (stored untyped) is parsed here, into its type's model."""
+            return cls.model_validate({
+                "notification_id": notification.notification_id,
+                "type": notification.type,
+                "created_at": notification.created_at,
+                "read": read,
+                "actor": actor,
+                "data": data,
+            })
+
+    NotificationOut.__qualname__ = "NotificationOut"
+    return NotificationOut
+
+
+#: One notification (a `RootModel` union, made on first use: see `Deferred`).
+NotificationOut = Deferred(_notification_out)
 
 
 class UnreadCount(ResponseModel):

@@ -2,11 +2,21 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated, Literal, Union
 
-from pydantic import AfterValidator, Field, RootModel, StringConstraints
+from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 
 from chalicelib.domain import polls
 from chalicelib.schemas.activity import ActivityItemOut
-from chalicelib.schemas.base import NOT_BLANK, HttpsUrl, Id, Labels, PatchModel, PostText, RequestModel, ResponseModel
+from chalicelib.schemas.base import (
+    NOT_BLANK,
+    Deferred,
+    HttpsUrl,
+    Id,
+    Labels,
+    PatchModel,
+    PostText,
+    RequestModel,
+    ResponseModel,
+)
 from chalicelib.schemas.cards import ProductCard, UserCard
 
 if TYPE_CHECKING:
@@ -153,8 +163,18 @@ class FanoutOut(ResponseModel):
 FeedItem = Annotated[Union[PostOut, ActivityItemOut], Field(discriminator="kind")]  # noqa: UP007
 
 
-class FeedItemOut(RootModel[FeedItem]):
-    """One item of `GET /feed`: `kind` says which shape it has."""
+def _feed_item_out() -> type[BaseModel]:
+    from pydantic import RootModel
+
+    class FeedItemOut(RootModel[FeedItem]):
+        """One item of `GET /feed`: `kind` says which shape it has."""
+
+    FeedItemOut.__qualname__ = "FeedItemOut"
+    return FeedItemOut
+
+
+#: One item of `GET /feed` (a `RootModel` union, made on first use: see `Deferred`).
+FeedItemOut = Deferred(_feed_item_out)
 
 
 class EditPost(PatchModel):

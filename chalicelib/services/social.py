@@ -6,6 +6,12 @@ reader's own like is a key the page's one BatchGetItem can name. Nothing is writ
 `like_count` and `comment_count` live in the post's `PostCounts` item, summed per stream batch from
 the Likes and Comments streams (`count_likes`, `count_comments`: one update of the item per batch,
 exactly once under replay, `effects.sum_changes_once`); they may trail by seconds.
+
+`liked_by_me` on a page of posts: the Likes stream also keeps, per user and 8-hour window of post
+ids, the set of posts they like (`LikedPosts`, `index_likes`). A page reads one such item per
+window its posts come from, or one Like item per post, whichever is fewer keys (a feed page of 20
+posts from a day or two: 2-4 items instead of 20, each 0.5 RCU). Like the counts, the set may trail
+a like by the stream's delay; a single post reads its Like item (as fresh as the like itself).
 """
 
 from __future__ import annotations
@@ -16,12 +22,12 @@ from dataclasses import dataclass
 from chalicelib.auth import Caller
 from chalicelib.domain import polls
 from chalicelib.domain.changes import BatchFailures, Change, per_batch
-from chalicelib.domain.ids import new_id, now_iso
+from chalicelib.domain.ids import id_time_ms, new_id, now_iso
 from chalicelib.errors import Forbidden, NotFound
 from chalicelib.models.base import batch_get, delete_if, save_if
 from chalicelib.models.graph import Block
 from chalicelib.models.posts import Post
-from chalicelib.models.social import Comment, Like, PostCounts
+from chalicelib.models.social import Comment, Like, LikedPosts, PostCounts
 from chalicelib.models.transactions import Transaction
 from chalicelib.pagination import PageRequest
 from chalicelib.services import notifications
@@ -31,6 +37,14 @@ from chalicelib.services.effects import sum_changes_once
 def like_key(post_id: str, user_id: str) -> str:
     """The partition key of `user_id`'s like of `post_id` (the vote shards of `domain.polls`)."""
     return f"{post_id}#{polls.vote_shard(user_id)}"
+
+
+LIKED_WINDOW_MS = 8 * 3600 * 1000  # posts created in one such window share a user's LikedPosts item
+
+
+def liked_key(user_id: str, post_id: str) -> str:
+    """The `LikedPosts` item that holds `user_id`'s like of `post_id`: by the time in the post's id."""
+    return f"{user_id}#{id_time_ms(post_id) // LIKED_WINDOW_MS}"
 
 
 # -- reading ----------------------------------------------------------------------------------------
@@ -50,19 +64,32 @@ class SocialReads:
     post_ids: Sequence[str]
     viewer_id: str
 
+    @property
+    def _windows(self) -> list[str]:
+        return list(dict.fromkeys(liked_key(self.viewer_id, post_id) for post_id in self.post_ids))
+
+    @property
+    def _by_window(self) -> bool:
+        """Read the viewer's likes per window (fewer keys) rather than per post; one post: its Like."""
+        return len(self.post_ids) > 1 and len(self._windows) < len(self.post_ids)
+
     def keys(self) -> list[tuple]:
-        keys: list[tuple] = []
-        for post_id in self.post_ids:
-            keys += [(PostCounts, post_id, None), (Like, like_key(post_id, self.viewer_id), self.viewer_id)]
-        return keys
+        keys: list[tuple] = [(PostCounts, post_id, None) for post_id in self.post_ids]
+        if self._by_window:
+            return keys + [(LikedPosts, key, None) for key in self._windows]
+        return keys + [(Like, like_key(post_id, self.viewer_id), self.viewer_id) for post_id in self.post_ids]
 
     def take(self, found: Iterator) -> dict[str, SocialReading]:
         """Consume this reader's share of the batch's answers (in `keys()` order)."""
-        readings = {}
-        for post_id in self.post_ids:
-            counts, like = next(found), next(found)
-            readings[post_id] = reading_of(counts, like is not None)
-        return readings
+        counts = [next(found) for _ in self.post_ids]
+        if self._by_window:
+            liked = set().union(*((item.post_ids or set()) if item is not None else set()
+                                  for item in (next(found) for _ in self._windows)))
+            likes = [post_id in liked for post_id in self.post_ids]
+        else:
+            likes = [next(found) is not None for _ in self.post_ids]
+        return {post_id: reading_of(count, like)
+                for post_id, count, like in zip(self.post_ids, counts, likes, strict=True)}
 
 
 def reading_of(counts: PostCounts | None, liked: bool) -> SocialReading:
@@ -200,6 +227,35 @@ def comment_moves(change: Change) -> Iterable[tuple[CountItem, str, int]]:
 def count_likes(changes: Sequence[Change]) -> BatchFailures:
     """Likes stream, per batch: ONE update of each post's counts item per batch, exactly once."""
     return sum_changes_once(changes, like_moves)
+
+
+@per_batch
+def index_likes(changes: Sequence[Change]) -> BatchFailures:
+    """Likes stream, per batch: each liker's `LikedPosts` items gain the posts liked and lose those
+    unliked, as the batch ends (a like and its withdrawal in one batch: only the later counts).
+    Set ADD and DELETE are the same however often a batch is delivered, so no markers are needed;
+    a shard's records come in order, so a replayed batch ends as the first delivery did."""
+    last: dict[tuple[str, str], Change] = {}
+    for change in changes:
+        if change.kind in ("INSERT", "REMOVE"):
+            user_id, post_id = str(change.item["user_id"]), str(change.item["post_id"])
+            last[(liked_key(user_id, post_id), post_id)] = change
+    moves: dict[str, tuple[set[str], set[str], list[Change]]] = {}
+    for (key, post_id), change in last.items():
+        added, removed, records = moves.setdefault(key, (set(), set(), []))
+        (added if change.kind == "INSERT" else removed).add(post_id)
+        records.append(change)
+    failures: BatchFailures = {}
+    for key, (added, removed, records) in moves.items():
+        try:
+            if added:
+                LikedPosts(key).update(actions=[LikedPosts.post_ids.add(added)])
+            if removed:
+                LikedPosts(key).update(actions=[LikedPosts.post_ids.delete(removed)])
+        except Exception as exc:  # noqa: BLE001 - the records are retried (partial batch response)
+            for change in records:
+                failures[change.sequence_number] = exc
+    return failures
 
 
 @per_batch

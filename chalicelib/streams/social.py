@@ -1,4 +1,5 @@
-"""The Likes and Comments streams, summed per batch into each post's counts item.
+"""The Likes and Comments streams, summed per batch into each post's counts item (and, for likes,
+each liker's `LikedPosts` items: `social.index_likes`).
 
 Up to 1,000 records or 1 s a batch (`SUMMED_BATCH_SIZE`): a post's counts item takes one update per
 batch of each stream shard holding its like shards, a few a second however hot the post.
@@ -11,7 +12,7 @@ from chalicelib.streams.events import SUMMED_BATCH_SIZE, SUMMED_BATCH_WINDOW_SEC
 
 blueprint = Blueprint(__name__)
 
-LIKE_EFFECTS = (social.count_likes,)
+LIKE_EFFECTS = (social.count_likes, social.index_likes)
 COMMENT_EFFECTS = (social.count_comments, social.notify_post_author)
 
 count_likes = dynamodb_stream(blueprint, "Likes", LIKE_EFFECTS, name="count_likes",

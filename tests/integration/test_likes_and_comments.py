@@ -3,8 +3,8 @@ reader's own like, comments oldest first with their delete rights and notice, bl
 
 from __future__ import annotations
 
-from chalicelib.models.social import Like
-from chalicelib.services.social import like_key
+from chalicelib.models.social import Like, LikedPosts, PostCounts
+from chalicelib.services.social import LIKED_WINDOW_MS, SocialReads, like_key, liked_key
 from tests.support.api import call
 from tests.support.posts import feed_of, follow, publish, with_profiles
 
@@ -70,6 +70,47 @@ def test_the_feed_shows_counts_and_the_readers_own_likes(client, users, streams)
     items = {item["post_id"]: item for item in call(client, "GET", "/feed", bob).data["items"]}
     assert (items[liked]["like_count"], items[liked]["liked_by_me"], items[liked]["comment_count"]) == (1, True, 0)
     assert (items[other]["like_count"], items[other]["liked_by_me"], items[other]["comment_count"]) == (0, False, 1)
+
+
+def test_a_page_reads_the_readers_likes_per_window_and_they_stay_exact_under_chaos(client, users, chaos_streams):
+    alice, bob = users("alice"), users("bob")
+    with_profiles(client, alice, bob)
+    follow(client, bob, alice)
+    chaos_streams.drain()
+    posts = [publish(client, alice, f"post {n}") for n in range(6)]
+    chaos_streams.drain()
+    # liked, unliked, liked again, and likes withdrawn in the same batch or a later one
+    for post_id in posts[:4]:
+        assert call(client, "PUT", f"/posts/{post_id}/like", bob).status_code == 200
+    chaos_streams.drain()
+    for post_id in (posts[1], posts[2], posts[4]):
+        assert call(client, "PUT", f"/posts/{post_id}/like", bob).status_code == 200
+        assert call(client, "DELETE", f"/posts/{post_id}/like", bob).status_code == 200
+    assert call(client, "PUT", f"/posts/{posts[2]}/like", bob).status_code == 200
+    chaos_streams.drain()
+    liked = {posts[0], posts[2], posts[3]}
+    items = {item["post_id"]: item["liked_by_me"] for item in call(client, "GET", "/feed", bob).data["items"]}
+    assert items == {post_id: post_id in liked for post_id in posts}
+    # posts of one 8-hour window: one LikedPosts key for the page, not one Like key per post
+    reads = SocialReads(posts, bob.user_id)
+    assert [model for model, _, _ in reads.keys()].count(LikedPosts) == 1
+    assert not any(model is Like for model, _, _ in reads.keys())
+    assert LikedPosts.get(liked_key(bob.user_id, posts[0])).post_ids == liked
+    # a single post reads its Like item (as fresh as the like)
+    assert [model for model, _, _ in SocialReads(posts[:1], bob.user_id).keys()] == [PostCounts, Like]
+
+
+def test_posts_of_many_windows_read_the_fewer_keys():
+    from chalicelib.domain.ids import new_id
+
+    day = 24 * 3600 * 1000
+    spread = [new_id(at_ms=1_700_000_000_000 + n * day) for n in range(3)]
+    assert len({liked_key("bob", post_id) for post_id in spread}) == 3
+    keys = SocialReads(spread, "bob").keys()
+    assert sum(1 for model, _, _ in keys if model is Like) == 3  # 3 posts, 3 windows: their Like items
+    close = [new_id(at_ms=1_700_000_000_000 + n * LIKED_WINDOW_MS // 10) for n in range(5)]
+    keys = SocialReads(close, "bob").keys()
+    assert sum(1 for model, _, _ in keys if model is LikedPosts) <= 2
 
 
 def test_liking_an_unknown_post_is_404(client, users):
