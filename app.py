@@ -3,6 +3,7 @@
 from chalice import Chalice
 
 from chalicelib import observability, triggers
+from chalicelib.api import account as account_routes
 from chalicelib.api import comments as comment_routes
 from chalicelib.api import coupons as coupon_routes
 from chalicelib.api import groups as group_routes
@@ -30,7 +31,7 @@ observability.register(app)
 
 for feature in (meta, profiles, notifications, question_routes, product_routes, merchant_routes,
                 post_routes, comment_routes, group_routes,
-                point_routes, coupon_routes, upload_routes):
+                point_routes, coupon_routes, upload_routes, account_routes):
     app.register_blueprint(feature.blueprint)
 
 for streams in (graph_streams, advice_streams, merchant_streams, feed_streams, group_streams, job_streams,

@@ -8,9 +8,20 @@ mark), so a stream record is enough to compute its effect without another read.
 from __future__ import annotations
 
 from pynamodb.attributes import BooleanAttribute, ListAttribute, MapAttribute, NumberAttribute, UnicodeAttribute
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 
 from chalicelib.models.base import BaseModel, table_meta
+
+
+class QuestionsByAskerIndex(GlobalSecondaryIndex):
+    """One user's questions (KEYS_ONLY: personal_data.py reads the items themselves)."""
+
+    class Meta:
+        index_name = "by_asker"
+        projection = KeysOnlyProjection()
+
+    asker_id = UnicodeAttribute(hash_key=True)
+    question_id = UnicodeAttribute(range_key=True)
 
 
 class Question(BaseModel):
@@ -26,6 +37,7 @@ class Question(BaseModel):
     answer_count = NumberAttribute(default=0)
     accepted_answer_id = UnicodeAttribute(null=True)
     created_at = UnicodeAttribute()
+    by_asker = QuestionsByAskerIndex()
 
 
 class LabelIndexEntry(BaseModel):
@@ -56,6 +68,17 @@ class AnswersByQuestionIndex(GlobalSecondaryIndex):
     rank = UnicodeAttribute(range_key=True)
 
 
+class AnswersByAuthorIndex(GlobalSecondaryIndex):
+    """One user's answers (KEYS_ONLY: personal_data.py reads the items themselves)."""
+
+    class Meta:
+        index_name = "by_author"
+        projection = KeysOnlyProjection()
+
+    author_id = UnicodeAttribute(hash_key=True)
+    answer_id = UnicodeAttribute(range_key=True)
+
+
 class Answer(BaseModel):
     Meta = table_meta("Answers")
     answer_id = UnicodeAttribute(hash_key=True)
@@ -72,6 +95,18 @@ class Answer(BaseModel):
     rank = UnicodeAttribute()
     created_at = UnicodeAttribute()
     by_question = AnswersByQuestionIndex()
+    by_author = AnswersByAuthorIndex()
+
+
+class AnswerVotesByVoterIndex(GlobalSecondaryIndex):
+    """One user's answer votes (KEYS_ONLY: personal_data.py reads the items themselves)."""
+
+    class Meta:
+        index_name = "by_voter"
+        projection = KeysOnlyProjection()
+
+    voter_id = UnicodeAttribute(hash_key=True)
+    answer_id = UnicodeAttribute(range_key=True)
 
 
 class AnswerVote(BaseModel):
@@ -85,6 +120,8 @@ class AnswerVote(BaseModel):
     question_id = UnicodeAttribute()
     labels = ListAttribute(of=UnicodeAttribute, default=list)
     updated_at = UnicodeAttribute()
+    erased_at = UnicodeAttribute(null=True)  # set just before an erasure deletes it: no points move (domain.changes)
+    by_voter = AnswerVotesByVoterIndex()
 
 
 class ProductsByMerchantIndex(GlobalSecondaryIndex):
@@ -122,6 +159,17 @@ class ReviewsByProductIndex(GlobalSecondaryIndex):
     review_id = UnicodeAttribute(range_key=True)
 
 
+class ReviewsByAuthorIndex(GlobalSecondaryIndex):
+    """One user's reviews (KEYS_ONLY: personal_data.py reads the items themselves)."""
+
+    class Meta:
+        index_name = "by_author"
+        projection = KeysOnlyProjection()
+
+    author_id = UnicodeAttribute(hash_key=True)
+    review_id = UnicodeAttribute(range_key=True)
+
+
 class Review(BaseModel):
     Meta = table_meta("Reviews")
     review_id = UnicodeAttribute(hash_key=True)
@@ -136,6 +184,7 @@ class Review(BaseModel):
     helpful_count = NumberAttribute(default=0)
     created_at = UnicodeAttribute()
     by_product = ReviewsByProductIndex()
+    by_author = ReviewsByAuthorIndex()
 
 
 class ReviewGuard(BaseModel):
@@ -148,6 +197,17 @@ class ReviewGuard(BaseModel):
     guarded_review_id = UnicodeAttribute()
 
 
+class HelpfulMarksByUserIndex(GlobalSecondaryIndex):
+    """One user's helpful marks (KEYS_ONLY: personal_data.py reads the items themselves)."""
+
+    class Meta:
+        index_name = "by_user"
+        projection = KeysOnlyProjection()
+
+    user_id = UnicodeAttribute(hash_key=True)
+    review_id = UnicodeAttribute(range_key=True)
+
+
 class HelpfulMark(BaseModel):
     """One user's "helpful" on one review; the item exists while the mark stands."""
 
@@ -158,6 +218,8 @@ class HelpfulMark(BaseModel):
     product_id = UnicodeAttribute()
     labels = ListAttribute(of=UnicodeAttribute, default=list)
     created_at = UnicodeAttribute()
+    erased_at = UnicodeAttribute(null=True)  # set just before an erasure deletes it: no points move (domain.changes)
+    by_user = HelpfulMarksByUserIndex()
 
 
 class WishlistEntry(BaseModel):

@@ -20,3 +20,5 @@ class RateBucket(BaseModel):
     bucket = UnicodeAttribute(hash_key=True)
     count = NumberAttribute(default=0)
     expires_at = NumberAttribute()
+    # the account was erased: the tombstone (services.rate_limits.tombstone) refuses its writes
+    deleted_at = NumberAttribute(null=True)

@@ -7,12 +7,14 @@ themselves start jobs through `services.jobs`.
 from __future__ import annotations
 
 from chalicelib.domain.changes import Change
-from chalicelib.services import audience, good_finds, jobs
+from chalicelib.services import audience, erasure, exports, good_finds, jobs
 
 #: The step function of each kind of job.
 JOB_STEPS: dict[str, jobs.StepFunction] = {
     audience.REBUILD_JOB: audience.run_rebuild_step,
     good_finds.REINDEX_JOB: good_finds.run_reindex_step,
+    exports.EXPORT_JOB: exports.run_export_step,
+    erasure.ERASE_JOB: erasure.run_erase_step,
 }
 
 
