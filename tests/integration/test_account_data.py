@@ -9,6 +9,7 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
+from bench import harness  # noqa: F401  (the DynamoDB call counter, before any client exists)
 from chalicelib.schemas.cards import DELETED_USER_NAME
 from tests.support.advice import answer, ask, product, review, vote
 from tests.support.api import call
@@ -281,3 +282,50 @@ def test_the_audit_record_holds_no_personal_data(client, users, streams, tables)
     assert len(audits) == 1
     text = json.dumps(audits[0], default=str)
     assert a.user_id not in text and a.email not in text
+
+
+def test_an_erasure_costs_a_bounded_number_of_calls_and_no_scan(client, users, streams, tables):
+    """`bench/erasure.py` on a small typical user: the job's own calls stay within a budget that grows
+    with the rows (a Query page and a BatchWriteItem per 25 rows, one write per row that needs its own),
+    and nothing in the whole erasure, stream effects included, is a Scan."""
+    import math
+
+    from bench import erasure as bench_erasure
+    from bench.harness import World
+    from chalicelib.services import erasure
+
+    counts = {"followers": 30, "following": 20, "posts": 3, "likes": 30, "comments": 10, "answer_votes": 3,
+              "notifications": 10, "ledger": 10, "wishlist": 5}
+    measured = bench_erasure.measure(World(client=client, users=users, streams=streams, aws=tables), counts)
+    assert measured["scans"] == 0
+    own_writes = counts["posts"] + counts["comments"] + 2 * counts["answer_votes"]
+    budget = 2 * math.ceil(measured["rows"] / 25) + own_writes + 2 * len(erasure.PHASES) + 12
+    assert measured["job_calls"] <= budget, measured
+    assert measured["rows"] >= sum(counts.values())
+
+
+def test_the_tombstone_refuses_writes_and_me_but_other_reads_go_on(client, users, monkeypatch):
+    """The tombstone rides on the write-limit counter every write already updates: no extra call on an
+    ordinary write; the rare refusal reads the window once to tell a deleted account from a full window."""
+    from chalicelib.config import reset_settings
+    from chalicelib.services import rate_limits
+
+    monkeypatch.setenv("WRITE_LIMIT_PER_MINUTE", "2")
+    reset_settings()
+    a, b = users("alice"), users("bob")
+    with_profiles(client, a, b)
+    assert call(client, "PUT", f"/users/{b.user_id}/follow", a).status_code == 200
+    assert call(client, "DELETE", "/me", a).status_code == 202  # DELETE /me counts no write of its own
+    for method, path, body in (("POST", "/posts", {"text": "hi"}), ("PUT", f"/users/{b.user_id}/follow", None),
+                               ("POST", "/uploads", {"purpose": "post", "content_type": "image/png",
+                                                     "size_bytes": 10}), ("GET", "/me", None)):
+        refused = call(client, method, path, a, body)
+        assert (refused.status_code, refused.data["Code"]) == (401, "AccountDeleted"), (path, refused.data)
+    assert call(client, "GET", f"/users/{b.user_id}", a).status_code == 200  # other reads may succeed
+    assert call(client, "DELETE", "/me", a).status_code == 202  # asked again: the same job
+    # the tombstone outlasts every token the account holds (an hour), then expires by itself
+    import time
+
+    assert rate_limits.tombstone("someone", time.time()) == rate_limits.TOMBSTONE_SECONDS // 60 + 1
+    monkeypatch.delenv("WRITE_LIMIT_PER_MINUTE")
+    reset_settings()

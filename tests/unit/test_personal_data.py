@@ -82,3 +82,26 @@ def test_owned_entries_are_all_covered_by_the_export():
     walked = {table for table, _ in exports._reaches()}
     assert walked == {entry.table for entry in REGISTRY.owned()}
     assert all(isinstance(entry, (Owned, NothingPersonal)) for entry in REGISTRY.entries.values())
+
+
+def test_an_erasure_record_is_told_apart_from_a_withdrawal():
+    from chalicelib.domain.changes import MODIFY, REMOVE, Change, is_erasure
+
+    vote = {"answer_id": "a1", "voter_id": "u1", "value": 1}
+    marked = {**vote, "erased_at": "2026-11-30T00:00:00.000Z"}
+    assert is_erasure(Change("AnswerVotes", MODIFY, {}, vote, marked, "1"))
+    assert is_erasure(Change("AnswerVotes", REMOVE, {}, marked, None, "2"))
+    assert not is_erasure(Change("AnswerVotes", REMOVE, {}, vote, None, "3"))  # the voter withdrew it
+    assert not is_erasure(Change("AnswerVotes", MODIFY, {}, vote, {**vote, "value": -1}, "4"))
+
+
+def test_a_phase_added_later_runs_before_the_uploads_profile_and_cognito_user_go(monkeypatch):
+    monkeypatch.setattr(erasure, "PHASES", dict(erasure.PHASES))
+
+    def end_live_rooms(user_id, job, cursor):
+        return erasure.Progress(0, None)
+
+    erasure.add_phase("live_rooms", end_live_rooms)
+    names = list(erasure.PHASES)
+    assert names[-4:] == ["live_rooms", "uploads", "profile", "cognito"]
+    assert names[0] == "tombstone"
