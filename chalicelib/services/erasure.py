@@ -330,9 +330,11 @@ def run_erase_step(job: Job) -> jobs.StepResult:
 # -- the request ------------------------------------------------------------------------------------
 def request_erasure(caller: Caller) -> Job:
     """DELETE /me: the tombstone now, the job started (or the one running or done, unchanged)."""
+    from chalicelib.services import exports
     from chalicelib.services.rate_limits import tombstone
 
     tombstone(caller.user_id, time.time())
+    exports.cancel(caller.user_id)  # an export running now would write the account's data after it went
     job_id = job_id_of(caller.user_id)
     found = jobs.status(job_id)
     if found is None:

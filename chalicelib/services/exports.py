@@ -87,6 +87,18 @@ def export_status(caller: Caller, export_id: str) -> ExportStatusOut:
     return ExportStatusOut(export_id=export_id, status=status, url=url, url_expires_in=URL_SECONDS)
 
 
+def cancel(user_id: str) -> bool:
+    """End the user's running export as `failed` (an erasure began): its next step does not run, and
+    the erasure's uploads phase, which comes late, removes whatever a step in flight wrote."""
+    from chalicelib.domain.ids import epoch_seconds
+    from chalicelib.models.base import update_if
+
+    return update_if(Job(job_id_of(user_id)),
+                     actions=[Job.done.set(True), Job.phase.set(FAILED), Job.finished_at.set(now_iso()),
+                              Job.expires_at.set(epoch_seconds() + jobs.JOB_TTL_SECONDS)],
+                     condition=Job.job_id.exists() & (Job.done == False))  # noqa: E712
+
+
 # -- the job ----------------------------------------------------------------------------------------
 def plain(item) -> dict[str, Any]:
     """An item as JSON-ready Python: numbers as int or float, sets as sorted lists."""

@@ -329,3 +329,19 @@ def test_the_tombstone_refuses_writes_and_me_but_other_reads_go_on(client, users
     assert rate_limits.tombstone("someone", time.time()) == rate_limits.TOMBSTONE_SECONDS // 60 + 1
     monkeypatch.delenv("WRITE_LIMIT_PER_MINUTE")
     reset_settings()
+
+
+def test_an_erasure_cancels_a_running_export_and_leaves_no_export_file(client, users, streams):
+    from chalicelib.config import get_settings
+    from chalicelib.services.uploads import s3_client
+
+    a = users("alice")
+    with_profiles(client, a)
+    publish(client, a, "mine")
+    streams.drain()
+    export_id = call(client, "POST", "/me/export", a).data["export_id"]
+    assert call(client, "DELETE", "/me", a).status_code == 202
+    streams.drain()
+    assert call(client, "GET", f"/me/export/{export_id}", a).data["status"] == "failed"
+    left = s3_client().list_objects_v2(Bucket=get_settings().media_bucket, Prefix=f"exports/{a.user_id}/")
+    assert left.get("Contents", []) == []
