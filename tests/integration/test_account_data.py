@@ -57,6 +57,8 @@ def build_world(client, users, streams):
     b_post = publish(client, b, "b's bag")
     assert call(client, "PUT", f"/posts/{b_post}/like", a).status_code == 200
     assert call(client, "POST", f"/posts/{b_post}/comments", a, {"text": "nice"}).status_code == 201
+    poll = publish(client, b, "which?", poll={"options": [{"text": "red"}, {"text": "blue"}]})
+    assert call(client, "POST", f"/posts/{poll}/poll/votes", a, {"option": 1}).status_code in (200, 201)
     # B asks, A answers, B accepts: A +15, B +2
     question = ask(client, b)
     a_answer = answer(client, a, question["question_id"])
@@ -76,7 +78,7 @@ def build_world(client, users, streams):
     lonely = ask(client, a, title="Anyone here?")
     assert call(client, "PUT", f"/me/wishlist/{item['product_id']}", a).status_code == 200
     streams.drain()
-    return {"a": a, "b": b, "c": c, "store": store, "a_post": a_post, "b_post": b_post,
+    return {"a": a, "b": b, "c": c, "store": store, "a_post": a_post, "b_post": b_post, "poll": poll,
             "question": question, "a_answer": a_answer, "b_answer": b_answer, "product": item,
             "b_review": b_review, "a_review": a_review, "lonely": lonely}
 
@@ -98,6 +100,7 @@ def test_an_export_holds_everything_about_the_caller(client, world, streams):
     assert [row["review_id"] for row in rows(exported, "HelpfulMarks")] == [world["b_review"]["review_id"]]
     assert [row["question_id"] for row in rows(exported, "Questions")] == [world["lonely"]["question_id"]]
     assert [row["product_id"] for row in rows(exported, "Wishlists")] == [world["product"]["product_id"]]
+    assert [(row["post_id"], row["option"]) for row in rows(exported, "PollVotes")] == [(world["poll"], 1)]
     assert rows(exported, "Wallets")[0]["balance"] == balance(client, a)
     assert rows(exported, "Users")[0]["user_id"] == a.user_id
     assert rows(exported, "Notifications")  # B's acceptance, at least
@@ -151,6 +154,8 @@ def assert_erased(client, world, users_factory):
     # counts and tallies drop
     counts = call(client, "GET", f"/posts/{world['b_post']}", b).data
     assert (counts["like_count"], counts["comment_count"]) == (0, 0)
+    poll = call(client, "GET", f"/posts/{world['poll']}", b).data["poll"]
+    assert [option["votes"] for option in poll["options"]] == [0, 0]
     b_answer = call(client, "GET", f"/questions/{world['b_answer']['question_id']}/answers", b).data["items"][0]
     assert b_answer["upvotes"] == 0
     # A's accepted answer stays on B's question, from a deleted user; A's review stays too
