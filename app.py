@@ -8,6 +8,7 @@ gc.disable()
 from chalice import Chalice
 
 from chalicelib import observability, triggers
+from chalicelib.api import account as account_routes
 from chalicelib.api import activity as activity_routes
 from chalicelib.api import comments as comment_routes
 from chalicelib.api import coupons as coupon_routes
@@ -44,7 +45,7 @@ observability.register(app)
 for feature in (meta, profiles, notifications, question_routes, product_routes, merchant_routes,
                 post_routes, comment_routes, group_routes,
                 point_routes, coupon_routes, upload_routes, moderation_routes, activity_routes,
-                search_routes):
+                search_routes, account_routes):
     app.register_blueprint(feature.blueprint)
 
 for streams in (graph_streams, advice_streams, merchant_streams, feed_streams, group_streams, job_streams,

@@ -29,6 +29,15 @@ class Unauthorized(DomainError):
     code = "UnauthorizedError"
 
 
+class AccountDeleted(Unauthorized):
+    """The account was erased (DELETE /me): its remaining tokens may read, but `/me` and writes are refused."""
+
+    code = "AccountDeleted"
+
+    def __init__(self, message: str = "This account has been deleted"):
+        super().__init__(message)
+
+
 class Forbidden(DomainError):
     status = 403
     code = "ForbiddenError"

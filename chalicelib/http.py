@@ -17,7 +17,7 @@ from typing import Any
 from chalice import Blueprint, Response
 
 from chalicelib.auth import Caller, bearer_token, verify_token
-from chalicelib.errors import BadRequest, DomainError, Forbidden, NotFound, to_response
+from chalicelib.errors import AccountDeleted, BadRequest, DomainError, Forbidden, NotFound, to_response
 from chalicelib.pagination import Page, PageRequest, page_request
 
 WRITE_METHODS = frozenset({"POST", "PUT", "DELETE", "PATCH"})
@@ -100,6 +100,8 @@ class RouteSpec:
     # Error answers besides those every route of its kind has (see `chalicelib.openapi`): a status
     # (its default Code, e.g. 403 ForbiddenError) or a named Code (e.g. "SoldOut", a 409).
     errors: tuple[int | str, ...] = ()
+    # answers an erased account's remaining tokens too (DELETE /me asked again: the same job)
+    after_erasure: bool = False
 
 
 ROUTES: list[RouteSpec] = []
@@ -248,6 +250,7 @@ class Api:
         paginated: bool = False,
         query: dict[str, str | Query] | None = None,
         errors: tuple[int | str, ...] = (),
+        after_erasure: bool = False,
     ) -> Callable:
         def decorator(view: Callable) -> Callable:
             spec = RouteSpec(
@@ -264,6 +267,7 @@ class Api:
                 paginated=paginated,
                 query=dict(query or {}),
                 errors=errors,
+                after_erasure=after_erasure,
             )
             ROUTES.append(spec)
             blueprint = self.blueprint
@@ -309,7 +313,13 @@ def _run(spec: RouteSpec, view: Callable, request, path_params: dict) -> Any:
 
         # A user the sign-up trigger missed gets a profile at their first write of a minute. A token
         # with a name was issued after the app named them, which it does only once they have one.
-        if consume_write(caller.user_id) and not caller.display_name:
+        try:
+            first_write = consume_write(caller.user_id)
+        except AccountDeleted:
+            if not spec.after_erasure:
+                raise
+            first_write = False
+        if first_write and not caller.display_name:
             ensure_caller_profile(caller)
     for name, declared in spec.query.items():
         value = query.get(name)

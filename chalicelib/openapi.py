@@ -39,7 +39,7 @@ NAMED_CODES = {
     "AlreadyUsed": 409, "MinimumSpendNotMet": 409, "AlreadyReviewed": 409, "AlreadyVoted": 409,
     "PollClosed": 409, "OwnerCannotLeave": 409, "OwnStore": 403, "Busy": 503,
     "HasAnswers": 409, "AnswerAccepted": 409, "Ended": 409,
-    "AlreadyReported": 409, "Suspended": 403,
+    "AlreadyReported": 409, "Suspended": 403, "AccountDeleted": 401,
 }
 _RETRY_AFTER = {
     "Retry-After": {
@@ -156,6 +156,7 @@ def error_codes(spec: RouteSpec) -> dict[int, set[str]]:
     if spec.method in WRITE_METHODS and not spec.public:
         codes[429].add(DEFAULT_CODES[429])  # the per-user write limit
         codes[403].add("Suspended")  # a suspended account's writes (services.rate_limits)
+        codes[401].add("AccountDeleted")  # the account's tombstone (services.rate_limits)
         codes[503].add("Busy")  # every write retries optimistic conflicts a bounded number of times
     return dict(codes)
 

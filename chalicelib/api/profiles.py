@@ -8,7 +8,8 @@ api = Api(__name__, tag="profiles")
 blueprint = api.blueprint
 
 
-@api.route("GET", "/me", summary="The caller's profile (created on first use)", response=ProfileOut)
+@api.route("GET", "/me", summary="The caller's profile (created on first use)", response=ProfileOut,
+           errors=("AccountDeleted",))
 def get_me(ctx):
     return profiles.get_me(ctx.user)
 

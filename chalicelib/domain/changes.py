@@ -56,6 +56,16 @@ class Change:
         return int(self.created_at.timestamp() * 1000)
 
 
+#: The attribute an erasure (DELETE /me) sets on a vote or mark just before deleting it.
+ERASED = "erased_at"
+
+
+def is_erasure(change: Change) -> bool:
+    """The record is an erasure's marking or deletion of the row: counts and tallies follow it, but
+    points and expert scores others earned from the row stand (SPEC: Activity sharing and privacy)."""
+    return bool((change.new or {}).get(ERASED) or ((change.old or {}).get(ERASED) and change.kind == REMOVE))
+
+
 #: One named effect of a table's changes (a use case); it must be idempotent on its own, because a
 #: failure in any effect of a record redelivers the record to all of them.
 Effect = Callable[[Change], object]

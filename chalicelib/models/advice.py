@@ -8,9 +8,20 @@ mark), so a stream record is enough to compute its effect without another read.
 from __future__ import annotations
 
 from pynamodb.attributes import BooleanAttribute, ListAttribute, MapAttribute, NumberAttribute, UnicodeAttribute
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 
 from chalicelib.models.base import BaseModel, table_meta
+
+
+class QuestionsByAskerIndex(GlobalSecondaryIndex):
+    """One user's questions (KEYS_ONLY: personal_data.py reads the items themselves)."""
+
+    class Meta:
+        index_name = "by_asker"
+        projection = KeysOnlyProjection()
+
+    asker_id = UnicodeAttribute(hash_key=True)
+    question_id = UnicodeAttribute(range_key=True)
 
 
 class Question(BaseModel):
@@ -27,6 +38,7 @@ class Question(BaseModel):
     accepted_answer_id = UnicodeAttribute(null=True)
     created_at = UnicodeAttribute()
     removed_at = UnicodeAttribute(null=True)  # set by moderation: out of every list and search
+    by_asker = QuestionsByAskerIndex()
 
 
 class LabelIndexEntry(BaseModel):
@@ -57,6 +69,17 @@ class AnswersByQuestionIndex(GlobalSecondaryIndex):
     rank = UnicodeAttribute(range_key=True)
 
 
+class AnswersByAuthorIndex(GlobalSecondaryIndex):
+    """One user's answers (KEYS_ONLY: personal_data.py reads the items themselves)."""
+
+    class Meta:
+        index_name = "by_author"
+        projection = KeysOnlyProjection()
+
+    author_id = UnicodeAttribute(hash_key=True)
+    answer_id = UnicodeAttribute(range_key=True)
+
+
 class Answer(BaseModel):
     Meta = table_meta("Answers")
     answer_id = UnicodeAttribute(hash_key=True)
@@ -74,6 +97,18 @@ class Answer(BaseModel):
     created_at = UnicodeAttribute()
     removed_at = UnicodeAttribute(null=True)  # set by moderation
     by_question = AnswersByQuestionIndex()
+    by_author = AnswersByAuthorIndex()
+
+
+class AnswerVotesByVoterIndex(GlobalSecondaryIndex):
+    """One user's answer votes (KEYS_ONLY: personal_data.py reads the items themselves)."""
+
+    class Meta:
+        index_name = "by_voter"
+        projection = KeysOnlyProjection()
+
+    voter_id = UnicodeAttribute(hash_key=True)
+    answer_id = UnicodeAttribute(range_key=True)
 
 
 class AnswerVote(BaseModel):
@@ -87,6 +122,8 @@ class AnswerVote(BaseModel):
     question_id = UnicodeAttribute()
     labels = ListAttribute(of=UnicodeAttribute, default=list)
     updated_at = UnicodeAttribute()
+    erased_at = UnicodeAttribute(null=True)  # set just before an erasure deletes it: no points move (domain.changes)
+    by_voter = AnswerVotesByVoterIndex()
 
 
 class ProductsByMerchantIndex(GlobalSecondaryIndex):
@@ -124,6 +161,17 @@ class ReviewsByProductIndex(GlobalSecondaryIndex):
     review_id = UnicodeAttribute(range_key=True)
 
 
+class ReviewsByAuthorIndex(GlobalSecondaryIndex):
+    """One user's reviews (KEYS_ONLY: personal_data.py reads the items themselves)."""
+
+    class Meta:
+        index_name = "by_author"
+        projection = KeysOnlyProjection()
+
+    author_id = UnicodeAttribute(hash_key=True)
+    review_id = UnicodeAttribute(range_key=True)
+
+
 class Review(BaseModel):
     Meta = table_meta("Reviews")
     review_id = UnicodeAttribute(hash_key=True)
@@ -139,6 +187,7 @@ class Review(BaseModel):
     created_at = UnicodeAttribute()
     removed_at = UnicodeAttribute(null=True)  # set by moderation
     by_product = ReviewsByProductIndex()
+    by_author = ReviewsByAuthorIndex()
 
 
 class ReviewGuard(BaseModel):
@@ -151,6 +200,17 @@ class ReviewGuard(BaseModel):
     guarded_review_id = UnicodeAttribute()
 
 
+class HelpfulMarksByUserIndex(GlobalSecondaryIndex):
+    """One user's helpful marks (KEYS_ONLY: personal_data.py reads the items themselves)."""
+
+    class Meta:
+        index_name = "by_user"
+        projection = KeysOnlyProjection()
+
+    user_id = UnicodeAttribute(hash_key=True)
+    review_id = UnicodeAttribute(range_key=True)
+
+
 class HelpfulMark(BaseModel):
     """One user's "helpful" on one review; the item exists while the mark stands."""
 
@@ -161,6 +221,8 @@ class HelpfulMark(BaseModel):
     product_id = UnicodeAttribute()
     labels = ListAttribute(of=UnicodeAttribute, default=list)
     created_at = UnicodeAttribute()
+    erased_at = UnicodeAttribute(null=True)  # set just before an erasure deletes it: no points move (domain.changes)
+    by_user = HelpfulMarksByUserIndex()
 
 
 class WishlistEntry(BaseModel):

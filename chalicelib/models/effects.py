@@ -28,3 +28,5 @@ class RateBucket(BaseModel):
     suspended = BooleanAttribute(null=True)
     suspended_at = UnicodeAttribute(null=True)
     expires_at = NumberAttribute(null=True)
+    # the account was erased: the tombstone (services.rate_limits.tombstone) refuses its writes
+    deleted_at = NumberAttribute(null=True)

@@ -25,6 +25,7 @@ class Job(BaseModel):
     processed = NumberAttribute(default=0)  # items handled so far (followers listed, products indexed)
     done = BooleanAttribute(default=False)
     created_at = UnicodeAttribute()
+    ref = UnicodeAttribute(null=True)  # what the job's owner names it by (an export's id)
     resumed_at = UnicodeAttribute(null=True)
     finished_at = UnicodeAttribute(null=True)
     expires_at = NumberAttribute(null=True)  # DynamoDB TTL: a finished job stays visible for a week

@@ -30,6 +30,17 @@ class Merchant(BaseModel):
     updated_at = UnicodeAttribute(null=True)
 
 
+class RatingsByJudgeIndex(GlobalSecondaryIndex):
+    """One judge's scores (KEYS_ONLY: personal_data.py reads the items themselves)."""
+
+    class Meta:
+        index_name = "by_judge"
+        projection = KeysOnlyProjection()
+
+    judge_id = UnicodeAttribute(hash_key=True)
+    merchant_id = UnicodeAttribute(range_key=True)
+
+
 class Rating(BaseModel):
     Meta = table_meta("Ratings")
     merchant_id = UnicodeAttribute(hash_key=True)
@@ -37,6 +48,7 @@ class Rating(BaseModel):
     score = NumberAttribute()
     comment = UnicodeAttribute(null=True)
     updated_at = UnicodeAttribute()
+    by_judge = RatingsByJudgeIndex()
 
 
 class GoodFindsByMerchantIndex(GlobalSecondaryIndex):

@@ -10,7 +10,7 @@ from pynamodb.attributes import (
     UnicodeAttribute,
     UnicodeSetAttribute,
 )
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 
 from chalicelib.models.base import BaseModel, table_meta
 
@@ -45,6 +45,17 @@ class GroupPostsIndex(GlobalSecondaryIndex):
     post_id = UnicodeAttribute(range_key=True)
 
 
+class PostsByWriterIndex(GlobalSecondaryIndex):
+    """Every post of one author, home and circle (KEYS_ONLY: personal_data.py reads the items themselves)."""
+
+    class Meta:
+        index_name = "by_writer"
+        projection = KeysOnlyProjection()
+
+    author_id = UnicodeAttribute(hash_key=True)
+    post_id = UnicodeAttribute(range_key=True)
+
+
 class Post(BaseModel):
     Meta = table_meta("Posts")
     post_id = UnicodeAttribute(hash_key=True)
@@ -64,6 +75,18 @@ class Post(BaseModel):
     removed_at = UnicodeAttribute(null=True)  # set by moderation: the post leaves every feed and list
     by_author = AuthorPostsIndex()
     by_group = GroupPostsIndex()
+    by_writer = PostsByWriterIndex()
+
+
+class PollVotesByUserIndex(GlobalSecondaryIndex):
+    """One user's poll votes (KEYS_ONLY: personal_data.py reads the items themselves)."""
+
+    class Meta:
+        index_name = "by_user"
+        projection = KeysOnlyProjection()
+
+    user_id = UnicodeAttribute(hash_key=True)
+    vote_key = UnicodeAttribute(range_key=True)
 
 
 class PollVote(BaseModel):
@@ -76,6 +99,7 @@ class PollVote(BaseModel):
     option = NumberAttribute()  # the stream record of a change carries the option before and after
     created_at = UnicodeAttribute()
     changed_at = UnicodeAttribute(null=True)
+    by_user = PollVotesByUserIndex()
 
 
 class PollTally(BaseModel):

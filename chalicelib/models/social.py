@@ -3,9 +3,20 @@
 from __future__ import annotations
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UnicodeSetAttribute
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 
 from chalicelib.models.base import BaseModel, table_meta
+
+
+class LikesByUserIndex(GlobalSecondaryIndex):
+    """One user's likes (KEYS_ONLY: personal_data.py reads the items themselves)."""
+
+    class Meta:
+        index_name = "by_user"
+        projection = KeysOnlyProjection()
+
+    user_id = UnicodeAttribute(hash_key=True)
+    like_key = UnicodeAttribute(range_key=True)
 
 
 class Like(BaseModel):
@@ -17,6 +28,7 @@ class Like(BaseModel):
     user_id = UnicodeAttribute(range_key=True)
     post_id = UnicodeAttribute()
     created_at = UnicodeAttribute()
+    by_user = LikesByUserIndex()
 
 
 class LikedPosts(BaseModel):
@@ -50,6 +62,17 @@ class CommentIdIndex(GlobalSecondaryIndex):
     comment_id = UnicodeAttribute(hash_key=True)
 
 
+class CommentsByAuthorIndex(GlobalSecondaryIndex):
+    """One user's comments (KEYS_ONLY: personal_data.py reads the items themselves)."""
+
+    class Meta:
+        index_name = "by_author"
+        projection = KeysOnlyProjection()
+
+    author_id = UnicodeAttribute(hash_key=True)
+    comment_id = UnicodeAttribute(range_key=True)
+
+
 class Comment(BaseModel):
     """A comment under a post; ULID ids, so a post's partition reads oldest first."""
 
@@ -62,3 +85,4 @@ class Comment(BaseModel):
     created_at = UnicodeAttribute()
     removed_at = UnicodeAttribute(null=True)  # set by moderation: the comment leaves every list
     by_comment_id = CommentIdIndex()
+    by_author = CommentsByAuthorIndex()

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from chalicelib.domain.changes import BatchFailures, Change, per_batch
+from chalicelib.domain.changes import BatchFailures, Change, is_erasure, per_batch
 from chalicelib.domain.ids import iso
 from chalicelib.domain.leaderboards import leaderboard_key, leaderboard_partitions
 from chalicelib.domain.points import helpful_score_moves, level_mark, raised_level, vote_score_moves
@@ -65,6 +65,8 @@ def _score(changes: Sequence[Change], moves_of) -> BatchFailures:
     moved: dict[tuple[str, str], list[Change]] = {}
 
     def moves(change: Change) -> Iterable[tuple[SummedTarget, str, Any]]:
+        if is_erasure(change):  # an erased account's votes and marks: the scores they gave stand
+            return
         for (user_id, label), delta in moves_of(change).items():
             moved.setdefault((user_id, label), []).append(change)
             yield Score(user_id, label), change.effect_id(f"expert-score:{user_id}:{label}"), (delta, change.created_ms)

@@ -7,7 +7,7 @@ themselves start jobs through `services.jobs`.
 from __future__ import annotations
 
 from chalicelib.domain.changes import Change
-from chalicelib.services import activity, audience, good_finds, jobs, post_cleanup
+from chalicelib.services import activity, audience, erasure, exports, good_finds, jobs, post_cleanup
 
 #: The step function of each kind of job.
 JOB_STEPS: dict[str, jobs.StepFunction] = {
@@ -15,6 +15,8 @@ JOB_STEPS: dict[str, jobs.StepFunction] = {
     good_finds.REINDEX_JOB: good_finds.run_reindex_step,
     post_cleanup.CLEANUP_JOB: post_cleanup.run_cleanup_step,
     activity.WITHDRAW_JOB: activity.run_withdraw_step,
+    exports.EXPORT_JOB: exports.run_export_step,
+    erasure.ERASE_JOB: erasure.run_erase_step,
 }
 
 

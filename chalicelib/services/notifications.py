@@ -309,6 +309,8 @@ def _count_for_user(user_id: str, moves: list[tuple[Change, str, int]]) -> None:
         nonlocal pending
         while pending:
             state = read_state(user_id)
+            if state is None and all(delta < 0 for _, _, delta in pending):
+                return  # no count to lower (an erased account's notices went with their state)
             read_through = state.read_through if state is not None else None
             newest = state.newest if state is not None else None
             above = [m for m in pending if read_through is None or m[1] > read_through]

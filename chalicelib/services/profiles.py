@@ -8,7 +8,7 @@ from chalicelib.auth import Caller
 from chalicelib.config import get_settings
 from chalicelib.domain import names
 from chalicelib.domain.ids import now_iso
-from chalicelib.errors import NotFound
+from chalicelib.errors import AccountDeleted, NotFound
 from chalicelib.models.base import batch_get, get_or_404
 from chalicelib.models.merchants import Merchant
 from chalicelib.models.points import ExpertScore, Wallet
@@ -134,7 +134,14 @@ def create_profile_on_sign_up(user_attributes: dict) -> bool:
 
 
 def get_me(caller: Caller) -> ProfileOut:
-    profile, wallet, merchant = _read(caller.user_id)
+    from chalicelib.models.effects import RateBucket
+    from chalicelib.services.rate_limits import is_tombstone, writes_bucket
+
+    # the writes counter rides in the same BatchGetItem: an erased account's carries its tombstone
+    profile, wallet, merchant, counter = _read(caller.user_id,
+                                               extra=[(RateBucket, writes_bucket(caller.user_id), None)])
+    if is_tombstone(counter):
+        raise AccountDeleted()
     if profile is None or not (profile.display_name and profile.created_at):
         profile = _ensure(caller)
         if not caller.display_name:

@@ -3,7 +3,8 @@
 Each counter is ONE item per user and kind (`writes#<user>`, `uploads#<user>`) holding the window it
 counts and the count. A moderator's suspension is a flag on the writes item, so the update every write
 already makes refuses a suspended user's writes in its own condition: no extra read, and no read on
-reads at all.
+reads at all. An erased account's tombstone is a flag on the same item (`deleted_at`), refused the same
+way (401 `AccountDeleted`).
 """
 
 from __future__ import annotations
@@ -13,11 +14,14 @@ from collections import OrderedDict
 from typing import Any
 
 from chalicelib.config import get_settings
-from chalicelib.errors import Forbidden, TooManyRequests
+from chalicelib.errors import AccountDeleted, Forbidden, TooManyRequests
 from chalicelib.models.base import get_or_none
 from chalicelib.models.effects import RateBucket
 
 SUSPENDED = "Suspended"
+WRITE_WINDOW_SECONDS = 60
+#: How long an erased account's tombstone lasts: its last ID or access token (60 min) has expired by then.
+TOMBSTONE_SECONDS = 3600 + 2 * WRITE_WINDOW_SECONDS
 #: Per process: the window each counter was last seen in, so a counter's first write of a window
 #: goes straight to the update that opens it (one call, not a failed one first). Bounded.
 _LAST_WINDOW: OrderedDict[str, int] = OrderedDict()
@@ -64,7 +68,7 @@ def count_in_window(name: str, window_seconds: int, limit: int, now: float) -> i
 
     window = int(now // window_seconds)
     expires_at = (window + 2) * window_seconds
-    not_suspended = RateBucket.suspended.does_not_exist()
+    not_suspended = RateBucket.suspended.does_not_exist() & RateBucket.deleted_at.does_not_exist()
     same_window = (RateBucket.window == window) & not_suspended
     if limit > 0:
         same_window = same_window & (RateBucket.count < limit)
@@ -89,6 +93,8 @@ def count_in_window(name: str, window_seconds: int, limit: int, now: float) -> i
         current = get_or_none(RateBucket, name, consistent_read=True)  # both refused: say why
         if current is None:
             continue
+        if is_tombstone(current):
+            raise AccountDeleted()
         if current.suspended:
             raise AccountSuspended()
         if current.window == window and limit > 0 and int(current.count or 0) >= limit:
@@ -108,7 +114,8 @@ def consume_write(user_id: str, now: float | None = None) -> bool:
     """
     limit = get_settings().write_limit_per_minute
     try:
-        return count_in_window(writes_bucket(user_id), 60, max(0, limit), time.time() if now is None else now) == 1
+        return count_in_window(writes_bucket(user_id), WRITE_WINDOW_SECONDS, max(0, limit),
+                               time.time() if now is None else now) == 1
     except OverLimit as over:
         from aws_lambda_powertools.metrics import MetricUnit
 
@@ -127,3 +134,18 @@ def suspension_actions(suspend: bool, now_iso: str, now: float) -> list:
         return [RateBucket.suspended.set(True), RateBucket.suspended_at.set(now_iso), RateBucket.expires_at.remove()]
     return [RateBucket.suspended.remove(), RateBucket.suspended_at.remove(),
             RateBucket.expires_at.set(int(now) + 120)]
+
+
+# -- the tombstone of an erased account -------------------------------------------------------------
+def is_tombstone(bucket: RateBucket | None) -> bool:
+    return bucket is not None and bucket.deleted_at is not None
+
+
+def tombstone(user_id: str, now: float) -> int:
+    """Mark the account's writes counter as erased for `TOMBSTONE_SECONDS`: each write of its remaining
+    tokens then fails the condition its counter update already carries (no extra call on the ordinary
+    path), and `/me` reads the counter in the batch it already makes. Idempotent; returns the items
+    written (one)."""
+    RateBucket(writes_bucket(user_id)).update(actions=[
+        RateBucket.deleted_at.set(int(now)), RateBucket.expires_at.set(int(now) + TOMBSTONE_SECONDS)])
+    return 1

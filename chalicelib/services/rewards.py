@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from chalicelib.domain.changes import BatchFailures, Change, per_batch
+from chalicelib.domain.changes import BatchFailures, Change, is_erasure, per_batch
 from chalicelib.domain.points import (
     Award,
     Purse,
@@ -80,6 +80,8 @@ class Step:
 def _award(changes: Sequence[Change], transitions_of: Transitions) -> BatchFailures:
     steps: dict[str, list[tuple[str, Step]]] = {}
     for change in changes:
+        if is_erasure(change):  # an erased account's votes and marks: the points they gave stand
+            continue
         for transition in transitions_of(change.old, change.new):
             step = Step(transition, change.effect_id(f"points:{transition.user_id}:{transition.cause}"),
                         change.created_at, change.sequence_number)

@@ -60,6 +60,7 @@ def seed_world(stack, fuzzer) -> dict[str, str]:
     # someone whose public wish list the fuzzer never blocks its way out of (it blocks `other`)
     wisher = stack.sign_up("wisher")
     _created(stack.call("PUT", f"/me/wishlist/{product['product_id']}", wisher), 200)
+    export = _created(stack.call("POST", "/me/export", fuzzer), 202)
     return {
         "activity_id": shared[0]["activity_id"], "wisher_id": wisher.user_id,
         "user_id": other.user_id, "merchant_id": other.user_id, "product_id": product["product_id"],
@@ -71,6 +72,7 @@ def seed_world(stack, fuzzer) -> dict[str, str]:
         # any other target type than "user" with this id is a 404, and content needs no binding then)
         "target_type": "user", "target_id": other.user_id,
         "q": "kettle",  # GET /search: a prefix of the seeded product's title
+        "export_id": export["export_id"],
     }
 
 
@@ -81,7 +83,12 @@ LOCATIONS = {"answer_id": ("path", "body"), "coupon_code": ("body",), "code": ("
              "target_type": ("body",), "target_id": ("body",), "wisher_id": (), "q": ("query",)}
 
 
-def schemathesis_config(world: dict[str, str], probability: float = 0.6) -> str:
+#: Routes that erase their caller (DELETE /me): they run with a throwaway account's token, so the fuzzer
+#: and the world seeded for the other routes stay.
+ERASES_CALLER = ("delete_me",)
+
+
+def schemathesis_config(world: dict[str, str], probability: float = 0.6, throwaway_token: str = "") -> str:
     lines = ["[warnings]", 'fail-on = ["validation_mismatch"]', ""]
     for name, value in world.items():
         lines += [f"[dictionaries.{name}]", f"values = [{json.dumps(value)}]", ""]
@@ -96,6 +103,9 @@ def schemathesis_config(world: dict[str, str], probability: float = 0.6) -> str:
     # A wish list is 403 across a block, and the fuzzer blocks `other`: read a list it can see
     lines += ["", "[[operations]]", 'include-operation-id = ["get_wishlist"]',
               f'parameters = {{ "path.user_id" = {json.dumps(world["wisher_id"])} }}']
+    if throwaway_token:
+        lines += ["", "[[operations]]", f"include-operation-id = {json.dumps(list(ERASES_CALLER))}",
+                  f'headers = {{ "Authorization" = {json.dumps(throwaway_token)} }}']
     return "\n".join(lines) + "\n"
 
 
@@ -118,7 +128,9 @@ def test_openapi_fuzz_finds_no_server_error_no_schema_drift_and_no_validation_mi
     user = stack.sign_up("fuzzer", groups=("merchants", "judges", "admins"))
     assert stack.call("GET", "/me", user).status_code == 200
     config = tmp_path / "schemathesis.toml"
-    config.write_text(schemathesis_config(seed_world(stack, user)))
+    throwaway = stack.sign_up("leaving")  # DELETE /me erases this one, not the fuzzer
+    assert stack.call("GET", "/me", throwaway).status_code == 200
+    config.write_text(schemathesis_config(seed_world(stack, user), throwaway_token=throwaway.token))
     # When schemathesis generates requests for every operation, and chains writes through the links
     result = subprocess.run(schemathesis_command(stack.api_url, user.token, config), capture_output=True,
                             text=True, timeout=540, cwd=tmp_path)

@@ -141,7 +141,8 @@ def test_cognito_is_limited_to_setting_user_attributes_on_a_user_pool(stage):
     # the resource type (userpool) narrows it, with the single admin action the code calls.
     cognito = [s for s in statements(stage) if any(a.startswith("cognito-idp:") for a in s["Action"])]
     assert [(s["Action"], s["Resource"]) for s in cognito] == [
-        (["cognito-idp:AdminUpdateUserAttributes"], ["arn:aws:cognito-idp:*:*:userpool/*"])
+        (["cognito-idp:AdminUpdateUserAttributes", "cognito-idp:AdminDeleteUser"],
+         ["arn:aws:cognito-idp:*:*:userpool/*"])
     ]
 
 
@@ -150,5 +151,11 @@ def test_s3_is_limited_to_putting_objects_under_the_media_buckets_upload_prefix(
     # A presigned POST is signed with the function's role: it may write uploads and nothing else.
     s3 = [s for s in statements(stage) if any(a.startswith("s3:") for a in s["Action"])]
     assert [(s["Action"], s["Resource"]) for s in s3] == [
-        (["s3:PutObject"], [f"arn:aws:s3:::jianghu-{stage}-media-*/uploads/*"])
+        (["s3:PutObject"], [f"arn:aws:s3:::jianghu-{stage}-media-*/uploads/*"]),
+        # the account's export and erasure (DELETE /me): its uploads and exports, nothing else
+        (["s3:DeleteObject", "s3:GetObject", "s3:PutObject"],
+         [f"arn:aws:s3:::jianghu-{stage}-media-*/uploads/*", f"arn:aws:s3:::jianghu-{stage}-media-*/exports/*"]),
+        (["s3:ListBucket"], [f"arn:aws:s3:::jianghu-{stage}-media-*"]),
     ]
+    listing = next(s for s in s3 if s["Action"] == ["s3:ListBucket"])
+    assert listing["Condition"] == {"StringLike": {"s3:prefix": ["uploads/*", "exports/*"]}}
