@@ -116,17 +116,33 @@ def _put_activity(shared: rules.Shared) -> bool:
 
 def _share_inserts(changes: Sequence[Change], extract: Callable[[dict], rules.Shared | None], *,
                    stores_only: bool = False) -> BatchFailures:
-    """A batch effect: the batch's new items shared at once. A failure fails the batch's candidates
-    (they are delivered again; what was written is not written twice)."""
-    candidates = [(change, shared) for change in changes if change.kind == "INSERT"
-                  for shared in [extract(change.item)] if shared is not None]
-    if not candidates:
-        return {}
-    try:
-        share([shared for _, shared in candidates], stores_only=stores_only)
-    except Exception as exc:  # noqa: BLE001 - reported per record, redelivered
-        return {change.sequence_number: exc for change, _ in candidates}
-    return {}
+    """A batch effect: the batch's new items shared at once, and the activities of its removed items
+    (a review deleted, a product taken off the wish list, a store unfollowed) withdrawn. A failure
+    fails the records concerned (they are delivered again; what was written is not written twice)."""
+    failures: BatchFailures = {}
+    for kind, act in (("INSERT", lambda found: share(found, stores_only=stores_only)), ("REMOVE", _withdraw_sources)):
+        candidates = [(change, shared) for change in changes if change.kind == kind
+                      for shared in [extract(change.item)] if shared is not None]
+        if not candidates:
+            continue
+        try:
+            act([shared for _, shared in candidates])
+        except Exception as exc:  # noqa: BLE001 - reported per record, redelivered
+            failures.update({change.sequence_number: exc for change, _ in candidates})
+    return failures
+
+
+def _withdraw_sources(removed: Sequence[rules.Shared]) -> int:
+    """The activities of removed source items, where there are any: ONE BatchGetItem, then one
+    conditional mark each (most removed items were never shared: nothing is written for them)."""
+    keys = list(dict.fromkeys((shared.user_id, shared.activity_id) for shared in removed))
+    found = batch_get([(Activity, user_id, activity_id) for user_id, activity_id in keys])
+    now, marked = now_iso(), 0
+    condition = Activity.activity_id.exists() & Activity.withdrawn_at.does_not_exist()
+    for item in found:
+        if item is not None and item.withdrawn_at is None:  # type: ignore[attr-defined]
+            marked += update_if(item, _tombstone_actions(now), condition)
+    return marked
 
 
 @per_batch
@@ -149,7 +165,7 @@ def share_answers(changes: Sequence[Change]) -> BatchFailures:
 
 @per_batch
 def share_store_follows(changes: Sequence[Change]) -> BatchFailures:
-    """Follows stream: following a store, for users who share `store_follow`."""
+    """Follows stream: following a store, for users who share `store_follow` (an unfollow withdraws it)."""
     return _share_inserts(changes, rules.from_follow, stores_only=True)
 
 

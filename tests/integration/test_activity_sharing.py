@@ -281,3 +281,27 @@ def test_wishlist_visibility_is_enforced_on_the_list_and_its_activity(client, us
     # and a bad visibility is a 400 naming the field
     response = call(client, "PUT", "/me/wishlist/settings", alice, {"visibility": "friends"})
     assert response.status_code == 400 and "visibility" in response.data["Message"]
+
+
+def test_removing_what_was_shared_withdraws_its_activity(client, users, shop, chaos_streams):
+    # Given alice shares her reviews, wish-list adds and store follows with bob
+    alice, bob = users("alice"), users("bob")
+    with_profiles(client, alice, bob)
+    follow(client, bob, alice)
+    share(client, alice, review=True, wishlist_add=True, store_follow=True)
+    item = product(client, shop)
+    chaos_streams.drain()
+    review_id = review(client, alice, item["product_id"])["review_id"]
+    call(client, "PUT", f"/me/wishlist/{item['product_id']}", alice)
+    follow(client, alice, shop)
+    chaos_streams.drain()
+    assert sorted(a["type"] for a in feed_activities(client, bob)) == ["review", "store_follow", "wishlist_add"]
+    # When she deletes the review, takes the product off her wish list and unfollows the store
+    assert call(client, "DELETE", f"/reviews/{review_id}", alice).status_code == 204
+    assert call(client, "DELETE", f"/me/wishlist/{item['product_id']}", alice).status_code == 204
+    assert call(client, "DELETE", f"/users/{shop.user_id}/follow", alice).status_code == 200
+    chaos_streams.drain()
+    # Then none of the three stays in bob's feed or among what she shares
+    assert feed_activities(client, bob) == []
+    assert stored_feed(bob.user_id) == []
+    assert call(client, "GET", "/me/activity", alice).data["items"] == []

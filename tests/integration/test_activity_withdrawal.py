@@ -108,3 +108,23 @@ def test_what_was_not_yet_fanned_out_never_appears(client, users, fresh_streams,
     assert activity_holders(activity_id, follower_ids) == set()
     job = FanoutJob.get(activity_id)
     assert job.done
+
+
+def test_a_source_record_replayed_after_a_withdrawal_shares_nothing_again(client, users):
+    from chalicelib.services import activity
+
+    # Given a shared review that alice then withdrew, with reviews still on
+    alice = users("alice")
+    share(client, alice, review=True)
+    shared = rules.Shared(user_id=alice.user_id, type=rules.REVIEW, source="review#R9", created_at=iso(utc_now()),
+                          product_id="P9")
+    assert activity.share([shared]) == [shared.activity_id]
+    activity.withdraw(alice.user_id, shared.activity_id)
+    # When the review's stream record is delivered again
+    again = activity.share([shared])
+    # Then nothing is shared: the tombstone keeps the id taken
+    assert again == [] and activity.activities_of(alice.user_id) == []
+    # And with the kind off, a new review shares nothing either
+    share(client, alice, review=False)
+    other = rules.Shared(user_id=alice.user_id, type=rules.REVIEW, source="review#R10", created_at=iso(utc_now()))
+    assert activity.share([other]) == []
