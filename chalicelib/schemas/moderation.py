@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import AfterValidator, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter
 
 from chalicelib.domain.moderation import REASON_CHARACTERS
 from chalicelib.schemas.base import NOT_BLANK, Id, RequestModel, ResponseModel
@@ -51,14 +51,46 @@ class ReportedTargetOut(ResponseModel):
                    last_reported_at=target.last_reported_at)
 
 
+class _Documented(BaseModel):
+    """A body shape for the OpenAPI document only (`ModerationIn` parses)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class ContentModeration(_Documented):
+    """Remove or restore a post, comment, question, answer or review."""
+
+    target_type: Literal["post", "comment", "question", "answer", "review"]
+    target_id: Id
+    action: Literal["remove", "restore"]
+    reason: Reason
+
+
+class UserModeration(_Documented):
+    """Suspend or unsuspend a user (not oneself)."""
+
+    target_type: Literal["user"]
+    target_id: Id
+    action: Literal["suspend", "unsuspend"]
+    reason: Reason
+
+
+_MODERATION_BODY = TypeAdapter(Annotated[ContentModeration | UserModeration, Field(discriminator="target_type")])
+
+
 class ModerationIn(RequestModel):
     """`remove`/`restore` apply to content (post, comment, question, answer, review), `suspend`/`unsuspend`
-    to a user."""
+    to a user. Parsed flat, so a refusal names the field (`action: ...`); documented as the union it
+    is (`ContentModeration | UserModeration` by `target_type`), so schema-valid bodies are valid."""
 
     target_type: TargetType
     target_id: Id
     action: Action
     reason: Reason
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core_schema: Any, handler: Any) -> Any:
+        return handler(_MODERATION_BODY.core_schema)
 
 
 class ModerationOut(ResponseModel):

@@ -9,6 +9,7 @@ way (401 `AccountDeleted`).
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import OrderedDict
 from typing import Any
@@ -26,6 +27,7 @@ TOMBSTONE_SECONDS = 3600 + 2 * WRITE_WINDOW_SECONDS
 #: goes straight to the update that opens it (one call, not a failed one first). Bounded.
 _LAST_WINDOW: OrderedDict[str, int] = OrderedDict()
 _LAST_WINDOW_SIZE = 10_000
+_LAST_WINDOW_LOCK = threading.Lock()
 
 
 class OverLimit(Exception):
@@ -49,10 +51,11 @@ def writes_bucket(user_id: str) -> str:
 
 
 def _remember(name: str, window: int) -> None:
-    _LAST_WINDOW[name] = window
-    _LAST_WINDOW.move_to_end(name)
-    while len(_LAST_WINDOW) > _LAST_WINDOW_SIZE:
-        _LAST_WINDOW.popitem(last=False)
+    with _LAST_WINDOW_LOCK:  # the local stack serves requests on threads
+        _LAST_WINDOW[name] = window
+        _LAST_WINDOW.move_to_end(name)
+        while len(_LAST_WINDOW) > _LAST_WINDOW_SIZE:
+            _LAST_WINDOW.popitem(last=False)
 
 
 def count_in_window(name: str, window_seconds: int, limit: int, now: float) -> int:

@@ -158,9 +158,9 @@ def test_a_generated_client_reports_moderates_and_meets_a_suspension(stack, gene
     assert isinstance(queue[0], models.ReportedTargetOut) and queue[0].report_count == 1
 
     # When an admin suspends alice, her next write is the typed Suspended refusal
-    entry = api("moderation.moderate").sync(client=admin, body=models.ModerationIn(
-        target_type=models.ModerationInTargetType.USER, target_id=author.user_id,
-        action=models.ModerationInAction.SUSPEND, reason="spam wave"))
+    entry = api("moderation.moderate").sync(client=admin, body=models.UserModeration(
+        target_type="user", target_id=author.user_id, action=models.UserModerationAction.SUSPEND,
+        reason="spam wave"))
     assert isinstance(entry, models.ModerationOut) and isinstance(entry.created_at, datetime)
     refused = api("feed.create_post").sync(client=alice, body=models.CreatePost(text="more"))
     assert isinstance(refused, models.ErrorForbiddenOrSuspended)

@@ -279,3 +279,22 @@ def test_a_report_storm_counts_exactly_under_chaos(tables, chaos_streams):
     chaos_streams.drain()
     assert int(ReportTarget.get("post#VIRAL").report_count) == 100
     assert ReportTarget.get("post#VIRAL").queue == "open"
+
+
+def test_the_write_counter_is_one_update_a_write_even_at_a_new_window(tables):
+    from chalicelib.models.effects import RateBucket
+    from chalicelib.services import rate_limits
+    from tests.support.writes import WritesTo
+
+    minute = 1_800_000_000 - 1_800_000_000 % 60
+    with WritesTo(RateBucket) as writes:
+        assert rate_limits.consume_write("u2", now=minute + 1) is True  # the first of its window
+        assert rate_limits.consume_write("u2", now=minute + 2) is False
+        assert rate_limits.consume_write("u2", now=minute + 61) is True  # the next window
+    assert writes.calls == 3
+    # a guess another process made stale (its window counted elsewhere) costs one more call, no more
+    rate_limits._LAST_WINDOW.clear()
+    with WritesTo(RateBucket) as writes:
+        assert rate_limits.consume_write("u2", now=minute + 62) is False
+    assert writes.calls == 2
+    assert int(RateBucket.get(rate_limits.writes_bucket("u2")).count) == 2
