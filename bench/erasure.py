@@ -40,7 +40,7 @@ def _given_rows(user_id: str, counts: dict) -> None:
         for index in range(counts["following"]):
             batch.save(Follow(user_id, f"idol-{index:05d}", created_at=now))
     with Like.batch_write() as batch:
-        for index in range(counts["likes"]):
+        for _ in range(counts["likes"]):
             post_id = new_id()  # a real post id: the likes index reads the time in it
             batch.save(Like(like_key(post_id, user_id), user_id, post_id=post_id, created_at=now))
     with Comment.batch_write() as batch:
