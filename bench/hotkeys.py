@@ -351,10 +351,32 @@ def _join_circle(world):
     return Request("PUT", f"/groups/{group['group_id']}/members/me", joiner)
 
 
+def _post_by(world):
+    author, reader = world.users("author"), world.users("reader")
+    _profiles(world, [author, reader])
+    post = _ok(_call(world, "POST", "/posts", author, {"text": "11.11 haul"}), 201)
+    return post["post_id"], reader
+
+
+def _like_post(world):
+    from bench.operations import Request
+
+    post_id, reader = _post_by(world)
+    return Request("PUT", f"/posts/{post_id}/like", reader)
+
+
+def _comment_post(world):
+    from bench.operations import Request
+
+    post_id, reader = _post_by(world)
+    return Request("POST", f"/posts/{post_id}/comments", reader, {"text": "Which size did you take?"}, 201)
+
+
 def operation_scenarios() -> dict:
     from bench import operations
 
-    return {**operations.SCENARIOS, "write_review": _write_review, "join_circle": _join_circle}
+    return {**operations.SCENARIOS, "write_review": _write_review, "join_circle": _join_circle,
+            "like_post": _like_post, "comment_post": _comment_post}
 
 
 def measure_operation(world, name: str) -> dict:

@@ -288,9 +288,11 @@ def main(argv: list[str] | None = None) -> int:
 
         print("cold start (fresh interpreters):", flush=True)
         cold = cold_start.measure()
-        results["cold_start"] = {key: cold[key] for key in ("app_import_ms", "boto3_import_ms", "ratio")}
+        results["cold_start"] = {key: cold[key] for key in ("app_import_ms", "boto3_import_ms", "ratio",
+                                                            "round_ratios")}
         details["source_app_import_ms"] = cold["source_app_import_ms"]
-        print(f"  app {cold['app_import_ms']} ms, boto3 {cold['boto3_import_ms']} ms", flush=True)
+        print(f"  app {cold['app_import_ms']} ms, boto3 {cold['boto3_import_ms']} ms "
+              f"(ratios of the rounds: {cold['round_ratios']})", flush=True)
     if "package" in parts:
         from bench import package
 

@@ -234,7 +234,8 @@ def index_likes(changes: Sequence[Change]) -> BatchFailures:
     """Likes stream, per batch: each liker's `LikedPosts` items gain the posts liked and lose those
     unliked, as the batch ends (a like and its withdrawal in one batch: only the later counts).
     Set ADD and DELETE are the same however often a batch is delivered, so no markers are needed;
-    a shard's records come in order, so a replayed batch ends as the first delivery did."""
+    a shard's records come in order, so a replayed batch ends as the first delivery did. An item
+    whose last post is taken out is deleted, so a liker's erased likes leave no item behind."""
     last: dict[tuple[str, str], Change] = {}
     for change in changes:
         if change.kind in ("INSERT", "REMOVE"):
@@ -251,7 +252,10 @@ def index_likes(changes: Sequence[Change]) -> BatchFailures:
             if added:
                 LikedPosts(key).update(actions=[LikedPosts.post_ids.add(added)])
             if removed:
-                LikedPosts(key).update(actions=[LikedPosts.post_ids.delete(removed)])
+                item = LikedPosts(key)
+                item.update(actions=[LikedPosts.post_ids.delete(removed)])
+                if not item.post_ids:  # the last like gone (an unlike, or the liker erased): no item left
+                    delete_if(item, LikedPosts.post_ids.does_not_exist())
         except Exception as exc:  # noqa: BLE001 - the records are retried (partial batch response)
             for change in records:
                 failures[change.sequence_number] = exc

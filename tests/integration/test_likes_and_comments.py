@@ -96,6 +96,11 @@ def test_a_page_reads_the_readers_likes_per_window_and_they_stay_exact_under_cha
     assert [model for model, _, _ in reads.keys()].count(LikedPosts) == 1
     assert not any(model is Like for model, _, _ in reads.keys())
     assert LikedPosts.get(liked_key(bob.user_id, posts[0])).post_ids == liked
+    # every like taken back: the liker's window item is gone, not left empty
+    for post_id in liked:
+        assert call(client, "DELETE", f"/posts/{post_id}/like", bob).status_code == 200
+    chaos_streams.drain()
+    assert LikedPosts.count(liked_key(bob.user_id, posts[0])) == 0
     # a single post reads its Like item (as fresh as the like)
     assert [model for model, _, _ in SocialReads(posts[:1], bob.user_id).keys()] == [PostCounts, Like]
 
