@@ -6,8 +6,9 @@ from chalicelib import observability, triggers
 from chalicelib.api import comments as comment_routes
 from chalicelib.api import coupons as coupon_routes
 from chalicelib.api import groups as group_routes
+from chalicelib.api import live as live_routes
+from chalicelib.api import live_ws, meta, notifications, profiles
 from chalicelib.api import merchants as merchant_routes
-from chalicelib.api import meta, notifications, profiles
 from chalicelib.api import points as point_routes
 from chalicelib.api import posts as post_routes
 from chalicelib.api import products as product_routes
@@ -19,6 +20,7 @@ from chalicelib.streams import feed as feed_streams
 from chalicelib.streams import graph as graph_streams
 from chalicelib.streams import groups as group_streams
 from chalicelib.streams import jobs as job_streams
+from chalicelib.streams import live as live_streams
 from chalicelib.streams import merchants as merchant_streams
 from chalicelib.streams import notifications as notification_streams
 from chalicelib.streams import polls as poll_streams
@@ -30,11 +32,11 @@ observability.register(app)
 
 for feature in (meta, profiles, notifications, question_routes, product_routes, merchant_routes,
                 post_routes, comment_routes, group_routes,
-                point_routes, coupon_routes, upload_routes):
+                point_routes, coupon_routes, upload_routes, live_routes, live_ws):
     app.register_blueprint(feature.blueprint)
 
 for streams in (graph_streams, advice_streams, merchant_streams, feed_streams, group_streams, job_streams,
-                coupon_streams, notification_streams, poll_streams, social_streams):
+                coupon_streams, notification_streams, poll_streams, social_streams, live_streams):
     app.register_blueprint(streams.blueprint)
 
 app.register_blueprint(triggers.blueprint)

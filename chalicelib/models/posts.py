@@ -61,6 +61,7 @@ class Post(BaseModel):
     poll = Poll(null=True)
     created_at = UnicodeAttribute()
     edited_at = UnicodeAttribute(null=True)  # PATCH /posts/{post_id}
+    live_room_id = UnicodeAttribute(null=True)  # a live room's feed item (`kind: "live"`), not a post
     by_author = AuthorPostsIndex()
     by_group = GroupPostsIndex()
 

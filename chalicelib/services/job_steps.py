@@ -7,12 +7,14 @@ themselves start jobs through `services.jobs`.
 from __future__ import annotations
 
 from chalicelib.domain.changes import Change
-from chalicelib.services import audience, good_finds, jobs
+from chalicelib.services import audience, good_finds, jobs, live_effects
+from chalicelib.services.live import NOTIFY_JOB
 
 #: The step function of each kind of job.
 JOB_STEPS: dict[str, jobs.StepFunction] = {
     audience.REBUILD_JOB: audience.run_rebuild_step,
     good_finds.REINDEX_JOB: good_finds.run_reindex_step,
+    NOTIFY_JOB: live_effects.run_notify_step,
 }
 
 

@@ -1,0 +1,131 @@
+"""The room's WebSocket: connect, client messages and disconnect (API Gateway's `$connect`,
+`$default` and `$disconnect` routes, Chalice's websocket handlers in `chalicelib.api.live_ws`).
+
+A refused message is an `error` event to that connection only; nothing here raises to the gateway.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+
+from chalicelib.domain import live as rules
+from chalicelib.domain.ids import new_id, now_iso
+from chalicelib.errors import DomainError
+from chalicelib.models.base import batch_get, get_or_none, put_unless_present
+from chalicelib.models.live import LiveActivity, LiveChatMessage, LiveConnection, LiveRoom
+from chalicelib.services import live_effects
+
+_random = random.Random()
+
+
+def connect(connection_id: str, query: dict[str, str]) -> int:
+    """200 to accept; 401 for a bad or expired token, 404 for an unknown room, 410 for an ended one.
+    A scheduled room is a waiting room: its sockets get its start as a `status` event."""
+    from chalicelib.auth import verify_token
+    from chalicelib.services.cards import user_cards
+
+    room_id, token = query.get("room_id") or "", query.get("token") or ""
+    if not token:
+        return 401
+    try:
+        caller = verify_token(token)
+    except DomainError as error:
+        return error.status
+    if not room_id or len(room_id) > 128:
+        return 404
+    room = get_or_none(LiveRoom, room_id)
+    if room is None:
+        return 404
+    if room.status == rules.ENDED:
+        return 410
+    card = user_cards([caller.user_id])[caller.user_id]
+    now, expires = now_iso(), live_effects.touch()
+    is_host = int(caller.user_id == room.host_id)
+    LiveConnection(rules.lookup_key(connection_id), connection_id, room_id=room_id, user_id=caller.user_id,
+                   is_host=is_host, user_card=card.model_dump_json(), connected_at=now, expires_at=expires).save()
+    LiveConnection(rules.connection_key(room_id, connection_id), connection_id, room_id=room_id,
+                   user_id=caller.user_id, is_host=is_host, connected_at=now, expires_at=expires).save()
+    if not is_host:
+        put_unless_present(LiveActivity(rules.activity_key(room_id, "viewer", caller.user_id), caller.user_id,
+                                        room_id=room_id, kind="viewer", created_at=now))
+    return 200
+
+
+def disconnect(connection_id: str) -> None:
+    live_effects.forget_connection(connection_id)
+
+
+def message(connection_id: str, body: str | None) -> None:
+    """One client frame: chat, like or ping. Any refusal is an `error` event to this socket."""
+    try:
+        parsed = rules.parse_client_message(body)
+        lookup, room, muted = _context(connection_id)
+        if parsed.action == "ping":
+            live_effects.send_to(connection_id, {"type": "pong", "event_id": new_id()})
+        elif parsed.action == "like":
+            _like(lookup, connection_id, parsed.count)
+        else:
+            _chat(lookup, room, muted, parsed.text)
+    except rules.LiveInputError as refused:
+        live_effects.send_to(connection_id, rules.error_event(refused.code, refused.message, new_id()))
+
+
+def _context(connection_id: str) -> tuple[LiveConnection, LiveRoom, bool]:
+    lookup = get_or_none(LiveConnection, rules.lookup_key(connection_id), connection_id)
+    if lookup is None:
+        raise rules.LiveInputError("Gone", "This connection has left its room; connect again")
+    room, mute = batch_get([(LiveRoom, lookup.room_id, None),
+                            (LiveActivity, rules.mute_key(lookup.room_id), lookup.user_id)])
+    if room is None or room.status == rules.ENDED:  # type: ignore[attr-defined]
+        raise rules.LiveInputError("Ended", "The room has ended")
+    return lookup, room, mute is not None  # type: ignore[return-value]
+
+
+def _like(lookup: LiveConnection, connection_id: str, count: int) -> None:
+    room_id = lookup.room_id
+    LiveActivity(rules.like_key(room_id, connection_id), "likes").update(actions=[
+        LiveActivity.count.add(count), LiveActivity.room_id.set(room_id), LiveActivity.kind.set("likes")])
+
+
+def _chat(lookup: LiveConnection, room: LiveRoom, muted: bool, text: str) -> None:
+    from pynamodb.exceptions import UpdateError
+
+    if muted:
+        raise rules.LiveInputError("Muted", "The host has muted you in this room")
+    now_ms = int(time.time() * 1000)
+    try:  # one message per 2 s per viewer, kept on the socket's lookup item
+        lookup.update(actions=[LiveConnection.last_chat_ms.set(now_ms)],
+                      condition=LiveConnection.last_chat_ms.does_not_exist()
+                      | (LiveConnection.last_chat_ms <= now_ms - rules.CHAT_INTERVAL_MS))
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            raise rules.LiveInputError("TooManyRequests", "At most one chat message every 2 seconds") from None
+        raise
+    viewers = int(room.viewer_count or 0)
+    message_id = new_id(now_ms)
+    is_host = bool(lookup.is_host)
+    if rules.chat_is_capped(viewers, is_host):
+        if _random.random() >= rules.chat_sample_probability(viewers):
+            return  # sampled out: not broadcast, not stored
+        if not _take_chat_slot(room.room_id, now_ms // 1000, message_id):
+            return
+    LiveChatMessage(room.room_id, message_id, user_id=lookup.user_id, user_card=lookup.user_card or json.dumps({}),
+                    text=text, sent_at=now_iso()).save()
+
+
+def _take_chat_slot(room_id: str, second: int, message_id: str) -> bool:
+    """One of the second's `CHAT_PER_SECOND` slots (in shards), or False when they are taken."""
+    from pynamodb.exceptions import UpdateError
+
+    item = LiveActivity(rules.chat_slot_key(room_id, second, message_id), "slots")
+    try:
+        item.update(actions=[LiveActivity.count.add(1), LiveActivity.room_id.set(room_id),
+                             LiveActivity.kind.set("chatslot"), LiveActivity.expires_at.set(second + 120)],
+                    condition=LiveActivity.count.does_not_exist() | (LiveActivity.count < rules.CHAT_SLOTS_PER_SHARD))
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
