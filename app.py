@@ -40,3 +40,19 @@ for streams in (graph_streams, advice_streams, merchant_streams, feed_streams, g
     app.register_blueprint(streams.blueprint)
 
 app.register_blueprint(triggers.blueprint)
+
+
+# Live rooms' WebSocket API: on the app itself (Chalice does not wrap a blueprint's websocket handlers)
+@app.on_ws_connect()
+def on_ws_connect(event):
+    return live_ws.connect(event)
+
+
+@app.on_ws_message()
+def on_ws_message(event):
+    live_ws.message(event)
+
+
+@app.on_ws_disconnect()
+def on_ws_disconnect(event):
+    live_ws.disconnect(event)

@@ -72,7 +72,7 @@ def pin_product(ctx, room_id):
 
 
 @api.route("POST", "/live/{room_id}/coupons",
-           summary="Drop one of the host's active campaigns into the room (viewers redeem it at /coupons/{campaign_id}/redeem)",
+           summary="Drop an own active campaign into the room (viewers redeem it at /coupons/{campaign_id}/redeem)",
            body=DropCouponIn, response=DropOut, status=201, errors=(403, "Ended"))
 def drop_coupon(ctx, room_id):
     return live.drop_coupon(ctx.user, room_id, ctx.body.campaign_id)

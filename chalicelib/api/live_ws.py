@@ -1,7 +1,9 @@
 """The live rooms' WebSocket API (API Gateway WebSocket routes `$connect`, `$default`, `$disconnect`)
 and the minute schedule that sends `live_soon`.
 
-Connect with `?room_id=<room>&token=<IdToken>`; the protocol is in the README ("Live rooms").
+Chalice wraps websocket handlers only when they are registered on the app itself (a blueprint's
+would reach Lambda unwrapped), so `app.py` declares the three and calls these. Connect with
+`?room_id=<room>&token=<IdToken>`; the protocol is in the README ("Live rooms").
 """
 
 from chalice import Blueprint, Rate, Response
@@ -9,24 +11,20 @@ from chalice import Blueprint, Rate, Response
 blueprint = Blueprint(__name__)
 
 
-@blueprint.on_ws_connect()
-def on_ws_connect(event):
+def connect(event) -> Response:
     from chalicelib.services import live_sockets
 
-    query = (event.to_dict().get("queryStringParameters") or {})
-    status = live_sockets.connect(event.connection_id, query)
-    return Response(body="", status_code=status)
+    query = event.to_dict().get("queryStringParameters") or {}
+    return Response(body="", status_code=live_sockets.connect(event.connection_id, query))
 
 
-@blueprint.on_ws_message()
-def on_ws_message(event):
+def message(event) -> None:
     from chalicelib.services import live_sockets
 
     live_sockets.message(event.connection_id, event.body)
 
 
-@blueprint.on_ws_disconnect()
-def on_ws_disconnect(event):
+def disconnect(event) -> None:
     from chalicelib.services import live_sockets
 
     live_sockets.disconnect(event.connection_id)

@@ -112,7 +112,7 @@ class LiveActivity(BaseModel):
     item_id = UnicodeAttribute(range_key=True)
     room_id = UnicodeAttribute()
     kind = UnicodeAttribute()  # likes | viewer | visit | click | mute
-    count = NumberAttribute(null=True)  # a like shard's total
+    amount = NumberAttribute(null=True)  # a like shard's total, a chat-cap slot counter
     product_id = UnicodeAttribute(null=True)
     created_at = UnicodeAttribute(null=True)
     expires_at = NumberAttribute(null=True)  # TTL: the per-second chat cap's counters

@@ -147,11 +147,16 @@ class FanoutOut(ResponseModel):
 
 # A home-feed item, told apart by `kind`. Only posts reach feeds today; the activity and live-room
 # items of SPEC Round 2 join this union (each with its own `kind`) when those features land.
-FeedItem = Annotated[Union[PostOut], Field(discriminator="kind")]  # noqa: UP007 - a union of one, for now
+FeedItem = Annotated[Union[PostOut, "LiveFeedItemOut"], Field(discriminator="kind")]  # noqa: UP007
 
 
 class FeedItemOut(RootModel[FeedItem]):
     """One item of `GET /feed`: `kind` says which shape it has."""
+
+
+from chalicelib.schemas.live import LiveFeedItemOut  # noqa: E402 - it imports this module's helpers
+
+FeedItemOut.model_rebuild()
 
 
 class EditPost(PatchModel):

@@ -186,6 +186,7 @@ def read_feed(reader_id: str, page: PageRequest) -> Page:
     reader's votes) and one of the posts' product cards (when any names one). Without large
     accounts: 2 calls, 3 with products; with up to 100 large accounts one more."""
     from chalicelib.services.cards import CardRead
+    from chalicelib.services.live import live_feed_items
     from chalicelib.services.posts import present_read_posts
 
     window = get_settings().feed_max_entries
@@ -238,7 +239,11 @@ def read_feed(reader_id: str, page: PageRequest) -> Page:
         if post_id not in pulled and rules.is_expired(entries[post_id].expires_at, now_epoch):
             continue  # past its TTL; DynamoDB deletes it later
         shown.append(post)
-    items = present_read_posts(shown, author_cards, readings, socials)  # + one call for the products' cards
+    # a live room's item rides the posts' machinery as a post naming the room (`services.live_effects`)
+    presented = iter(present_read_posts([p for p in shown if not p.live_room_id], author_cards, readings, socials))
+    lives = live_feed_items([p for p in shown if p.live_room_id])  # one more call, only when there are any
+    items = [lives.get(p.post_id) if p.live_room_id else next(presented) for p in shown]
+    items = [item for item in items if item is not None]
     next_position = rules.next_position(merged, position, window)
     return Page(items=items, next_cursor=page.next_cursor(next_position.to_cursor() if next_position else None))
 

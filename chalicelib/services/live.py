@@ -56,7 +56,7 @@ def present_rooms(rooms: list[LiveRoom]) -> list[RoomOut]:
         return []
     product_ids = [str(p) for room in rooms for p in room.product_ids or []]
     cards = read_cards(user_ids=[room.host_id for room in rooms], product_ids=product_ids,
-                       merchant_of={p: room.host_id for room in rooms for p in room.product_ids or []})
+                       merchant_of={str(p): room.host_id for room in rooms for p in room.product_ids or []})
     return [room_out(room, cards.users[room.host_id], [cards.products[str(p)] for p in room.product_ids or []])
             for room in rooms]
 
@@ -116,9 +116,10 @@ def create_room(caller: Caller, body: CreateRoom) -> RoomOut:
     room.save()
     if soon_now:
         start_notify_job(room_id, "live_soon")  # less than 10 minutes ahead: at once
-    cards = read_cards(user_ids=[caller.user_id], product_ids=room.product_ids,
-                       merchant_of=dict.fromkeys(room.product_ids, caller.user_id))
-    return room_out(room, cards.users[caller.user_id], [cards.products[p] for p in room.product_ids])
+    product_ids = list(body.product_ids)
+    cards = read_cards(user_ids=[caller.user_id], product_ids=product_ids,
+                       merchant_of=dict.fromkeys(product_ids, caller.user_id))
+    return room_out(room, cards.users[caller.user_id], [cards.products[p] for p in product_ids])
 
 
 def _instant(text: str) -> datetime:
@@ -229,7 +230,7 @@ def drop_coupon(caller: Caller, room_id: str, campaign_id: str) -> DropOut:
     if view.status != "active":
         raise Conflict(f"The campaign is {view.status.replace('_', ' ')}", code="Ended")
     drop = CouponDrop(drop_id=new_id(), campaign_id=campaign_id, title=campaign.title)
-    actions = [LiveRoom.coupon_drop.set(drop)]
+    actions: list = [LiveRoom.coupon_drop.set(drop)]
     if campaign_id not in (room.campaign_ids or []):
         actions.append(LiveRoom.campaign_ids.set(LiveRoom.campaign_ids.append([campaign_id])))
     room.update(actions=actions)
@@ -275,7 +276,7 @@ def stats(caller: Caller, room_id: str) -> StatsOut:
     room = _hosted(caller, room_id)
     campaign_ids = [str(c) for c in room.campaign_ids or []]
     campaigns = batch_get([(Campaign, c, None) for c in campaign_ids]) if campaign_ids else []
-    redeemed = sum(campaign_view(c).redeemed for c in campaigns if c is not None)  # type: ignore[arg-type]
+    redeemed = sum(campaign_view(c).redeemed for c in campaigns if isinstance(c, Campaign))
     unique, visitors = int(room.unique_viewers or 0), int(room.store_visitors or 0)
     return StatsOut(unique_viewers=unique, peak_viewers=int(room.peak_viewers or 0),
                     product_clicks=int(room.product_clicks or 0), store_visitors=visitors,
@@ -319,3 +320,17 @@ def send_due_soon_notices(now: datetime | None = None) -> int:
             start_notify_job(room.room_id, "live_soon")
             sent += 1
     return sent
+
+
+def live_feed_items(posts: list) -> dict:
+    """`{post_id: LiveFeedItemOut}` for feed posts that stand for live rooms: the rooms in one
+    BatchGetItem, their cards in one more (a room gone is left out)."""
+    from chalicelib.schemas.live import LiveFeedItemOut
+
+    if not posts:
+        return {}
+    rooms = batch_get([(LiveRoom, post.live_room_id, None) for post in posts])
+    found = [(post, room) for post, room in zip(posts, rooms, strict=True) if isinstance(room, LiveRoom)]
+    shown = present_rooms([room for _, room in found])
+    return {post.post_id: LiveFeedItemOut(live=out, created_at=post.created_at)
+            for (post, _), out in zip(found, shown, strict=True)}

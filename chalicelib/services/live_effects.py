@@ -72,7 +72,7 @@ def activity_moves(change: Change) -> Iterable[tuple[Any, str, Any]]:
     item = change.item
     kind = item.get("kind")
     if kind == "likes":
-        delta = int((change.new or {}).get("count") or 0) - int((change.old or {}).get("count") or 0)
+        delta = int((change.new or {}).get("amount") or 0) - int((change.old or {}).get("amount") or 0)
         if delta and change.kind != "REMOVE":
             return [(Counter(LiveRoom, item["room_id"], "like_count"), change.effect_id("live-likes"), delta)]
         return []

@@ -25,6 +25,7 @@ def connect(connection_id: str, query: dict[str, str]) -> int:
     A scheduled room is a waiting room: its sockets get its start as a `status` event."""
     from chalicelib.auth import verify_token
     from chalicelib.services.cards import user_cards
+    from chalicelib.services.profiles import ensure_caller_profile
 
     room_id, token = query.get("room_id") or "", query.get("token") or ""
     if not token:
@@ -40,6 +41,7 @@ def connect(connection_id: str, query: dict[str, str]) -> int:
         return 404
     if room.status == rules.ENDED:
         return 410
+    ensure_caller_profile(caller)  # a user the sign-up trigger missed gets one, as at a first write
     card = user_cards([caller.user_id])[caller.user_id]
     now, expires = now_iso(), live_effects.touch()
     is_host = int(caller.user_id == room.host_id)
@@ -86,7 +88,7 @@ def _context(connection_id: str) -> tuple[LiveConnection, LiveRoom, bool]:
 def _like(lookup: LiveConnection, connection_id: str, count: int) -> None:
     room_id = lookup.room_id
     LiveActivity(rules.like_key(room_id, connection_id), "likes").update(actions=[
-        LiveActivity.count.add(count), LiveActivity.room_id.set(room_id), LiveActivity.kind.set("likes")])
+        LiveActivity.amount.add(count), LiveActivity.room_id.set(room_id), LiveActivity.kind.set("likes")])
 
 
 def _chat(lookup: LiveConnection, room: LiveRoom, muted: bool, text: str) -> None:
@@ -121,9 +123,9 @@ def _take_chat_slot(room_id: str, second: int, message_id: str) -> bool:
 
     item = LiveActivity(rules.chat_slot_key(room_id, second, message_id), "slots")
     try:
-        item.update(actions=[LiveActivity.count.add(1), LiveActivity.room_id.set(room_id),
+        item.update(actions=[LiveActivity.amount.add(1), LiveActivity.room_id.set(room_id),
                              LiveActivity.kind.set("chatslot"), LiveActivity.expires_at.set(second + 120)],
-                    condition=LiveActivity.count.does_not_exist() | (LiveActivity.count < rules.CHAT_SLOTS_PER_SHARD))
+                    condition=LiveActivity.amount.does_not_exist() | (LiveActivity.amount < rules.CHAT_SLOTS_PER_SHARD))
     except UpdateError as exc:
         if exc.cause_response_code == "ConditionalCheckFailedException":
             return False
