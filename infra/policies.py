@@ -57,12 +57,15 @@ USER_POOL_ARN = "arn:aws:cognito-idp:*:*:userpool/*"
 # POST /uploads signs a presigned POST with the function's credentials: S3 checks the uploader's
 # PutObject against this role, so the role may put objects under the upload prefix and nothing else.
 MEDIA_ACTIONS = ("s3:PutObject",)
+# Live rooms: one Amazon IVS channel per room (created with tags), its stream stopped when the room ends.
+LIVE_VIDEO_ACTIONS = ("ivs:CreateChannel", "ivs:TagResource", "ivs:StopStream")
+IVS_CHANNEL_ARN = "arn:aws:ivs:*:*:channel/*"
 # X-Ray has no resource-level permissions: these two are always granted on "*".
 TRACE_ACTIONS = ("xray:PutTelemetryRecords", "xray:PutTraceSegments")
 
 ALLOWED_ACTIONS = frozenset(
     TABLE_ACTIONS + INDEX_ACTIONS + STREAM_ACTIONS + QUEUE_ACTIONS + LOG_ACTIONS + IDENTITY_ACTIONS + TRACE_ACTIONS
-    + MEDIA_ACTIONS
+    + MEDIA_ACTIONS + LIVE_VIDEO_ACTIONS
 )
 
 
@@ -175,6 +178,12 @@ def build_policy(template: dict, *, stack_name: str, app_name: str = "jianghu", 
             "Effect": "Allow",
             "Action": list(MEDIA_ACTIONS),
             "Resource": [f"arn:aws:s3:::{name}/{UPLOAD_PREFIX}*" for name in template_buckets(template, stack_name)],
+        },
+        {
+            "Sid": "LiveVideo",
+            "Effect": "Allow",
+            "Action": list(LIVE_VIDEO_ACTIONS),
+            "Resource": [IVS_CHANNEL_ARN],
         },
         {
             "Sid": "Tracing",
