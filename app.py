@@ -27,6 +27,8 @@ from chalicelib.streams import polls as poll_streams
 from chalicelib.streams import social as social_streams
 
 app = Chalice(app_name="jianghu")
+# websocket handlers (an API Gateway WebSocket API when deployed) are a Chalice feature it still flags
+app.experimental_feature_flags.update(["WEBSOCKETS"])
 app.api.cors = False
 observability.register(app)
 

@@ -24,6 +24,11 @@ Steps of a deploy:
    (`infra/stages.json` "methods", docs/scale.md) their own.
 7. The sign-up trigger (`create_profile_on_sign_up`, a pure Lambda `chalice deploy` created) may be
    invoked by the pool and becomes its PostConfirmation trigger.
+8. When the app registers websocket handlers (Chalice deploys them as an API Gateway WebSocket
+   API), the functions' role may manage that API's connections and nothing else
+   (`execute-api:ManageConnections` on `{api-id}/{stage}/*/@connections/*`), and every function
+   gets `WEBSOCKET_MANAGEMENT_URL` (`https://{api-id}.execute-api.{region}.amazonaws.com/{stage}`):
+   the API's id exists only once Chalice has created it.
 """
 
 from __future__ import annotations
@@ -253,6 +258,63 @@ def allow_cognito_to_invoke(lambda_client, function_name: str, pool_arn: str) ->
                                  SourceArn=pool_arn)
 
 
+# --- 9. the WebSocket API's management endpoint and permission -------------------------------
+
+WEBSOCKET_POLICY_NAME = "websocket-manage-connections"
+RETRYABLE_FUNCTION_ERRORS = frozenset({"ResourceConflictException", "TooManyRequestsException"})
+
+
+def websocket_api(resources: list[dict]) -> dict | None:
+    return next((r for r in resources if r.get("resource_type") == "websocket_api"), None)
+
+
+def websocket_management_url(api_id: str, region: str, stage_name: str) -> str:
+    suffix = "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"
+    return f"https://{api_id}.execute-api.{region}.{suffix}/{stage_name}"
+
+
+def websocket_connections_policy(api_id: str, region: str, account: str, stage_name: str) -> dict:
+    partition = "aws-cn" if region.startswith("cn-") else "aws"
+    return {"Version": "2012-10-17", "Statement": [{
+        "Sid": "WebsocketConnections", "Effect": "Allow", "Action": ["execute-api:ManageConnections"],
+        "Resource": f"arn:{partition}:execute-api:{region}:{account}:{api_id}/{stage_name}/*/@connections/*"}]}
+
+
+def configure_websocket_api(iam, lambda_client, resources: list[dict], *, region: str, stage_name: str,
+                            attempts: int = 30, sleep: Callable[[float], None] = time.sleep) -> str | None:
+    """Grant the role the API's connections and give every function the management URL; return the URL.
+
+    Chalice's own `execute-api:ManageConnections` statement goes only into generated policies (on
+    `*`), and this app's policies are files; the inline policy here names the API. A function that
+    `chalice deploy` has just updated refuses another update for a moment: retried.
+    """
+    api = websocket_api(resources)
+    if api is None:
+        return None
+    api_id = api["websocket_api_id"]
+    url = websocket_management_url(api_id, region, stage_name)
+    functions = [r for r in resources if r.get("resource_type") == "lambda_function"]
+    account = functions[0]["lambda_arn"].split(":")[4] if functions else "*"
+    policy = json.dumps(websocket_connections_policy(api_id, region, account, stage_name))
+    for role in (r for r in resources if r.get("resource_type") == "iam_role"):
+        iam.put_role_policy(RoleName=role["role_name"], PolicyName=WEBSOCKET_POLICY_NAME, PolicyDocument=policy)
+    for function in functions:
+        name = function["lambda_arn"]
+        for attempt in range(attempts):
+            try:
+                current = lambda_client.get_function_configuration(FunctionName=name)
+                variables = current.get("Environment", {}).get("Variables", {})
+                if variables.get("WEBSOCKET_MANAGEMENT_URL") != url:
+                    lambda_client.update_function_configuration(
+                        FunctionName=name, Environment={"Variables": {**variables, "WEBSOCKET_MANAGEMENT_URL": url}})
+                break
+            except Exception as exc:
+                if _error_code(exc) not in RETRYABLE_FUNCTION_ERRORS or attempt == attempts - 1:
+                    raise
+                sleep(min(2.0 * (attempt + 1), 15.0))
+    return url
+
+
 # --- 8. API Gateway responses ------------------------------------------------------------------
 
 def gateway_responses(cors_origins: tuple[str, ...] = ()) -> dict[str, dict]:
@@ -340,8 +402,13 @@ def deploy(stage: str, *, infra_only: bool = False) -> int:
     cognito_trigger.attach(session.client("cognito-idp"), outputs["UserPoolId"],
                            trigger_function_arn(resources, trigger_name))
     print(f"sign-up trigger: {trigger_name} is the pool's PostConfirmation", flush=True)
+    management_url = configure_websocket_api(session.client("iam"), session.client("lambda"), resources,
+                                             region=region, stage_name=api_gateway_stage(stage))
+    if management_url:
+        print(f"websocket API: functions post to {management_url}; ManageConnections on that API only", flush=True)
     print(json.dumps({
         "api_url": api.get("rest_api_url"),
+        "websocket_url": (websocket_api(resources) or {}).get("websocket_api_url"),
         "region": region,
         "user_pool_id": outputs["UserPoolId"],
         "user_pool_client_id": outputs["UserPoolClientId"],

@@ -4,7 +4,9 @@ The packaged SAM template gets, for every DynamoDB event source, partial batch r
 bisection, bounded retries and the on-failure queue (`stages.stream_mapping_settings`); for the
 REST API, the stage's throttling (default and per route) as `MethodSettings`; the cursor-signing
 key as a `NoEcho` parameter instead of a value in the file; Gateway Responses in the contract's
-error shape; and the sign-up trigger's invoke permission and its attachment to the pool. Deployed
+error shape; the sign-up trigger's invoke permission and its attachment to the pool; and, when the
+app registers websocket handlers, `WEBSOCKET_MANAGEMENT_URL` for every function and
+`execute-api:ManageConnections` on that WebSocket API's connections only. Deployed
 through CloudFormation, it is then as complete as what `deploy.py` sets up with the APIs after
 `chalice deploy`.
 """
@@ -224,6 +226,58 @@ def add_sign_up_trigger(template: dict, *, user_pool_id: str, user_pool_arn: str
                        "UserPoolId": user_pool_id, "TriggerArn": {"Fn::GetAtt": [function, "Arn"]}}}
 
 
+#: What `chalice package` names the WebSocket API and its stage.
+WEBSOCKET_API = "WebsocketAPI"
+WEBSOCKET_STAGE = "WebsocketAPIStage"
+WEBSOCKET_POLICY_SID = "WebsocketConnections"
+MANAGE_CONNECTIONS = "execute-api:ManageConnections"
+
+
+def websocket_management_url(template: dict) -> dict | None:
+    """The management endpoint of the package's WebSocket API (`https://{api-id}.execute-api.{region}.
+    amazonaws.com/{stage}`), as a CloudFormation value; None when the app has no websocket handlers."""
+    resources = template.get("Resources", {})
+    if WEBSOCKET_API not in resources:
+        return None
+    stage = resources[WEBSOCKET_STAGE]["Properties"]["StageName"]
+    return {"Fn::Sub": f"https://${{{WEBSOCKET_API}}}.execute-api.${{AWS::Region}}.${{AWS::URLSuffix}}/{stage}"}
+
+
+def websocket_connections_arn(template: dict) -> dict:
+    """Every management call (POST, GET, DELETE) on the connections of this API's stage, nothing else."""
+    stage = template["Resources"][WEBSOCKET_STAGE]["Properties"]["StageName"]
+    return {"Fn::Sub": "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:"
+                       f"${{{WEBSOCKET_API}}}/{stage}/*/@connections/*"}
+
+
+def add_websocket_management(template: dict) -> None:
+    """Every function learns the management URL (stream handlers broadcast too), and the functions'
+    role may manage that API's connections: the policy files cannot name an API that does not exist
+    yet (`infra/policies.py`), and Chalice adds its own wildcard statement only to generated policies."""
+    url = websocket_management_url(template)
+    if url is None:
+        return
+    resources = template["Resources"]
+    roles = set()
+    for resource in resources.values():
+        if resource.get("Type") not in ("AWS::Serverless::Function", "AWS::Lambda::Function"):
+            continue
+        props = resource.setdefault("Properties", {})
+        role = props.get("Role")
+        if not (isinstance(role, dict) and "Fn::GetAtt" in role):
+            continue  # a function outside Chalice's (the sign-up trigger's attacher) keeps its own role
+        roles.add(role["Fn::GetAtt"][0])
+        props.setdefault("Environment", {}).setdefault("Variables", {})["WEBSOCKET_MANAGEMENT_URL"] = dict(url)
+    statement = {"Sid": WEBSOCKET_POLICY_SID, "Effect": "Allow", "Action": [MANAGE_CONNECTIONS],
+                 "Resource": websocket_connections_arn(template)}
+    for name in sorted(roles):
+        if name == "SignUpTriggerAttacherRole":
+            continue
+        for policy in resources[name]["Properties"].get("Policies", []):
+            statements = policy["PolicyDocument"].setdefault("Statement", [])
+            statements[:] = [s for s in statements if s.get("Sid") != WEBSOCKET_POLICY_SID] + [statement]
+
+
 def _handler_of(function_props: dict) -> str | None:
     """The stream handler's name from a function's `Handler` ("chalicelib.streams.feed.fan_out_posts")."""
     handler = function_props.get("Handler")
@@ -255,6 +309,7 @@ def postprocess(template: dict, settings: StageSettings, failure_destination_arn
         elif kind in ("AWS::Serverless::Api", "AWS::ApiGateway::Stage"):
             props["MethodSettings"] = json.loads(json.dumps(throttles))
     add_gateway_responses(template, settings.cors_origins)
+    add_websocket_management(template)
     if user_pool_id and user_pool_arn:
         add_sign_up_trigger(template, user_pool_id=user_pool_id, user_pool_arn=user_pool_arn)
     return template

@@ -6,6 +6,9 @@ name (its GSIs by name, its stream), the stream-failures queue, and only the act
 uses. Region and account are left as `*` (the tables' names carry the stage, and a table of
 another account is out of reach without its own resource policy). The one other wildcard is the
 user pool's id (generated at deploy time), for the single action `AdminUpdateUserAttributes`.
+`execute-api:ManageConnections` is not here: the WebSocket API's id exists only once it is
+deployed, so the deploy (`infra/deploy.py`, step 8) and the package (`infra/packaging.py`) grant it
+on that API's connections alone.
 
     python -m infra.policies           # rewrite .chalice/policy-<stage>.json for every stage
     python -m infra.policies --check   # exit 1 if a file differs from what the template implies

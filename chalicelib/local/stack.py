@@ -5,7 +5,10 @@
    the pool, client and groups);
 3. the stream runner polling every table stream and invoking the app's stream handlers;
 4. the API (Chalice's local server) on $PORT (default 8000);
-5. `.local/stack.json` written last, once everything answers.
+5. the WebSocket gateway (`ws_gateway.py`, the stand-in for API Gateway's WebSocket API) on $WS_PORT
+   (default 8001), its management API on $WS_MANAGEMENT_PORT (default 8002), invoking the app's
+   websocket handlers;
+6. `.local/stack.json` written last, once everything answers.
 
 Ctrl-C (or SIGTERM) stops everything; every start is a fresh, empty world. With DEMO=1 (`make dev
 DEMO=1`, or `--demo`) the demo data set (`chalicelib/local/demo.py`) is loaded before the state
@@ -159,8 +162,11 @@ def _api_server(app, stage: str, host: str, port: int, media=None):
 
 class LocalStack:
     def __init__(self, *, port: int, moto_port: int, state_file: Path, stage: str = "dev",
-                 chaos: bool = False, demo: bool = False, host: str = "127.0.0.1"):
+                 chaos: bool = False, demo: bool = False, host: str = "127.0.0.1",
+                 ws_port: int = 8001, ws_management_port: int = 8002):
         self.port = port
+        self.ws_port = ws_port
+        self.ws_management_port = ws_management_port
         self.moto_port = moto_port
         self.state_file = state_file
         self.stage = stage
@@ -216,6 +222,9 @@ class LocalStack:
         from app import app
 
         self._attach_sign_up_trigger(session, endpoint, outputs["UserPoolId"])
+        self.ws_gateway = self._start_ws_gateway(app)
+        env["WEBSOCKET_MANAGEMENT_URL"] = self.ws_gateway.management_url
+        os.environ["WEBSOCKET_MANAGEMENT_URL"] = self.ws_gateway.management_url  # before any handler runs
         from chalicelib.local.stream_runner import StreamRunner
 
         self.runner = StreamRunner(
@@ -242,6 +251,8 @@ class LocalStack:
             "tables": table_names(outputs),
             "media_bucket": outputs.get("MediaBucketName"),
             "media_base_url": media_base_url,
+            "ws_url": self.ws_gateway.ws_url,
+            "websocket_management_url": self.ws_gateway.management_url,
             "stream_chaos": self.chaos,
             "pid": os.getpid(),
             "environment": env,  # what the app reads (the CLI's `failures replay` runs handlers with it)
@@ -264,6 +275,14 @@ class LocalStack:
 
         s3 = session.client("s3", endpoint_url=endpoint, config=Config(signature_version="s3v4"))
         return _api_server(app, self.stage, self.host, self.port, media=(s3, media_bucket))
+
+    def _start_ws_gateway(self, app):
+        """The app's websocket handlers behind a local API Gateway WebSocket API (none: connects refused)."""
+        from chalicelib.local.ws_gateway import WebSocketGateway
+
+        return WebSocketGateway.for_app(app, host=self.host, port=self.ws_port,
+                                        management_port=self.ws_management_port, stage=self.stage,
+                                        region=REGION).start()
 
     def _attach_sign_up_trigger(self, session, endpoint: str, pool_id: str) -> None:
         """As the deploy does: the app's trigger becomes the pool's PostConfirmation; moto (patched)
@@ -316,6 +335,8 @@ class LocalStack:
             for thread in self._threads:
                 if thread.name == "stream-runner":
                     thread.join(timeout=5)  # let it finish its batch before the AWS it talks to goes
+        if hasattr(self, "ws_gateway"):
+            self.ws_gateway.stop()  # its $disconnect handlers still reach moto
         if hasattr(self, "api"):
             self.api.server.shutdown()
             self.api.server.server_close()
@@ -332,6 +353,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", 8000)))
     parser.add_argument("--moto-port", type=int, default=int(os.environ.get("MOTO_PORT", 5001)))
+    parser.add_argument("--ws-port", type=int, default=int(os.environ.get("WS_PORT", 8001)))
+    parser.add_argument("--ws-management-port", type=int, default=int(os.environ.get("WS_MANAGEMENT_PORT", 8002)))
     parser.add_argument("--state-file", type=Path, default=Path(os.environ.get("STACK_STATE_FILE", DEFAULT_STATE)))
     parser.add_argument("--stage", default="dev")
     parser.add_argument("--demo", action="store_true", default=os.environ.get("DEMO") == "1",
@@ -340,7 +363,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="deliver every stream record at least twice, batches split at random")
     args = parser.parse_args(argv)
     stack = LocalStack(port=args.port, moto_port=args.moto_port, state_file=args.state_file,
-                       stage=args.stage, chaos=args.chaos, demo=args.demo)
+                       stage=args.stage, chaos=args.chaos, demo=args.demo,
+                       ws_port=args.ws_port, ws_management_port=args.ws_management_port)
 
     def shutdown(signum, frame):
         stack.stop()
@@ -356,7 +380,8 @@ def main(argv: list[str] | None = None) -> int:
     except Exception:
         stack.stop()
         raise
-    print(f"Jianghu is up: API {state['api_url']}, AWS {state['aws_endpoint_url']}", flush=True)
+    print(f"Jianghu is up: API {state['api_url']}, WebSocket {state['ws_url']}, AWS {state['aws_endpoint_url']}",
+          flush=True)
     for user in state.get("demo_users", []):
         print(f"  demo user {user['email']} / {user['password']} ({', '.join(user['groups']) or 'shopper'})",
               flush=True)

@@ -44,6 +44,7 @@ class RunningStack:
         self.log_path = log_path
         self.state_file = log_path.parent / "stack.json"
         self.api_url = state["api_url"]
+        self.ws_url = state.get("ws_url", "")
         self.session = boto3.Session(
             region_name=state["region"], aws_access_key_id="local", aws_secret_access_key="local"
         )
@@ -92,6 +93,7 @@ def start_stack(tmp_dir: Path, *, chaos: bool | None = None, extra_env: dict | N
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "STREAM_ARN_", "JWKS", "TOKEN_"))}
     env.update(
         PORT=str(free_port()), MOTO_PORT=str(free_port()), STACK_STATE_FILE=str(state_file),
+        WS_PORT=str(free_port()), WS_MANAGEMENT_PORT=str(free_port()),
         AWS_ACCESS_KEY_ID="local", AWS_SECRET_ACCESS_KEY="local",
         POWERTOOLS_LOG_LEVEL="WARNING", TABLE_PREFIX="jianghu-dev", STAGE="dev",
     )
