@@ -4,6 +4,7 @@ The room's WebSocket is in `chalicelib.api.live_ws`; what viewers see goes out t
 (`services.live_effects`).
 """
 
+from chalicelib.domain.labels import LABEL_IDS
 from chalicelib.http import Api, Query
 from chalicelib.schemas.live import (
     ChatMessageOut,
@@ -31,7 +32,7 @@ def create_room(ctx):
 
 @api.route("GET", "/live", summary="Live rooms of one status (default live), newest first, optionally of a label",
            response=RoomOut, paginated=True,
-           query={"label": "A label of the catalogue",
+           query={"label": Query("A label of the catalogue", enum=tuple(sorted(LABEL_IDS))),
                   "status": Query("scheduled | live | ended (default live)", enum=("scheduled", "live", "ended"))})
 def list_rooms(ctx):
     return live.list_rooms(ctx.query.get("label"), ctx.query.get("status"), ctx.page)

@@ -81,6 +81,7 @@ class LiveRoom(BaseModel):
     viewer_count = NumberAttribute(default=0)
     peak_viewers = NumberAttribute(default=0)
     like_count = NumberAttribute(default=0)
+    like_shards: MapAttribute = MapAttribute(null=True)  # {like shard: its total as counted into like_count}
     unique_viewers = NumberAttribute(default=0)
     product_clicks = NumberAttribute(default=0)
     store_visitors = NumberAttribute(default=0)

@@ -52,7 +52,11 @@ def seed_world(stack, fuzzer) -> dict[str, str]:
                                    {"title": "Which kettle?", "body": "For tea", "labels": ["cooking"]}))
     answer = _created(stack.call("POST", f"/questions/{question['question_id']}/answers", other,
                                  {"body": "The steel one"}))
+    room = _created(stack.call("POST", "/live", fuzzer, {"title": "Fuzz live", "labels": ["cooking"],
+                                                         "product_ids": [own_product["product_id"]]}))
+    _created(stack.call("POST", f"/live/{room['room_id']}/start", fuzzer), 200)
     return {
+        "room_id": room["room_id"],
         "user_id": other.user_id, "merchant_id": other.user_id, "product_id": product["product_id"],
         "post_id": poll["post_id"], "group_id": group["group_id"], "question_id": question["question_id"],
         "answer_id": answer["answer_id"], "review_id": review["review_id"],

@@ -164,8 +164,8 @@ def test_a_room_end_to_end_over_real_sockets(client, users, gateway, request, ru
         call(client, "POST", f"/live/{room_id}/events", user, {"type": "store_visit"})  # distinct users
         click = {"type": "product_click", "product_id": product["product_id"]}
         call(client, "POST", f"/live/{room_id}/events", user, click)
-    bad = call(client, "POST", f"/live/{room_id}/events", fan, {"type": "product_click"})
-    assert bad.status_code == 400 and "product_id" in bad.data["Message"]
+    bad = call(client, "POST", f"/live/{room_id}/events", fan, {"type": "purchase"})
+    assert bad.status_code == 400 and "type" in bad.data["Message"]
 
     # A closed socket is cleaned up
     sockets[-1].close()

@@ -93,12 +93,15 @@ def _change(kind: str, keys: dict, old: dict | None, new: dict | None, seq: str 
 
 
 def test_activity_records_move_the_rooms_counters():
-    from chalicelib.services.live_effects import activity_moves, viewer_moves
+    from chalicelib.services.live_effects import activity_moves, like_shard_totals, viewer_moves
 
-    likes = _change("MODIFY", {}, {"room_id": "r", "kind": "likes", "amount": 5},
-                    {"room_id": "r", "kind": "likes", "amount": 12})
-    ((target, effect_id, delta),) = activity_moves(likes)
-    assert (target.attribute_name, delta) == ("like_count", 7) and effect_id == likes.effect_id("live-likes")
+    def likes(old: int, new: int, shard: int = 7, seq: str = "1") -> Change:
+        image = {"room_id": "r", "kind": "likes", "activity_key": f"r#likes#{shard}"}
+        return _change("MODIFY", {}, {**image, "amount": old}, {**image, "amount": new}, seq)
+
+    assert list(activity_moves(likes(5, 12))) == []  # like shards are folded by their totals instead
+    batch = [likes(5, 12), likes(12, 20, seq="2"), likes(5, 12, seq="1"), likes(0, 3, shard=9, seq="3")]
+    assert like_shard_totals(batch) == {"r": {"7": 20, "9": 3}}  # a replayed older total is below the newest
     visit = _change("INSERT", {}, None, {"room_id": "r", "kind": "visit"})
     assert [(t.attribute_name, d) for t, _, d in activity_moves(visit)] == [("store_visitors", 1)]
     assert list(activity_moves(_change("INSERT", {}, None, {"room_id": "r", "kind": "mute"}))) == []
