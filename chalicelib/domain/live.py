@@ -66,6 +66,11 @@ def like_key(room_id: str, connection_id: str) -> str:
     return f"{room_id}#likes#{shard_of(connection_id, LIKE_SHARDS)}"
 
 
+def viewer_shard_key(room_id: str, connection_id: str) -> str:
+    """The counter shard of a socket's joins and leaves (and its user's first view)."""
+    return f"{room_id}#viewers#{shard_of(connection_id, CONNECTION_SHARDS)}"
+
+
 def activity_key(room_id: str, kind: str, stable_id: str) -> str:
     return f"{room_id}#{kind}#{shard_of(stable_id, ACTIVITY_SHARDS)}"
 

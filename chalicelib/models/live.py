@@ -9,7 +9,8 @@ Key schemas (Double-11: 100,000 viewers in one room touch no hot key):
   item per socket (`connection_key` = "conn#<connection_id>", `connection_id`) naming its room,
   since `$disconnect` and `$default` events carry only the connection id.
 - `LiveActivity` (`activity_key` = "<room_id>#<kind>#<shard>", `item_id`): like counter shards,
-  the distinct viewers and store visitors, product clicks, and mutes ("<room_id>#mute", user id).
+  viewer counter shards (joins, leaves, first views), the distinct viewers and store visitors,
+  product clicks, chat-cap slots and mutes ("<room_id>#mute", user id).
 - `LiveChat` (`room_id`, `message_id`): the chat that was broadcast, for replay.
 """
 
@@ -81,7 +82,7 @@ class LiveRoom(BaseModel):
     viewer_count = NumberAttribute(default=0)
     peak_viewers = NumberAttribute(default=0)
     like_count = NumberAttribute(default=0)
-    like_shards: MapAttribute = MapAttribute(null=True)  # {like shard: its total as counted into like_count}
+    shard_totals: MapAttribute = MapAttribute(null=True)  # {"likes#7": n, "joins#3": n, ...} as counted here
     unique_viewers = NumberAttribute(default=0)
     product_clicks = NumberAttribute(default=0)
     store_visitors = NumberAttribute(default=0)
@@ -113,6 +114,9 @@ class LiveActivity(BaseModel):
     item_id = UnicodeAttribute(range_key=True)
     room_id = UnicodeAttribute()
     kind = UnicodeAttribute()  # likes | viewer | visit | click | mute
+    joins = NumberAttribute(null=True)  # a viewer shard's sockets joined, left, first views: only grow
+    leaves = NumberAttribute(null=True)
+    uniques = NumberAttribute(null=True)
     amount = NumberAttribute(null=True)  # a like shard's total, a chat-cap slot counter
     product_id = UnicodeAttribute(null=True)
     created_at = UnicodeAttribute(null=True)

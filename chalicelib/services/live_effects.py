@@ -1,9 +1,8 @@
 """Live rooms on the stream path: counters summed per batch, broadcasts, notices and the feed item.
 
-- LiveConnections stream: sockets arriving and leaving move the room's `viewer_count` and
-  `peak_viewers`, ONE write of the room per batch (`count_viewers`).
-- LiveActivity stream: like-shard changes, first views, first store visits and clicks are summed
-  into the room's counters, one transaction per room per batch, exactly once (`count_activity`).
+- LiveActivity stream (`count_activity`): the like and viewer shards' monotonic totals (likes,
+  joins, leaves, first views) are folded into the room, one conditional update per room per batch
+  (`fold_shard_totals`); first store visits and clicks are summed exactly once with markers.
 - LiveRooms stream: every change of a room (status, pin, coupon drop, likes, viewers) is broadcast
   to its sockets (`broadcast_room_changes`: one frame set per room per batch, so likes and viewer
   counts go out at most about once a second: the handlers' 1 s batching window); a start tells the
@@ -26,119 +25,121 @@ from chalicelib.domain.ids import cause_id, epoch_seconds, id_time_ms, new_id
 from chalicelib.models.base import get_or_none
 from chalicelib.models.live import LiveConnection, LiveRoom
 from chalicelib.models.transactions import Transaction
-from chalicelib.services.effects import Counter, sum_changes_once
+from chalicelib.services.effects import sum_changes_once
+
+# -- likes, views, visits, clicks -------------------------------------------------------------------
+_ACTIVITY_COUNTERS = {"visit": "store_visitors", "click": "product_clicks"}
 
 
-# -- viewers ----------------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class RoomViewers:
-    """The room's `viewer_count` moved by the batch's sum and `peak_viewers` raised to match: read,
-    then written under the read's value (a lost race reads and writes again)."""
+class RoomCounters:
+    """The room's summed counters (`{attribute: delta}` per record): one update of the room for all of
+    them (a transaction may not name one item twice)."""
 
     room_id: str
-    gone_if_false: bool = False
+    gone_if_false: bool = True
 
     def write(self, transaction: Transaction, label: str, deltas: Sequence[Any]) -> bool:
-        room = get_or_none(LiveRoom, self.room_id, consistent_read=True)
-        if room is None:
-            return False
-        count = int(room.viewer_count or 0)
-        new = max(count + sum(deltas), 0)
-        transaction.update(label, LiveRoom(self.room_id),
-                           actions=[LiveRoom.viewer_count.set(new),
-                                    LiveRoom.peak_viewers.set(rules.peak_after(int(room.peak_viewers or 0), new))],
-                           condition=LiveRoom.viewer_count == room.viewer_count, retry_if_false=True)
+        sums: dict[str, int] = defaultdict(int)
+        for delta in deltas:
+            for attribute, value in delta.items():
+                sums[attribute] += value
+        actions = [getattr(LiveRoom, attribute).add(value) for attribute, value in sorted(sums.items()) if value]
+        if actions:
+            transaction.update(label, LiveRoom(self.room_id), actions=actions, condition=LiveRoom.room_id.exists())
         return True
 
 
-def viewer_moves(change: Change) -> Iterable[tuple[Any, str, Any]]:
-    key = str(change.keys.get("connection_key", ""))
-    if rules.is_lookup_key(key) or change.kind == "MODIFY":
-        return []
-    item = change.item
-    return [(RoomViewers(item["room_id"]), change.effect_id("live-viewers"), change.count_delta)]
-
-
-@per_batch
-def count_viewers(changes: Sequence[Change]) -> BatchFailures:
-    return sum_changes_once(changes, viewer_moves)
-
-
-# -- likes, views, visits, clicks -------------------------------------------------------------------
-_ACTIVITY_COUNTERS = {"viewer": "unique_viewers", "visit": "store_visitors", "click": "product_clicks"}
-
-
 def activity_moves(change: Change) -> Iterable[tuple[Any, str, Any]]:
-    """First views, first store visits and clicks: +1 on the room's counter, exactly once (markers)."""
+    """First store visits and clicks: +1 on the room's counter, exactly once (markers)."""
     item = change.item
     attribute = _ACTIVITY_COUNTERS.get(str(item.get("kind")))
     if attribute and change.kind == "INSERT":
-        return [(Counter(LiveRoom, item["room_id"], attribute), change.effect_id("live-activity"), 1)]
+        return [(RoomCounters(item["room_id"]), change.effect_id("live-activity"), {attribute: 1})]
     return []
 
 
-LIKE_SHARDS_PER_UPDATE = 32  # a condition per shard: 32 stay far inside DynamoDB's 4 KB of expression
+SHARDS_PER_UPDATE = 32  # a condition per shard: 32 stay far inside DynamoDB's 4 KB of expression
+#: The monotonic totals a shard item keeps, and the room counter each moves (leaves move viewers down).
+SHARD_TOTALS = {"amount": "likes", "joins": "joins", "leaves": "leaves", "uniques": "uniques"}
 
 
-def like_shard_totals(changes: Sequence[Change]) -> dict[str, dict[str, int]]:
-    """`{room_id: {shard: highest total seen}}` from the batch's like-shard records. A shard's total
-    only grows, so the highest of a batch is its newest, and an old record replayed is below it."""
+def shard_totals(changes: Sequence[Change]) -> dict[str, dict[str, int]]:
+    """`{room_id: {"<total>#<shard>": highest value seen}}` from the batch's like and viewer shard
+    records. Each total only grows, so a batch's highest is its newest, and a replayed older record
+    is below what the room has already counted."""
     totals: dict[str, dict[str, int]] = defaultdict(dict)
     for change in changes:
         item = change.new or {}
-        if item.get("kind") == "likes" and change.kind != "REMOVE":
-            shard = str(item["activity_key"]).rsplit("#", 1)[-1]
-            totals[item["room_id"]][shard] = max(totals[item["room_id"]].get(shard, 0), int(item.get("amount") or 0))
+        if item.get("kind") not in ("likes", "viewers") or change.kind == "REMOVE":
+            continue
+        shard = str(item["activity_key"]).rsplit("#", 1)[-1]
+        for attribute, family in SHARD_TOTALS.items():
+            if item.get(attribute) is not None:
+                key = f"{family}#{shard}"
+                totals[item["room_id"]][key] = max(totals[item["room_id"]].get(key, 0), int(item[attribute]))
     return totals
 
 
-def fold_like_totals(room_id: str, shards: dict[str, int]) -> None:
-    """The room keeps each like shard's total it has counted (`like_shards`) and `like_count`, their
-    sum: ONE conditional update per room per batch raises both (no marker per record: at 100,000 like
-    messages a second a marker each would be ~1,000 transactions a second on the room). A replay
-    is below what is kept and moves nothing; a lost race reads again."""
+def room_moves(moves: dict[str, int], kept: dict[str, int]) -> dict[str, int]:
+    """What raising the kept shard totals to `moves` does to the room's counters."""
+    sums: dict[str, int] = defaultdict(int)
+    for key, total in moves.items():
+        sums[key.split("#", 1)[0]] += total - kept.get(key, 0)
+    return {"like_count": sums["likes"], "viewer_count": sums["joins"] - sums["leaves"],
+            "unique_viewers": sums["uniques"]}
+
+
+def fold_shard_totals(room_id: str, totals: dict[str, int]) -> None:
+    """The room keeps each shard total it has counted (`shard_totals`) and the counters they make:
+    ONE conditional update per room per batch (per 32 shards) raises both, `peak_viewers` with them.
+    No marker per record: at 100,000 viewers a marker each would be hundreds of transactions a
+    second on the room. A replay is below what is kept and moves nothing; a lost race reads again."""
     from chalicelib.models.base import update_if
 
-    items = sorted(shards.items())
-    for start in range(0, len(items), LIKE_SHARDS_PER_UPDATE):
-        chunk = dict(items[start:start + LIKE_SHARDS_PER_UPDATE])
+    items = sorted(totals.items())
+    for start in range(0, len(items), SHARDS_PER_UPDATE):
+        chunk = dict(items[start:start + SHARDS_PER_UPDATE])
         for _ in range(10):
             room = get_or_none(LiveRoom, room_id, consistent_read=True)
             if room is None:
                 return
-            kept = {str(k): int(v) for k, v in (room.like_shards.as_dict() if room.like_shards else {}).items()}
-            moves = {shard: total for shard, total in chunk.items() if total > kept.get(shard, 0)}
+            kept = {str(k): int(v) for k, v in (room.shard_totals.as_dict() if room.shard_totals else {}).items()}
+            moves = {key: total for key, total in chunk.items() if total > kept.get(key, 0)}
             if not moves:
                 break
-            actions: list = [LiveRoom.like_count.add(sum(total - kept.get(s, 0) for s, total in moves.items()))]
-            condition = LiveRoom.room_id.exists()
-            if room.like_shards is None:  # the room's first likes: the map itself is written
-                actions.append(LiveRoom.like_shards.set(moves))
-                first = condition & LiveRoom.like_shards.does_not_exist()
-                if update_if(LiveRoom(room_id), actions=actions, condition=first):
-                    break
-                continue
-            for shard, total in moves.items():
-                actions.append(LiveRoom.like_shards[shard].set(total))  # type: ignore[index]
-                path = LiveRoom.like_shards[shard]  # type: ignore[index]
-                condition &= (path == kept[shard]) if shard in kept else path.does_not_exist()
+            counters = room_moves(moves, kept)
+            viewers = max(int(room.viewer_count or 0) + counters["viewer_count"], 0)
+            actions: list = [LiveRoom.like_count.add(counters["like_count"]),
+                             LiveRoom.unique_viewers.add(counters["unique_viewers"]),
+                             LiveRoom.viewer_count.set(viewers),
+                             LiveRoom.peak_viewers.set(rules.peak_after(int(room.peak_viewers or 0), viewers))]
+            condition = LiveRoom.viewer_count == room.viewer_count
+            if room.shard_totals is None:  # the room's first: the map itself is written
+                actions.append(LiveRoom.shard_totals.set(moves))
+                condition &= LiveRoom.shard_totals.does_not_exist()
+            else:
+                for key, total in moves.items():
+                    path = LiveRoom.shard_totals[key]  # type: ignore[index]
+                    actions.append(path.set(total))
+                    condition &= (path == kept[key]) if key in kept else path.does_not_exist()
             if update_if(LiveRoom(room_id), actions=actions, condition=condition):
                 break
         else:
             from chalicelib.errors import Busy
 
-            raise Busy("like totals kept losing races")
+            raise Busy("room totals kept losing races")
 
 
 @per_batch
 def count_activity(changes: Sequence[Change]) -> BatchFailures:
     failed = sum_changes_once(changes, activity_moves)
-    for room_id, shards in like_shard_totals([c for c in changes if c.sequence_number not in failed]).items():
+    for room_id, totals in shard_totals([c for c in changes if c.sequence_number not in failed]).items():
         try:
-            fold_like_totals(room_id, shards)
-        except Exception as exc:  # noqa: BLE001 - that room's like records are delivered again
+            fold_shard_totals(room_id, totals)
+        except Exception as exc:  # noqa: BLE001 - that room's shard records are delivered again
             failed.update({c.sequence_number: exc for c in changes if (c.new or {}).get("room_id") == room_id
-                           and (c.new or {}).get("kind") == "likes"})
+                           and (c.new or {}).get("kind") in ("likes", "viewers")})
     return failed
 
 
@@ -155,12 +156,18 @@ def connection_ids(room_id: str) -> list[str]:
 
 
 def forget_connection(connection_id: str) -> None:
-    """A socket that is gone (410, or `$disconnect`): its lookup and room items go."""
+    """A socket that is gone (410, or `$disconnect`): its lookup and room items go, and its viewer
+    shard counts one leave (once: only the call that deleted the lookup item counts it)."""
+    from chalicelib.models.base import delete_if
+    from chalicelib.models.live import LiveActivity
+
     lookup = get_or_none(LiveConnection, rules.lookup_key(connection_id), connection_id)
     if lookup is None:
         return
     LiveConnection(rules.connection_key(lookup.room_id, connection_id), connection_id).delete()
-    lookup.delete()
+    if delete_if(lookup, LiveConnection.connection_id.exists()):
+        LiveActivity(rules.viewer_shard_key(lookup.room_id, connection_id), "viewers").update(actions=[
+            LiveActivity.leaves.add(1), LiveActivity.room_id.set(lookup.room_id), LiveActivity.kind.set("viewers")])
 
 
 def send_frames(connection_ids_: list[str], frames: list[dict]) -> None:

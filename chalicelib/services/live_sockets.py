@@ -49,9 +49,15 @@ def connect(connection_id: str, query: dict[str, str]) -> int:
                    is_host=is_host, user_card=card.model_dump_json(), connected_at=now, expires_at=expires).save()
     LiveConnection(rules.connection_key(room_id, connection_id), connection_id, room_id=room_id,
                    user_id=caller.user_id, is_host=is_host, connected_at=now, expires_at=expires).save()
+    first_view = False
     if not is_host:
-        put_unless_present(LiveActivity(rules.activity_key(room_id, "viewer", caller.user_id), caller.user_id,
-                                        room_id=room_id, kind="viewer", created_at=now))
+        viewer = LiveActivity(rules.activity_key(room_id, "viewer", caller.user_id), caller.user_id,
+                              room_id=room_id, kind="viewer", created_at=now)
+        first_view = put_unless_present(viewer) is viewer
+    counts: list = [LiveActivity.joins.add(1), LiveActivity.room_id.set(room_id), LiveActivity.kind.set("viewers")]
+    if first_view:
+        counts.append(LiveActivity.uniques.add(1))
+    LiveActivity(rules.viewer_shard_key(room_id, connection_id), "viewers").update(actions=counts)
     return 200
 
 

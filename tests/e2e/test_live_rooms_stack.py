@@ -47,11 +47,11 @@ class Socket:
         await self.ws.send(json.dumps(message))
 
 
-async def until(probe, timeout: float = 60.0):
+async def until(probe, timeout: float = 60.0, describe=None):
     deadline = time.time() + timeout
     while not (result := probe()):
         if time.time() > deadline:
-            raise AssertionError("condition not met in time")
+            raise AssertionError("condition not met in time" + (f": {describe()}" if describe else ""))
         await asyncio.sleep(0.2)
     return result
 
@@ -110,7 +110,13 @@ def test_a_live_room_from_schedule_to_replay(live_stack):
         await asyncio.gather(*(s.send({"action": "like", "count": 1}) for s in sockets
                                for _ in range(LIKES_PER_SOCKET)))
         total = SOCKETS * LIKES_PER_SOCKET
-        await until(lambda: any(e["total"] == total for e in sockets[0].of("likes")), timeout=120)
+        def likes_state():
+            room = stack.call("GET", f"/live/{room_id}", host).json()
+            errors = [e for s in sockets for e in s.of("error")][:5]
+            return {"like_count": room["like_count"], "seen": sockets[0].of("likes")[-3:], "errors": errors}
+
+        await until(lambda: any(e["total"] == total for e in sockets[0].of("likes")), timeout=120,
+                    describe=likes_state)
         for s in sockets[:20]:
             await until(lambda s=s: any(e["total"] == total for e in s.of("likes")))
             assert sum(e["delta"] for e in s.of("likes")) == total

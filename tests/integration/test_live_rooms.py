@@ -171,6 +171,7 @@ def test_a_room_end_to_end_over_real_sockets(client, users, gateway, request, ru
     sockets[-1].close()
     streams.drain()
     sockets[0].wait_for("viewers", lambda found: found[-1]["count"] == VIEWERS, between=drained)
+    streams.drain()
     stats = call(client, "GET", f"/live/{room_id}/stats", shop).data
     assert stats["unique_viewers"] == VIEWERS and stats["store_visitors"] == 3 and stats["product_clicks"] == 3
     assert stats["visit_rate"] == 0.25 and stats["peak_viewers"] == VIEWERS + 1

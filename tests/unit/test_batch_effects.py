@@ -170,7 +170,7 @@ def test_handlers_that_sum_read_big_batches_with_a_window():
     expected = {"count_group_members": SUMMED_BATCH_SIZE, "tally_coupon_stock": SUMMED_BATCH_SIZE,
                 "update_follow_graph": MIXED_BATCH_SIZE, "track_answers": MIXED_BATCH_SIZE,
                 "tally_answer_votes": MIXED_BATCH_SIZE, "tally_helpful_marks": MIXED_BATCH_SIZE,
-                "count_live_viewers": SUMMED_BATCH_SIZE, "count_live_activity": SUMMED_BATCH_SIZE}
+                "count_live_activity": SUMMED_BATCH_SIZE}
     for name, size in expected.items():
         assert sources[name].batch_size == size, name
         assert sources[name].maximum_batching_window_in_seconds == SUMMED_BATCH_WINDOW_SECONDS, name

@@ -93,21 +93,22 @@ def _change(kind: str, keys: dict, old: dict | None, new: dict | None, seq: str 
 
 
 def test_activity_records_move_the_rooms_counters():
-    from chalicelib.services.live_effects import activity_moves, like_shard_totals, viewer_moves
+    from chalicelib.services.live_effects import activity_moves, room_moves, shard_totals
 
-    def likes(old: int, new: int, shard: int = 7, seq: str = "1") -> Change:
-        image = {"room_id": "r", "kind": "likes", "activity_key": f"r#likes#{shard}"}
-        return _change("MODIFY", {}, {**image, "amount": old}, {**image, "amount": new}, seq)
+    def shard(kind: str, shard: int, seq: str = "1", **totals) -> Change:
+        image = {"room_id": "r", "kind": kind, "activity_key": f"r#{kind}#{shard}", **totals}
+        return _change("MODIFY", {}, image, image, seq)
 
-    assert list(activity_moves(likes(5, 12))) == []  # like shards are folded by their totals instead
-    batch = [likes(5, 12), likes(12, 20, seq="2"), likes(5, 12, seq="1"), likes(0, 3, shard=9, seq="3")]
-    assert like_shard_totals(batch) == {"r": {"7": 20, "9": 3}}  # a replayed older total is below the newest
+    batch = [shard("likes", 7, amount=12), shard("likes", 7, "2", amount=20), shard("likes", 7, "1", amount=12),
+             shard("likes", 9, "3", amount=3), shard("viewers", 4, "4", joins=5, leaves=1, uniques=4),
+             shard("viewers", 4, "5", joins=6, leaves=2, uniques=4)]
+    totals = shard_totals(batch)
+    # a replayed older total is below the newest; every total is folded by its highest value
+    assert totals == {"r": {"likes#7": 20, "likes#9": 3, "joins#4": 6, "leaves#4": 2, "uniques#4": 4}}
+    kept = {"likes#7": 10, "joins#4": 5, "leaves#4": 1}
+    assert room_moves(totals["r"], kept) == {"like_count": 13, "viewer_count": 0, "unique_viewers": 4}
+    assert list(activity_moves(batch[0])) == []  # shards are folded, not summed with markers
     visit = _change("INSERT", {}, None, {"room_id": "r", "kind": "visit"})
-    assert [(t.attribute_name, d) for t, _, d in activity_moves(visit)] == [("store_visitors", 1)]
+    assert [d for _, _, d in activity_moves(visit)] == [{"store_visitors": 1}]
     assert list(activity_moves(_change("INSERT", {}, None, {"room_id": "r", "kind": "mute"}))) == []
     assert list(activity_moves(_change("REMOVE", {}, {"room_id": "r", "kind": "visit"}, None))) == []
-    joined = _change("INSERT", {"connection_key": "r#3"}, None, {"room_id": "r"})
-    left = _change("REMOVE", {"connection_key": "r#3"}, {"room_id": "r"}, None)
-    lookup = _change("INSERT", {"connection_key": "conn#x"}, None, {"room_id": "r"})
-    assert [d for _, _, d in viewer_moves(joined)] == [1] and [d for _, _, d in viewer_moves(left)] == [-1]
-    assert list(viewer_moves(lookup)) == []

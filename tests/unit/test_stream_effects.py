@@ -183,7 +183,7 @@ def test_every_table_stream_has_one_handler_and_it_lists_named_use_cases():
                              "rank_merchants", "propagate_merchant_tiers", "index_products", "continue_jobs",
                              "tally_coupon_stock", "track_reviews", "count_unread_notifications",
                              "tally_poll_votes", "count_likes", "track_comments",
-                             "broadcast_live_rooms", "count_live_viewers", "count_live_activity", "broadcast_live_chat"}
+                             "broadcast_live_rooms", "count_live_activity", "broadcast_live_chat"}
     streams = [source.stream_arn for source in app.app.event_sources if hasattr(source, "stream_arn")]
     assert len(streams) == len(set(streams)) == len(handlers)
     for name, handler in handlers.items():
