@@ -13,7 +13,7 @@ import time
 from chalicelib.domain import live as rules
 from chalicelib.domain.ids import new_id, now_iso
 from chalicelib.errors import DomainError
-from chalicelib.models.base import batch_get, get_or_none, put_unless_present
+from chalicelib.models.base import get_or_none, put_unless_present
 from chalicelib.models.live import LiveActivity, LiveChatMessage, LiveConnection, LiveRoom
 from chalicelib.services import live_effects
 
@@ -36,7 +36,7 @@ def connect(connection_id: str, query: dict[str, str]) -> int:
         return error.status
     if not room_id or len(room_id) > 128:
         return 404
-    room = get_or_none(LiveRoom, room_id)
+    room = cached_room(room_id)
     if room is None:
         return 404
     if room.status == rules.ENDED:
@@ -69,26 +69,50 @@ def message(connection_id: str, body: str | None) -> None:
     """One client frame: chat, like or ping. Any refusal is an `error` event to this socket."""
     try:
         parsed = rules.parse_client_message(body)
-        lookup, room, muted = _context(connection_id)
+        lookup = _lookup(connection_id)
         if parsed.action == "ping":
             live_effects.send_to(connection_id, {"type": "pong", "event_id": new_id()})
-        elif parsed.action == "like":
+            return
+        room = _open_room(lookup)
+        if parsed.action == "like":
             _like(lookup, connection_id, parsed.count)
         else:
-            _chat(lookup, room, muted, parsed.text)
+            _chat(lookup, room, parsed.text)
     except rules.LiveInputError as refused:
         live_effects.send_to(connection_id, rules.error_event(refused.code, refused.message, new_id()))
 
 
-def _context(connection_id: str) -> tuple[LiveConnection, LiveRoom, bool]:
+ROOM_CACHE_SECONDS = 1.0
+_rooms: dict[str, tuple[float, LiveRoom | None]] = {}
+
+
+def cached_room(room_id: str) -> LiveRoom | None:
+    """The room as read at most once a second per Lambda container: 100,000 viewers' joins and
+    messages must not each read the room's one item (3,000 read units a second per partition). Its
+    status and viewer count may trail by that second."""
+    now = time.monotonic()
+    found = _rooms.get(room_id)
+    if found is not None and found[0] > now:
+        return found[1]
+    room = get_or_none(LiveRoom, room_id)
+    if len(_rooms) > 1024:
+        _rooms.clear()
+    _rooms[room_id] = (now + ROOM_CACHE_SECONDS, room)
+    return room
+
+
+def _lookup(connection_id: str) -> LiveConnection:
     lookup = get_or_none(LiveConnection, rules.lookup_key(connection_id), connection_id)
     if lookup is None:
         raise rules.LiveInputError("Gone", "This connection has left its room; connect again")
-    room, mute = batch_get([(LiveRoom, lookup.room_id, None),
-                            (LiveActivity, rules.mute_key(lookup.room_id), lookup.user_id)])
-    if room is None or room.status == rules.ENDED:  # type: ignore[attr-defined]
+    return lookup
+
+
+def _open_room(lookup: LiveConnection) -> LiveRoom:
+    room = cached_room(lookup.room_id)
+    if room is None or room.status == rules.ENDED:
         raise rules.LiveInputError("Ended", "The room has ended")
-    return lookup, room, mute is not None  # type: ignore[return-value]
+    return room
 
 
 def _like(lookup: LiveConnection, connection_id: str, count: int) -> None:
@@ -97,11 +121,11 @@ def _like(lookup: LiveConnection, connection_id: str, count: int) -> None:
         LiveActivity.amount.add(count), LiveActivity.room_id.set(room_id), LiveActivity.kind.set("likes")])
 
 
-def _chat(lookup: LiveConnection, room: LiveRoom, muted: bool, text: str) -> None:
+def _chat(lookup: LiveConnection, room: LiveRoom, text: str) -> None:
+    """Rate limit (the socket's own item), then sampling (above 5,000 viewers), then the mute (read
+    only for what would be broadcast), then the per-second cap; what passes is stored and broadcast."""
     from pynamodb.exceptions import UpdateError
 
-    if muted:
-        raise rules.LiveInputError("Muted", "The host has muted you in this room")
     now_ms = int(time.time() * 1000)
     try:  # one message per 2 s per viewer, kept on the socket's lookup item
         lookup.update(actions=[LiveConnection.last_chat_ms.set(now_ms)],
@@ -113,12 +137,13 @@ def _chat(lookup: LiveConnection, room: LiveRoom, muted: bool, text: str) -> Non
         raise
     viewers = int(room.viewer_count or 0)
     message_id = new_id(now_ms)
-    is_host = bool(lookup.is_host)
-    if rules.chat_is_capped(viewers, is_host):
-        if _random.random() >= rules.chat_sample_probability(viewers):
-            return  # sampled out: not broadcast, not stored
-        if not _take_chat_slot(room.room_id, now_ms // 1000, message_id):
-            return
+    capped = rules.chat_is_capped(viewers, bool(lookup.is_host))
+    if capped and _random.random() >= rules.chat_sample_probability(viewers):
+        return  # sampled out: not broadcast, not stored
+    if get_or_none(LiveActivity, rules.mute_key(room.room_id), lookup.user_id) is not None:
+        raise rules.LiveInputError("Muted", "The host has muted you in this room")
+    if capped and not _take_chat_slot(room.room_id, now_ms // 1000, message_id):
+        return
     LiveChatMessage(room.room_id, message_id, user_id=lookup.user_id, user_card=lookup.user_card or json.dumps({}),
                     text=text, sent_at=now_iso()).save()
 

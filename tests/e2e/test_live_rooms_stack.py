@@ -151,7 +151,8 @@ def test_a_live_room_from_schedule_to_replay(live_stack):
 
         # A closed socket is cleaned up
         await sockets[-1].ws.close()
-        await until(lambda: any(e["count"] == SOCKETS for e in sockets[0].of("viewers")[-1:]), timeout=30)
+        await until(lambda: any((e["count"], e["peak"]) == (SOCKETS, SOCKETS + 1) for e in sockets[0].of("viewers")),
+                    timeout=30)
 
         def stats():
             body = stack.call("GET", f"/live/{room_id}/stats", host).json()

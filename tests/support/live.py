@@ -57,7 +57,7 @@ class Viewer:
                 seen.setdefault(frame["event_id"], frame)
         return list(seen.values())
 
-    def wait_for(self, kind: str, predicate: Callable[[list[dict]], bool] = bool, timeout: float = 10.0,
+    def wait_for(self, kind: str, predicate: Callable[[list[dict]], bool] = bool, timeout: float = 30.0,
                  between: Callable[[], object] | None = None) -> list[dict]:
         deadline = time.time() + timeout
         while True:
