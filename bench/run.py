@@ -6,7 +6,8 @@
 Parts: operations (DynamoDB calls per request), fanout (a 2,000-follower post through the streams),
 hot_keys (Double-11 bursts on one item, metered in write/read units, and the cost model built on
 them: `bench/hotkeys.py`, `bench/cost_model.py`), cold_start (`import app` against `import boto3`),
-package (the `chalice package` zip).
+package (the `chalice package` zip), broadcast (one event to 2,000 sockets of the local WebSocket gateway
+through the management API: `bench/broadcast.py`).
 """
 
 from __future__ import annotations
@@ -24,13 +25,14 @@ from bench import harness, meter  # noqa: F401  first: their DynamoDB hooks must
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results.json"
 README = ROOT / "bench" / "README.md"
-PARTS = ("operations", "fanout", "hot_keys", "cold_start", "package")
-ORDER = ("operations", "fanout", "hot_keys", "cost", "cold_start", "package")
+PARTS = ("operations", "fanout", "hot_keys", "cold_start", "package", "broadcast")
+ORDER = ("operations", "fanout", "hot_keys", "cost", "cold_start", "package", "broadcast")
 START, END = "<!-- bench:results:start -->", "<!-- bench:results:end -->"
 
 FANOUT_RATIO_TARGET = 1.5
 COLD_START_RATIO_TARGET = 2.0
 ZIP_MB_TARGET = 15.0
+BROADCAST_RATIO_TARGET = 1.5
 
 
 def committed() -> dict:
@@ -98,7 +100,28 @@ def verdicts(results: dict) -> list[tuple[str, str, str, bool]]:
     if package:
         size = package["zip_mb"]
         rows.append(("package zip_mb", f"{size}", f"≤ {ZIP_MB_TARGET:g}", size <= ZIP_MB_TARGET))
+    sent = results.get("broadcast")
+    if sent:
+        rows.append(("broadcast management calls", str(sent["management_calls"]), f"= {sent['connections']}",
+                     sent["management_calls"] == sent["connections"]))
+        rows.append(("broadcast ratio", f"{sent['ratio']}", f"≤ {BROADCAST_RATIO_TARGET}",
+                     sent["ratio"] <= BROADCAST_RATIO_TARGET))
     return rows
+
+
+def broadcast_table(results: dict) -> list[str]:
+    sent = results.get("broadcast")
+    if not sent:
+        return []
+    met = sent["ratio"] <= BROADCAST_RATIO_TARGET
+    return ["", "### Broadcast: one event to the sockets of the local WebSocket gateway (`bench/broadcast.py`)", "",
+            "| measure | value | target |", "|---|---|---|",
+            f"| connections (real sockets) | {sent['connections']:,} | ≥ 2000 |",
+            f"| management API calls | {sent['management_calls']:,} | = connections (no batch call) |",
+            f"| broadcast seconds ({sent['senders']} parallel senders) | {sent['seconds']} | - |",
+            f"| bare sequential loop seconds | {sent['baseline_seconds']} | - |",
+            f"| broadcast ratio | {sent['ratio']} | ≤ {BROADCAST_RATIO_TARGET}{'' if met else ' ✗'} |",
+            f"| frames delivered ({sent['rounds']} rounds × 2 sends) | {sent['frames_delivered']:,} | all |"]
 
 
 def meter_ceiling(kind: str) -> int:
@@ -174,6 +197,7 @@ def table(results: dict, details: dict, extra: dict) -> str:
             biggest = ", ".join(f"{name} {mb}" for name, mb in extra["largest"][:6])
             lines.append(f"| largest in the zip (MB) | {biggest} | - |")
     lines += hot_key_table(results)
+    lines += broadcast_table(results)
     stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     lines += ["", f"Measured {stamp} with Python {sys.version.split()[0]} on moto (in-process)."]
     return "\n".join(lines)
@@ -232,6 +256,14 @@ def main(argv: list[str] | None = None) -> int:
         results["package"] = {"zip_mb": built["zip_mb"]}
         details["largest"] = built["largest"]
         print(f"  deployment.zip {built['zip_mb']} MB", flush=True)
+
+    if "broadcast" in parts:
+        from bench import broadcast
+
+        print("broadcast (2,000 sockets on the local WebSocket gateway):", flush=True)
+        results["broadcast"] = broadcast.measure()
+        print(f"  {results['broadcast']['management_calls']} management calls in {results['broadcast']['seconds']} s "
+              f"(bare loop {results['broadcast']['baseline_seconds']} s)", flush=True)
 
     ordered = {key: results[key] for key in ORDER if key in results}
     RESULTS.write_text(json.dumps(ordered, indent=2) + "\n", encoding="utf-8")

@@ -17,7 +17,9 @@ How it maps to API Gateway (what the deployed WebSocket API does, and what this 
   closed with 1001 (Going away), the deployed limits.
 - The management API (`apigatewaymanagementapi` in boto3) listens on a sibling port,
   `$WS_MANAGEMENT_PORT`: `POST /@connections/{id}` sends the body as one frame (text when it is
-  UTF-8, else binary; over 128 KB: 413 PayloadTooLargeException), `GET` answers `connectedAt`,
+  UTF-8, else binary; over 128 KB: 413 PayloadTooLargeException), queued in order and answered at
+  once, so a viewer that stops reading never stalls the senders (more than `OUTBOX_FRAMES` behind,
+  it is closed with 1008 and posts to it answer 410); `GET` answers `connectedAt`,
   `identity` and `lastActiveAt`, `DELETE` closes the socket (204). Paths work with and without a
   leading `/{stage}`; an unknown or closed connection is 410 with `x-amzn-ErrorType:
   GoneException`, which boto3 raises as `client.exceptions.GoneException`. Requests are not
@@ -39,7 +41,7 @@ import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -48,6 +50,10 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 MAX_MESSAGE_BYTES = 128 * 1024
 IDLE_TIMEOUT_SECONDS = 10 * 60
 MAX_DURATION_SECONDS = 2 * 60 * 60
+#: Frames posted to one connection and not yet written to its socket. A viewer that stops reading
+#: must not stall the broadcast's senders (API Gateway accepts a post without waiting for the
+#: client); one that falls this far behind is closed (1008) and its posts answer 410.
+OUTBOX_FRAMES = 1_000
 
 CONNECT, MESSAGE, DISCONNECT = "$connect", "$default", "$disconnect"
 LOCAL_API_ID = "local"
@@ -80,8 +86,11 @@ class Connection:
     source_ip: str
     user_agent: str
     last_active_at: int = 0
-    closed_by_gateway: str = ""
-    extra: dict = field(default_factory=dict)
+    closed_by_gateway: str = ""  # the reason, when the gateway closed the socket
+    gateway_close_code: int = 0
+    in_session: bool = False  # the upgrade completed and the socket is served
+    outbox: Any = None  # asyncio.Queue of frames posted through the management API, sent in order
+    disconnected: bool = False  # `$disconnect` has been called (once per connection)
 
 
 def chalice_handlers(app: Any) -> dict[str, Handler]:
@@ -146,6 +155,7 @@ class WebSocketGateway:
     # -- lifecycle ----------------------------------------------------------------------------
 
     def start(self, timeout: float = 10.0) -> WebSocketGateway:
+        raise_open_files_limit()
         self._thread = threading.Thread(target=self._run, name="ws-gateway", daemon=True)
         self._thread.start()
         if not self._ready.wait(timeout):
@@ -161,12 +171,18 @@ class WebSocketGateway:
         if self._thread is not None:
             self._thread.join(timeout)
         self._pool.shutdown(wait=False, cancel_futures=True)
+        websocket_api = getattr(self.app, "websocket_api", None)
+        if websocket_api is not None and getattr(websocket_api, "_endpoint", None) == self.management_url:
+            websocket_api._endpoint = websocket_api._client = None
 
     def _point_chalice_at_gateway(self) -> None:
-        """`app.websocket_api.send/close/info` (Chalice's own helpers) post here, not to AWS."""
+        """Chalice's own helpers (`app.websocket_api.send/close/info`, with `app.websocket_api.session`
+        set) post here, not to AWS: deployed, Chalice derives the endpoint from the event's `apiId`
+        unless one is set, and here it is set before the first event."""
         websocket_api = getattr(self.app, "websocket_api", None)
-        if websocket_api is not None and getattr(websocket_api, "_endpoint", None) is None:
+        if websocket_api is not None:
             websocket_api._endpoint = self.management_url
+            websocket_api._client = None
 
     def _run(self) -> None:
         try:
@@ -285,11 +301,13 @@ class WebSocketGateway:
                 body = result.get("body") if isinstance(result, dict) else None
                 return socket.respond(status, (body if isinstance(body, str) else "Forbidden") + "\n")
         socket.gateway_connection = connection
-        if socket.connection_lost_waiter.done():  # the client left while $connect ran
-            await self._disconnected(connection, 1006, "Going away")
-            return None
-        self.connections[connection.connection_id] = connection
+        # a client that leaves before the upgrade completes is never served: it still disconnects
+        socket.connection_lost_waiter.add_done_callback(lambda _: self._lost_before_session(connection))
         return None
+
+    def _lost_before_session(self, connection: Connection) -> None:
+        if not connection.in_session:
+            asyncio.ensure_future(self._disconnected(connection, 1006, "Going away"))
 
     async def _session(self, socket: Any) -> None:
         connection: Connection | None = getattr(socket, "gateway_connection", None)
@@ -297,6 +315,10 @@ class WebSocketGateway:
             return
         from websockets.exceptions import ConnectionClosed
 
+        connection.in_session = True
+        connection.outbox = asyncio.Queue(maxsize=OUTBOX_FRAMES)
+        writer = asyncio.create_task(self._write(connection))
+        self.connections[connection.connection_id] = connection
         try:
             async for message in socket:
                 connection.last_active_at = _millis()
@@ -310,9 +332,29 @@ class WebSocketGateway:
             pass
         finally:
             self.connections.pop(connection.connection_id, None)
-            code = socket.close_code if socket.close_code is not None else 1006
+            writer.cancel()
+            code = connection.gateway_close_code or (socket.close_code if socket.close_code is not None else 1006)
             reason = connection.closed_by_gateway or socket.close_reason or ""
             await self._disconnected(connection, code, reason)
+
+    def _close(self, connection: Connection, code: int, reason: str) -> None:
+        """The gateway ends a connection (DeleteConnection, a limit): its `$disconnect` carries this code."""
+        self.connections.pop(connection.connection_id, None)
+        connection.gateway_close_code = code
+        connection.closed_by_gateway = reason
+        asyncio.create_task(connection.socket.close(code, reason))
+
+    @staticmethod
+    async def _write(connection: Connection) -> None:
+        """Send the connection's posted frames in the order they were posted."""
+        from websockets.exceptions import ConnectionClosed
+
+        while True:
+            frame = await connection.outbox.get()
+            try:
+                await connection.socket.send(frame)
+            except ConnectionClosed:
+                return
 
     async def _message(self, connection: Connection, body: str) -> None:
         context = self._request_context(MESSAGE, "MESSAGE", connection, messageId=new_connection_id())
@@ -329,8 +371,9 @@ class WebSocketGateway:
                 pass
 
     async def _disconnected(self, connection: Connection, code: int, reason: str) -> None:
-        if DISCONNECT not in self.handlers:
+        if connection.disconnected or DISCONNECT not in self.handlers:
             return
+        connection.disconnected = True
         context = self._request_context(DISCONNECT, "DISCONNECT", connection,
                                         disconnectStatusCode=code, disconnectReason=reason)
         event = {"headers": {"Host": self.domain_name, "X-Forwarded-For": connection.source_ip},
@@ -351,9 +394,7 @@ class WebSocketGateway:
                 idle = (now - connection.last_active_at) / 1000 >= self.idle_timeout
                 too_long = (now - connection.connected_at) / 1000 >= self.max_duration
                 if idle or too_long:
-                    self.connections.pop(connection.connection_id, None)
-                    connection.closed_by_gateway = "Going away"
-                    asyncio.create_task(connection.socket.close(1001, "Going away"))
+                    self._close(connection, 1001, "Going away")
 
     # -- management API -----------------------------------------------------------------------
 
@@ -385,8 +426,8 @@ class WebSocketGateway:
                 await writer.drain()
                 if close:
                     break
-        except (ConnectionError, asyncio.IncompleteReadError, ValueError):
-            pass
+        except (ConnectionError, asyncio.IncompleteReadError, ValueError, asyncio.CancelledError):
+            pass  # the client went away, or the gateway is stopping
         finally:
             writer.close()
 
@@ -404,7 +445,7 @@ class WebSocketGateway:
         if method == "POST":
             if len(body) > MAX_MESSAGE_BYTES:
                 return _error(413, "Payload Too Large", "PayloadTooLargeException", "Message too long")
-            from websockets.exceptions import ConnectionClosed
+            from websockets.protocol import State
 
             try:
                 text = body.decode()
@@ -412,10 +453,13 @@ class WebSocketGateway:
                 frame: str | bytes = body
             else:
                 frame = text
-            try:
-                await connection.socket.send(frame)
-            except ConnectionClosed:
+            if connection.socket.state is not State.OPEN:
                 self.connections.pop(connection.connection_id, None)
+                return _error(410, "Gone", "GoneException", None)
+            try:
+                connection.outbox.put_nowait(frame)
+            except asyncio.QueueFull:
+                self._close(connection, 1008, "Too slow")
                 return _error(410, "Gone", "GoneException", None)
             connection.last_active_at = _millis()
             return 200, "OK", {"Content-Type": "application/json"}, b""
@@ -424,10 +468,25 @@ class WebSocketGateway:
                     "identity": {"sourceIp": connection.source_ip, "userAgent": connection.user_agent}}
             return 200, "OK", {"Content-Type": "application/json"}, json.dumps(info).encode()
         if method == "DELETE":
-            self.connections.pop(connection.connection_id, None)
-            asyncio.create_task(connection.socket.close(1000, ""))
+            self._close(connection, 1000, "")
             return 204, "No Content", {}, b""
         return _error(405, "Method Not Allowed", "MethodNotAllowedException", f"Unsupported method: {method}")
+
+
+def raise_open_files_limit(wanted: int = 65_536) -> int:
+    """Every socket is a file descriptor: lift the soft limit (256 on macOS, often 1,024 on Linux)
+    towards the hard one, so thousands of viewers can connect. Returns the soft limit now in force."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if soft != resource.RLIM_INFINITY and soft < target:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+            return target
+        except (ValueError, OSError):
+            pass
+    return soft
 
 
 def _error(status: int, reason: str, code: str, message: str | None) -> tuple[int, str, dict, bytes]:

@@ -16,11 +16,14 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from chalicelib.local.ws_gateway import WebSocketGateway
 from chalicelib.services import broadcast
+from tests.support.ws import gateway_for
 
 EVENTS: list[dict] = []  # every event the handlers saw, in order
-SLOW = threading.Event()  # a `slow` message blocks its handler until this is set
+SLOW = threading.Event()  # a `slow` message (or a `slow` token's connect) blocks its handler until this is set
 
 app = Chalice(app_name="wsgw-test")
+app.websocket_api.session = boto3.Session(region_name="us-east-1", aws_access_key_id="local",
+                                          aws_secret_access_key="local")
 
 
 @app.on_ws_connect()
@@ -29,6 +32,9 @@ def connect_handler(event):
     query = event.to_dict().get("queryStringParameters") or {}
     if query.get("token") == "boom":
         raise RuntimeError("the connect handler failed")
+    if query.get("token") == "slow":
+        SLOW.wait(10)
+        return {"statusCode": 200}
     if query.get("token") != "ok":
         return {"statusCode": 403, "body": "bad token"}
     return {"statusCode": 200}
@@ -41,6 +47,9 @@ def message_handler(event):
         raise RuntimeError("the message handler failed")
     if event.body == "slow":
         SLOW.wait(10)
+    if event.body == "chalice":  # Chalice's own helper, as a handler might use it
+        app.websocket_api.send(event.connection_id, json.dumps({"via": "app.websocket_api"}))
+        return
     reply = {"echo": event.body, "connection_id": event.connection_id}
     broadcast.send_to_connections([event.connection_id], reply)
 
@@ -51,16 +60,12 @@ def disconnect_handler(event):
 
 
 @pytest.fixture
-def gateway(monkeypatch):
+def gateway():
     EVENTS.clear()
     SLOW.clear()
-    running = WebSocketGateway.for_app(app, port=0, stage="dev", idle_timeout=600).start()
-    monkeypatch.setenv("WEBSOCKET_MANAGEMENT_URL", running.management_url)
-    broadcast.reset_management_client()
-    yield running
-    SLOW.set()
-    running.stop()
-    broadcast.reset_management_client()
+    with gateway_for(app, stage="dev") as running:
+        yield running
+        SLOW.set()
 
 
 def management(url: str):
@@ -177,8 +182,10 @@ def test_broadcast_reaches_every_socket_and_reports_a_closed_one_gone(gateway):
         await sockets[0].close()
         await asyncio.sleep(0.05)
         gone: list[str] = []
+        served_before = gateway.management_calls
         report = await asyncio.to_thread(broadcast.send_to_connections, ids, {"type": "pin", "event_id": "e1"},
                                          on_gone=gone.append, senders=16)
+        assert gateway.management_calls - served_before == 200  # one call per connection, the gone one too
         received = await asyncio.gather(*(asyncio.wait_for(ws.recv(), 5) for ws in sockets[1:]))
         for ws in sockets[1:]:
             await ws.close()
@@ -226,3 +233,76 @@ def test_binary_frames_close_with_1003_and_idle_connections_time_out(monkeypatch
         eventually(lambda: len(events("$disconnect")) == 2)
     finally:
         short.stop()
+
+
+def test_chalices_own_send_helper_posts_to_the_gateway(gateway):
+    async def scenario():
+        async with connect(f"{gateway.ws_url}/?token=ok") as ws:
+            await ws.send("chalice")
+            return json.loads(await asyncio.wait_for(ws.recv(), 5))
+
+    assert asyncio.run(scenario()) == {"via": "app.websocket_api"}
+
+
+def test_a_client_that_leaves_while_connect_runs_is_disconnected_once(gateway):
+    async def scenario():
+        with pytest.raises(TimeoutError):
+            async with connect(f"{gateway.ws_url}/?token=slow", open_timeout=0.3):
+                pass
+
+    asyncio.run(scenario())
+    SLOW.set()  # $connect accepts, after the client has gone
+    (gone,) = eventually(lambda: events("$disconnect"))
+    assert gone["requestContext"]["connectionId"] == events("$connect")[0]["requestContext"]["connectionId"]
+    time.sleep(0.2)
+    assert len(events("$disconnect")) == 1 and gateway.connections == {}
+
+
+def test_a_blueprints_handler_gets_the_raw_lambda_event_as_chalice_deploys_it():
+    # Chalice wraps only the app's own websocket handlers into a WebsocketEvent; a blueprint's is the
+    # function itself, which Lambda calls with (event, context). The gateway calls what Chalice registered.
+    from chalice import Blueprint
+
+    seen: list = []
+    blueprint = Blueprint(__name__)
+
+    @blueprint.on_ws_connect()
+    def raw_connect(event, context):
+        seen.append((type(event).__name__, context.function_name))
+        return {"statusCode": 200}
+
+    bare = Chalice(app_name="blueprint-ws")
+    bare.register_blueprint(blueprint)
+    with gateway_for(bare) as running:
+        async def scenario():
+            async with connect(running.ws_url):
+                pass
+
+        asyncio.run(scenario())
+    assert seen == [("dict", "jianghu-websocket_connect")]
+
+
+def test_a_viewer_that_stops_reading_does_not_stall_the_senders_and_is_dropped(gateway, monkeypatch):
+    from chalicelib.local import ws_gateway
+
+    monkeypatch.setattr(ws_gateway, "OUTBOX_FRAMES", 5)
+    client = management(gateway.management_url)
+
+    async def scenario():
+        # a client that reads nothing: its library queue (1 frame) and the TCP buffers fill up
+        async with connect(f"{gateway.ws_url}/?token=ok", max_queue=1, close_timeout=0.5) as stuck:
+            connection_id = events("$connect")[0]["requestContext"]["connectionId"]
+            frame = b"x" * (120 * 1024)
+            for posted in range(1, 500):
+                started = time.perf_counter()
+                try:
+                    await asyncio.to_thread(client.post_to_connection, ConnectionId=connection_id, Data=frame)
+                except client.exceptions.GoneException:
+                    return posted, stuck
+                assert time.perf_counter() - started < 2  # a post never waits for the client to read
+            raise AssertionError("the stuck connection was never dropped")
+
+    posted, stuck = asyncio.run(scenario())
+    assert posted > 5
+    (gone,) = eventually(lambda: events("$disconnect"))
+    assert gone["requestContext"]["disconnectStatusCode"] == 1008
