@@ -57,6 +57,9 @@ RATES = {
     "answer_vote_storm": 1_000,
     "question_surge": 500,  # questions a second in one label (issue #13: the `question#*` partition)
     "fanout_near_threshold": 1,  # posts a second by one author just under FANOUT_PULL_THRESHOLD
+    # 100,000 viewers joining one live room within a minute, each sending a like message (its `count`
+    # bundles up to 50 taps) as it joins
+    "live_room": 100_000 // 60,
 }
 #: The flash sale's campaign as the contract sizes it (10,000 claims a second for 2,000 coupons): its
 #: stock is split into as many shards as a campaign of that size gets, and a burst claims from it.
@@ -171,7 +174,46 @@ def fanout_near_threshold(world, pool) -> Burst:
                  note=f"one post, {followers} followers, per-follower units × (FANOUT_PULL_THRESHOLD − 1)")
 
 
+def live_room(world, pool) -> Burst:
+    """`size` viewers join one live room over its WebSocket (the app's `$connect` handler, with API
+    Gateway's event) and each sends a like message (`$default`); the room's counters and broadcasts
+    run on the stream path. Broadcasts post through moto's management API."""
+    import os
+
+    from chalicelib.local.ws_gateway import chalice_handlers
+    from chalicelib.services import broadcast
+
+    os.environ["WEBSOCKET_MANAGEMENT_URL"] = "https://bench.execute-api.us-east-1.amazonaws.com/bench"
+    broadcast.reset_management_client()
+    host = world.users("host", groups=("merchants",))
+    _profiles(world, [host])
+    room = _ok(_call(world, "POST", "/live", host, {"title": "11.11 live", "labels": ["camera"]}), 201)
+    _ok(_call(world, "POST", f"/live/{room['room_id']}/start", host))
+    handlers = chalice_handlers(__import__("app").app)
+
+    def event(route_key: str, connection_id: str, **extra) -> dict:
+        context = {"routeKey": route_key, "eventType": route_key.strip("$").upper(), "apiId": "bench",
+                   "stage": "bench", "connectionId": connection_id, "domainName": "bench", "requestId": connection_id}
+        return {"requestContext": context, "isBase64Encoded": False, **extra}
+
+    def viewer(index: int, user) -> tuple:
+        connection_id = f"bench{index:06d}AAAA="
+
+        def join_and_like() -> None:
+            query = {"room_id": room["room_id"], "token": user.token}
+            answer = handlers["$connect"](event("$connect", connection_id, queryStringParameters=query), None)
+            assert answer["statusCode"] == 200, answer
+            handlers["$default"](event("$default", connection_id, body='{"action": "like", "count": 5}'), None)
+
+        return (join_and_like, None, None, None, None)
+
+    return Burst([viewer(index, user) for index, user in enumerate(pool)],
+                 {room["room_id"]: "<room>", host.user_id: "<host>"},
+                 note=f"{len(pool)} viewers join one room and send a like message each")
+
+
 SCENARIOS = {
+    "live_room": live_room,
     "flash_coupon": flash_coupon,
     "celebrity_poll": celebrity_poll,
     "follow_surge": follow_surge,
@@ -211,6 +253,9 @@ def run_burst(world, burst: Burst) -> meter.MeterLog:
     world.streams.drain()  # the set-up's own effects are not the burst's
     with meter.metering() as log:
         for method, path, user, body, statuses in burst.requests:
+            if callable(method):  # not an HTTP request (a WebSocket handler's invocation)
+                method()
+                continue
             data = _ok(_call(world, method, path, user, body), *statuses)
             if burst.response_alias and isinstance(data, dict) and burst.response_alias[0] in data:
                 burst.aliases[data[burst.response_alias[0]]] = burst.response_alias[1]

@@ -66,12 +66,15 @@ MEDIA_ACTIONS = ("s3:PutObject",)
 # account's uploads and exports. Listing is granted on the bucket for those two prefixes only.
 ACCOUNT_DATA_ACTIONS = ("s3:DeleteObject", "s3:GetObject", "s3:PutObject")
 ACCOUNT_DATA_PREFIXES = ("uploads/", "exports/")
+# Live rooms: one Amazon IVS channel per room (created with tags), its stream stopped when the room ends.
+LIVE_VIDEO_ACTIONS = ("ivs:CreateChannel", "ivs:TagResource", "ivs:StopStream")
+IVS_CHANNEL_ARN = "arn:aws:ivs:*:*:channel/*"
 # X-Ray has no resource-level permissions: these two are always granted on "*".
 TRACE_ACTIONS = ("xray:PutTelemetryRecords", "xray:PutTraceSegments")
 
 ALLOWED_ACTIONS = frozenset(
     TABLE_ACTIONS + INDEX_ACTIONS + STREAM_ACTIONS + QUEUE_ACTIONS + LOG_ACTIONS + IDENTITY_ACTIONS + TRACE_ACTIONS
-    + MEDIA_ACTIONS + ACCOUNT_DATA_ACTIONS + ("s3:ListBucket",)
+    + MEDIA_ACTIONS + ACCOUNT_DATA_ACTIONS + ("s3:ListBucket",) + LIVE_VIDEO_ACTIONS
 )
 
 
@@ -198,6 +201,12 @@ def build_policy(template: dict, *, stack_name: str, app_name: str = "jianghu", 
             "Action": ["s3:ListBucket"],
             "Resource": [f"arn:aws:s3:::{name}" for name in template_buckets(template, stack_name)],
             "Condition": {"StringLike": {"s3:prefix": [f"{prefix}*" for prefix in ACCOUNT_DATA_PREFIXES]}},
+        },
+        {
+            "Sid": "LiveVideo",
+            "Effect": "Allow",
+            "Action": list(LIVE_VIDEO_ACTIONS),
+            "Resource": [IVS_CHANNEL_ARN],
         },
         {
             "Sid": "Tracing",

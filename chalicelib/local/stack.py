@@ -232,6 +232,8 @@ class LocalStack:
             failures_queue_url=outputs.get("StreamFailuresQueueUrl"),
         )
         self._spawn("stream-runner", self.runner.run_forever)
+        # Live rooms: the app's minute schedule (`live_soon`), every LIVE_SCHEDULE_SECONDS here
+        self._spawn("live-schedule", self._run_live_schedule)
 
         self._spawn("api", self.api.serve_forever)
         api_url = f"http://{self.host}:{self.port}"
@@ -304,6 +306,20 @@ class LocalStack:
         except Exception as exc:
             print(f"demo: not loaded: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
             return []
+
+    def _run_live_schedule(self) -> None:
+        """Invoke the app's scheduled handler as EventBridge would, at a rate tests can shorten."""
+        from chalicelib.api.live_ws import send_live_soon_notices
+
+        seconds = float(os.environ.get("LIVE_SCHEDULE_SECONDS") or 60)
+        while not self._stopped.wait(seconds):
+            try:
+                send_live_soon_notices({"source": "aws.events", "detail-type": "Scheduled Event", "detail": {},
+                                        "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                                        "resources": [], "region": REGION, "account": "123456789012", "id": "local",
+                                        "version": "0"}, None)
+            except Exception as exc:  # noqa: BLE001 - the next tick tries again, as EventBridge would
+                print(f"live-schedule: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
 
     def _spawn(self, name: str, target) -> None:
         thread = threading.Thread(target=target, name=name, daemon=True)

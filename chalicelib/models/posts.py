@@ -73,6 +73,7 @@ class Post(BaseModel):
     created_at = UnicodeAttribute()
     edited_at = UnicodeAttribute(null=True)  # PATCH /posts/{post_id}
     removed_at = UnicodeAttribute(null=True)  # set by moderation: the post leaves every feed and list
+    live_room_id = UnicodeAttribute(null=True)  # a live room's feed item (`kind: "live"`), not a post
     by_author = AuthorPostsIndex()
     by_group = GroupPostsIndex()
     by_writer = PostsByWriterIndex()

@@ -158,9 +158,8 @@ class FanoutOut(ResponseModel):
                    finished_at=job.finished_at)
 
 
-# A home-feed item, told apart by `kind`: a post or a shared activity (each further kind, such as a
-# live room, joins this union with its own `kind`).
-FeedItem = Annotated[Union[PostOut, ActivityItemOut], Field(discriminator="kind")]  # noqa: UP007
+# A home-feed item, told apart by `kind`: a post, a shared activity or a live room.
+FeedItem = Annotated[Union[PostOut, ActivityItemOut, "LiveFeedItemOut"], Field(discriminator="kind")]  # noqa: UP007
 
 
 def _feed_item_out() -> type[BaseModel]:
@@ -175,6 +174,11 @@ def _feed_item_out() -> type[BaseModel]:
 
 #: One item of `GET /feed` (a `RootModel` union, made on first use: see `Deferred`).
 FeedItemOut = Deferred(_feed_item_out)
+
+
+from chalicelib.schemas.live import LiveFeedItemOut  # noqa: E402 - it imports this module's helpers
+
+FeedItemOut.model_rebuild()
 
 
 class EditPost(PatchModel):

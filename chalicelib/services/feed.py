@@ -189,6 +189,7 @@ def read_feed(reader_id: str, page: PageRequest) -> Page:
     reader's votes) and one of the posts' product cards (when any names one). Without large
     accounts: 2 calls, 3 with products; with up to 100 large accounts one more."""
     from chalicelib.services.cards import CardRead
+    from chalicelib.services.live import live_feed_items
     from chalicelib.services.posts import present_read_posts
 
     window = get_settings().feed_max_entries
@@ -252,12 +253,15 @@ def read_feed(reader_id: str, page: PageRequest) -> Page:
         if post is None or post.removed_at:  # deleted (the Posts stream is removing its entries) or removed
             continue
         shown.append(post)
-    # + one call for the products' cards, one for the activities' products and stores (when any)
-    by_id: dict[str, object] = {item.post_id: item for item in present_read_posts(shown, author_cards, readings,
-                                                                                    socials)}
+    # + one call for the products' cards, one for the activities' products and stores, one for the live
+    # rooms (each only when the page has any); a live room's item rides the posts' machinery as a post
+    # naming the room (`services.live_effects`)
+    by_id: dict[str, object] = {item.post_id: item for item in present_read_posts(
+        [p for p in shown if not p.live_room_id], author_cards, readings, socials)}
+    by_id.update(live_feed_items([p for p in shown if p.live_room_id]))
     for item in as_feed_items(present(shown_activities, author_cards)):
         by_id[item.activity.activity_id] = item
-    items = [by_id[post_id] for post_id in merged.post_ids if post_id in by_id]
+    items = [by_id[post_id] for post_id in merged.post_ids if by_id.get(post_id) is not None]
     next_position = rules.next_position(merged, position, window)
     return Page(items=items, next_cursor=page.next_cursor(next_position.to_cursor() if next_position else None))
 

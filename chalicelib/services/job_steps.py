@@ -7,7 +7,8 @@ themselves start jobs through `services.jobs`.
 from __future__ import annotations
 
 from chalicelib.domain.changes import Change
-from chalicelib.services import activity, audience, erasure, exports, good_finds, jobs, post_cleanup
+from chalicelib.services import activity, audience, erasure, exports, good_finds, jobs, live_effects, post_cleanup
+from chalicelib.services.live import NOTIFY_JOB
 
 #: The step function of each kind of job.
 JOB_STEPS: dict[str, jobs.StepFunction] = {
@@ -17,6 +18,7 @@ JOB_STEPS: dict[str, jobs.StepFunction] = {
     activity.WITHDRAW_JOB: activity.run_withdraw_step,
     exports.EXPORT_JOB: exports.run_export_step,
     erasure.ERASE_JOB: erasure.run_erase_step,
+    NOTIFY_JOB: live_effects.run_notify_step,
 }
 
 

@@ -184,6 +184,7 @@ def edit_post(caller: Caller, post_id: str, changes: dict) -> PostOut:
 def list_author_posts(viewer_id: str, author_id: str, page: PageRequest) -> Page:
     """The author's posts outside circles, newest first: one Query on the sparse by_author index."""
     results = Post.by_author.query(author_id, scan_index_forward=False, limit=page.limit,
+                                   filter_condition=Post.live_room_id.does_not_exist(),  # live rooms' feed items
                                    last_evaluated_key=page.start_key(Post.by_author, author_id))
     posts = [post for post in results if not post.removed_at]  # moderation: out of every list
     if not posts and page.position is None and batch_get([(UserProfile, author_id, None)])[0] is None:

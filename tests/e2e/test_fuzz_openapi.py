@@ -61,8 +61,12 @@ def seed_world(stack, fuzzer) -> dict[str, str]:
     wisher = stack.sign_up("wisher")
     _created(stack.call("PUT", f"/me/wishlist/{product['product_id']}", wisher), 200)
     export = _created(stack.call("POST", "/me/export", fuzzer), 202)
+    room = _created(stack.call("POST", "/live", fuzzer, {"title": "Fuzz live", "labels": ["cooking"],
+                                                         "product_ids": [own_product["product_id"]]}))
+    _created(stack.call("POST", f"/live/{room['room_id']}/start", fuzzer), 200)
     return {
         "activity_id": shared[0]["activity_id"], "wisher_id": wisher.user_id,
+        "room_id": room["room_id"],
         "user_id": other.user_id, "merchant_id": other.user_id, "product_id": product["product_id"],
         "post_id": poll["post_id"], "group_id": group["group_id"], "question_id": question["question_id"],
         "answer_id": answer["answer_id"], "review_id": review["review_id"],

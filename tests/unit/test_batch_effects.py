@@ -169,7 +169,8 @@ def test_handlers_that_sum_read_big_batches_with_a_window():
     sources = {source.name: source for source in app.app.event_sources if hasattr(source, "batch_size")}
     expected = {"count_group_members": SUMMED_BATCH_SIZE, "tally_coupon_stock": SUMMED_BATCH_SIZE,
                 "update_follow_graph": MIXED_BATCH_SIZE, "track_answers": MIXED_BATCH_SIZE,
-                "tally_answer_votes": MIXED_BATCH_SIZE, "tally_helpful_marks": MIXED_BATCH_SIZE}
+                "tally_answer_votes": MIXED_BATCH_SIZE, "tally_helpful_marks": MIXED_BATCH_SIZE,
+                "count_live_activity": SUMMED_BATCH_SIZE}
     for name, size in expected.items():
         assert sources[name].batch_size == size, name
         assert sources[name].maximum_batching_window_in_seconds == SUMMED_BATCH_WINDOW_SECONDS, name
@@ -177,9 +178,9 @@ def test_handlers_that_sum_read_big_batches_with_a_window():
 
 
 def _effects(name: str):
-    from chalicelib.streams import advice, coupons, graph, groups
+    from chalicelib.streams import advice, coupons, graph, groups, live
 
-    for module in (advice, coupons, graph, groups):
+    for module in (advice, coupons, graph, groups, live):
         if hasattr(module, name):
             return getattr(module, name).func.effects
     raise LookupError(name)

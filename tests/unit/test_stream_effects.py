@@ -169,6 +169,7 @@ def test_every_table_stream_has_one_handler_and_it_lists_named_use_cases():
     from chalicelib.streams import feed as feed_streams
     from chalicelib.streams import groups as group_streams
     from chalicelib.streams import jobs as job_streams
+    from chalicelib.streams import live as live_streams
     from chalicelib.streams import moderation as moderation_streams
     from chalicelib.streams import notifications as notification_streams
     from chalicelib.streams import polls as poll_streams
@@ -177,7 +178,7 @@ def test_every_table_stream_has_one_handler_and_it_lists_named_use_cases():
 
     modules = (advice, feed_streams, graph, group_streams, merchants, job_streams, coupon_streams,
                notification_streams, poll_streams, social_streams, moderation_streams, activity_streams,
-               search_streams)
+               search_streams, live_streams)
     handlers = {name: handler for module in modules
                 for name, handler in vars(module).items() if isinstance(handler, EventSourceHandler)}
     # the Lambda names the README and the deployed functions know
@@ -188,8 +189,9 @@ def test_every_table_stream_has_one_handler_and_it_lists_named_use_cases():
                              "tally_poll_votes", "count_likes", "track_comments",
                              "count_reports", "notify_moderated_users", "share_wishlist_adds",
                              "share_coupon_redeems", "track_activities",
-                             "index_users", "index_questions", "index_circles"}
-    streams = [source.stream_arn for source in app.app.event_sources]
+                             "index_users", "index_questions", "index_circles",
+                             "broadcast_live_rooms", "count_live_activity", "broadcast_live_chat"}
+    streams = [source.stream_arn for source in app.app.event_sources if hasattr(source, "stream_arn")]
     assert len(streams) == len(set(streams)) == len(handlers)
     for name, handler in handlers.items():
         effects = handler.func.effects
