@@ -290,3 +290,15 @@ def test_a_placeholder_name_is_not_indexed_but_a_chosen_one_is():
     user = search.SOURCES["user"]
     assert search.wanted_entries(user, "abcdef123456", {"display_name": default_display_name("abcdef123456")}) == {}
     assert search.wanted_entries(user, "abcdef123456", {"display_name": "Shopper Joe"})
+
+
+def test_the_callers_labels_are_their_profile_labels_then_their_expert_labels():
+    from types import SimpleNamespace
+
+    from chalicelib.services.suggestions import caller_labels
+
+    profile = SimpleNamespace(labels=["camera"], expert_levels={"lolita#1", "phone#2", "camera#3"})
+    assert caller_labels(profile) == ["camera", "phone"]
+    assert caller_labels(SimpleNamespace(labels=[], expert_levels={"lolita#1"})) == ["lolita"]
+    assert caller_labels(SimpleNamespace(labels=[], expert_levels=None)) == []
+    assert caller_labels(None) == []
