@@ -7,7 +7,6 @@
     python -m chalicelib.cli failures list                                   # stream records set aside
     python -m chalicelib.cli failures replay --all                           # ... delivered again
     python -m chalicelib.cli audience rebuild USER_ID                       # repair a fan-out audience
-    python -m chalicelib.cli search backfill                                # index items made before search
 
 It reads `.local/stack.json`, which `make dev` writes once the stack is up (another file with
 `--stack-file` or STACK_STATE_FILE). `failures ... --aws --queue-url URL` works on a deployed
@@ -202,24 +201,6 @@ def audience_rebuild(args) -> int:
     return 0
 
 
-def search_backfill(args) -> int:
-    """Index every existing user, store, product, question and circle (and list every circle)."""
-    if args.aws:
-        if not args.stack_name:
-            raise CliError("--aws needs --stack-name (the stage's infra stack, e.g. jianghu-prod)")
-        os.environ["TABLE_PREFIX"] = args.stack_name
-        from chalicelib.config import reset_settings
-
-        reset_settings()
-    else:
-        _use_local_app(load_state(args.stack_file))
-    from chalicelib.services.search import SOURCES, backfill
-
-    for kind, count in backfill(tuple(args.types or SOURCES)).items():
-        print(f"{kind}: {count} item(s) indexed")
-    return 0
-
-
 # -- the command line -----------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m chalicelib.cli", description=__doc__,
@@ -266,16 +247,6 @@ def build_parser() -> argparse.ArgumentParser:
     rebuild.add_argument("--aws", action="store_true",
                          help="a deployed stage (AWS credentials from the environment) instead of the local stack")
     rebuild.add_argument("--stack-name", help="with --aws: the stage's infra stack (its tables' prefix)")
-
-    search = commands.add_parser("search", help="the search index (SearchIndex table)")
-    search_commands = search.add_subparsers(dest="search_command", required=True)
-    fill = search_commands.add_parser(
-        "backfill", help="index every existing item (a one-off Scan of the five tables; safe to repeat)")
-    fill.add_argument("--type", action="append", dest="types", metavar="TYPE",
-                      choices=("user", "store", "product", "question", "circle"), help="only this type (repeatable)")
-    fill.add_argument("--aws", action="store_true",
-                      help="a deployed stage (AWS credentials from the environment) instead of the local stack")
-    fill.add_argument("--stack-name", help="with --aws: the stage's infra stack (its tables' prefix)")
     return parser
 
 
@@ -295,8 +266,6 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{user['email']:<32} {user['password']}  groups={groups:<10} user_id={user['user_id']}")
         elif args.command == "audience":
             return audience_rebuild(args)
-        elif args.command == "search":
-            return search_backfill(args)
         elif args.failures_command == "list":
             return failures_list(args)
         else:

@@ -291,37 +291,3 @@ HITS: dict[str, Callable[[Caller, list], list[dict]]] = {
     "circle": _circle_hits,
 }
 
-
-# -- backfill (an operator's one-off, never a request or stream path) --------------------------------
-def backfill(kinds: tuple[str, ...] = tuple(SOURCES)) -> dict[str, int]:
-    """Index every existing item of these types (a stage that had items before the index, or after the
-    index was lost), and list every circle in the directory: each item goes through the same effect as
-    its stream record would (`reindex` on an INSERT of it: reads it now, puts its entries), so running
-    it while the streams run, or twice, is harmless. Walks each table with a paginated Scan: this is
-    `python -m chalicelib.cli search backfill`, run once by an operator, not part of any request.
-    Returns the items seen per type."""
-    from boto3.dynamodb.types import TypeDeserializer
-
-    from chalicelib.domain.changes import inserted
-    from chalicelib.models.base import connection
-    from chalicelib.services.circle_directory import list_circle
-
-    deserializer = TypeDeserializer()
-    client = connection().client
-    seen: dict[str, int] = {}
-    for kind in kinds:
-        source = SOURCES[kind]
-        model = source.model()
-        seen[kind] = 0
-        for page in client.get_paginator("scan").paginate(TableName=model.Meta.table_name,
-                                                          ProjectionExpression="#k", ExpressionAttributeNames={
-                                                              "#k": source.id_attr}):
-            for raw in page.get("Items", []):
-                keys = {source.id_attr: str(deserializer.deserialize(raw[source.id_attr]))}
-                change = inserted(source.logical_table, {**keys, source.name_attr: "?"}, keys=keys,
-                                  sequence_number="backfill")
-                reindex(source, change)
-                if kind == "circle":
-                    list_circle(inserted(source.logical_table, keys, keys=keys, sequence_number="backfill"))
-                seen[kind] += 1
-    return seen

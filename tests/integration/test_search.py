@@ -271,7 +271,7 @@ def test_suggestions_are_experts_and_rated_stores_of_my_labels_not_followed_not_
 def test_the_backfill_indexes_items_made_before_the_index_and_lists_old_circles(client, users, streams):
     from chalicelib.models.groups import Group
     from chalicelib.models.search import SearchEntry
-    from chalicelib.services.search import backfill
+    from infra.search_backfill import backfill
 
     # Given a store and a circle whose entries were never written (a stage older than search)
     store = open_store(client, users, "lens", "Lens Corner")
