@@ -57,6 +57,9 @@ RATES = {
     "answer_vote_storm": 1_000,
     "question_surge": 500,  # questions a second in one label (issue #13: the `question#*` partition)
     "fanout_near_threshold": 1,  # posts a second by one author just under FANOUT_PULL_THRESHOLD
+    # products a second platform-wide in a Double-11 catalogue import, every title sharing its words:
+    # the search index's worst case (a prefix in 100 % of titles; domain/search.py shards products by 2)
+    "catalogue_import": 1_000,
 }
 #: The flash sale's campaign as the contract sizes it (10,000 claims a second for 2,000 coupons): its
 #: stock is split into as many shards as a campaign of that size gets, and a burst claims from it.
@@ -171,6 +174,19 @@ def fanout_near_threshold(world, pool) -> Burst:
                  note=f"one post, {followers} followers, per-follower units × (FANOUT_PULL_THRESHOLD − 1)")
 
 
+def catalogue_import(world, pool) -> Burst:
+    """`size` products from 10 stores whose titles all share their words (Latin and Chinese): every
+    product writes the same search prefixes, spread over the product index's 2 shards."""
+    stores = [world.users(f"importer{n}", groups=("merchants",)) for n in range(10)]
+    for n, store in enumerate(stores):
+        _ok(_call(world, "PUT", "/merchants/me", store, {"store_name": f"Import {n}", "labels": ["camera"]}))
+    body = {"price_cents": 9_900, "labels": ["camera"]}
+    return Burst([("POST", "/products", stores[n % len(stores)],
+                   {**body, "title": f"2024新款 Camera strap 相机背带 {n}"}, (201,)) for n in range(len(pool))],
+                 {store.user_id: f"<store{n}>" for n, store in enumerate(stores)},
+                 note=f"{len(pool)} products, titles sharing every word, from 10 stores")
+
+
 SCENARIOS = {
     "flash_coupon": flash_coupon,
     "celebrity_poll": celebrity_poll,
@@ -179,6 +195,7 @@ SCENARIOS = {
     "answer_vote_storm": answer_vote_storm,
     "question_surge": question_surge,
     "fanout_near_threshold": fanout_near_threshold,
+    "catalogue_import": catalogue_import,
 }
 
 
