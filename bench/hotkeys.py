@@ -60,6 +60,9 @@ RATES = {
     # 100,000 viewers joining one live room within a minute, each sending a like message (its `count`
     # bundles up to 50 taps) as it joins
     "live_room": 100_000 // 60,
+    # products a second platform-wide in a Double-11 catalogue import, every title sharing its words:
+    # the search index's worst case (a prefix in 100 % of titles; domain/search.py shards products by 2)
+    "catalogue_import": 1_000,
 }
 #: The flash sale's campaign as the contract sizes it (10,000 claims a second for 2,000 coupons): its
 #: stock is split into as many shards as a campaign of that size gets, and a burst claims from it.
@@ -212,6 +215,19 @@ def live_room(world, pool) -> Burst:
                  note=f"{len(pool)} viewers join one room and send a like message each")
 
 
+def catalogue_import(world, pool) -> Burst:
+    """`size` products from 10 stores whose titles all share their words (Latin and Chinese): every
+    product writes the same search prefixes, spread over the product index's 2 shards."""
+    stores = [world.users(f"importer{n}", groups=("merchants",)) for n in range(10)]
+    for n, store in enumerate(stores):
+        _ok(_call(world, "PUT", "/merchants/me", store, {"store_name": f"Import {n}", "labels": ["camera"]}))
+    body = {"price_cents": 9_900, "labels": ["camera"]}
+    return Burst([("POST", "/products", stores[n % len(stores)],
+                   {**body, "title": f"2024新款 Camera strap 相机背带 {n}"}, (201,)) for n in range(len(pool))],
+                 {store.user_id: f"<store{n}>" for n, store in enumerate(stores)},
+                 note=f"{len(pool)} products, titles sharing every word, from 10 stores")
+
+
 SCENARIOS = {
     "live_room": live_room,
     "flash_coupon": flash_coupon,
@@ -221,6 +237,7 @@ SCENARIOS = {
     "answer_vote_storm": answer_vote_storm,
     "question_surge": question_surge,
     "fanout_near_threshold": fanout_near_threshold,
+    "catalogue_import": catalogue_import,
 }
 
 

@@ -21,6 +21,7 @@ from typing import Any
 
 from chalicelib.auth import Caller
 from chalicelib.domain.changes import MODIFY, Change
+from chalicelib.domain.names import default_display_name
 from chalicelib.domain.search import QueryError, SearchPlan, entry_keys, partitions, plan, stored_words
 from chalicelib.errors import BadRequest
 from chalicelib.pagination import Page, PageRequest
@@ -39,6 +40,12 @@ class Source:
     name_attr: str
     kept: tuple[str, ...] = ()  # copied onto every entry (for the page's one BatchGetItem)
     model: Callable[[], Any] = field(default=lambda: None, compare=False)
+    placeholder: Callable[[str], str] | None = field(default=None, compare=False)
+
+    def names_it(self, item_id: str, name: str) -> bool:
+        """A placeholder name ("shopper-1a2b3c4d", until a user names themselves) is not indexed: every
+        sign-up would write the same "shopper" prefixes (a hot partition), and it finds no one."""
+        return self.placeholder is None or name != self.placeholder(item_id)
 
 
 def _users():
@@ -67,7 +74,7 @@ def _groups():
 
 
 SOURCES = {
-    "user": Source("user", "Users", "user_id", "display_name", model=_users),
+    "user": Source("user", "Users", "user_id", "display_name", model=_users, placeholder=default_display_name),
     "store": Source("store", "Merchants", "merchant_id", "store_name", model=_merchants),
     "product": Source("product", "Products", "product_id", "title", ("merchant_id",), model=_products),
     "question": Source("question", "Questions", "question_id", "title", ("asker_id", "product_merchants"),
@@ -110,7 +117,7 @@ def wanted_entries(source: Source, item_id: str, image: dict | None) -> dict[str
         return {}
     assert image is not None
     name = image.get(source.name_attr)
-    if not isinstance(name, str) or not name:
+    if not isinstance(name, str) or not name or not source.names_it(item_id, name):
         return {}
     attributes: dict[str, Any] = {"words": stored_words(name)}
     for kept in source.kept:
@@ -130,7 +137,9 @@ def reindex(source: Source, change: Change) -> tuple[int, int]:
     item_id = str(change.keys.get(source.id_attr) or change.item[source.id_attr])
     wanted = wanted_entries(source, item_id, current_image(source.model(), item_id))
     old_name = (change.old or {}).get(source.name_attr)
-    stale = entry_keys(source.kind, item_id, old_name if isinstance(old_name, str) else None) - set(wanted)
+    if not isinstance(old_name, str) or not source.names_it(item_id, old_name):
+        old_name = None  # it had no entries
+    stale = entry_keys(source.kind, item_id, old_name) - set(wanted)
     with SearchEntry.batch_write() as batch:
         for key in sorted(stale):
             batch.delete(SearchEntry(key, item_id))
@@ -281,3 +290,4 @@ HITS: dict[str, Callable[[Caller, list], list[dict]]] = {
     "user": _user_hits, "store": _store_hits, "product": _product_hits, "question": _question_hits,
     "circle": _circle_hits,
 }
+

@@ -1,8 +1,9 @@
 """Who to follow: experts and rated stores of the caller's labels (SPEC "Discovery").
 
 The caller's labels are the ones on their profile (`PUT /me {labels}`, what they said they shop
-for); the first `MAX_LABELS` count. A caller without labels gets the rated stores of the whole
-directory ("*"): there is no expert leaderboard across labels.
+for), then the labels they have reached an expert level in (kept on the profile by the experts
+handler): both come with the one profile read. The first `MAX_LABELS` count. A caller with neither
+gets the rated stores of the whole directory ("*"): there is no expert leaderboard across labels.
 
 Calls, bounded whatever the data (bench `operations`: suggestions):
 1. one GetItem of the caller's profile (the labels);
@@ -73,6 +74,19 @@ def _read_sources(labels: list[str]) -> list[list[Candidate]]:
         return list(pool.map(lambda job: job(), jobs))
 
 
+def caller_labels(profile) -> list[str]:
+    """The labels the caller shops for (their profile's, in their order), then those they are an
+    expert in (kept on the profile too: no extra read), highest level first; the first `MAX_LABELS`."""
+    from chalicelib.domain.points import reached_levels
+
+    if profile is None:
+        return []
+    chosen = [str(label) for label in profile.labels or []]
+    levels = reached_levels(profile.expert_levels or ())
+    chosen += sorted(levels, key=lambda label: (-levels[label], label))
+    return list(dict.fromkeys(chosen))[:MAX_LABELS]
+
+
 def _interleave(caller_id: str, experts: list[Candidate], stores: list[Candidate]) -> list[Candidate]:
     ordered: list[Candidate] = []
     seen = {caller_id}
@@ -94,7 +108,7 @@ def suggest_follows(caller: Caller, page: PageRequest) -> Page:
     if page.position is not None:
         raise BadRequest("cursor: suggestions are one page (next_cursor is always null)")
     profile = get_or_none(UserProfile, caller.user_id)
-    labels = list(dict.fromkeys(str(label) for label in (profile.labels if profile else None) or []))[:MAX_LABELS]
+    labels = caller_labels(profile)
     reads = _read_sources(labels)
     experts = sorted((c for read in reads for c in read if c.reason == "expert"),
                      key=lambda c: (-(c.level or 0), -(c.score or 0), c.user_id))

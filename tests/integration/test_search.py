@@ -266,3 +266,34 @@ def test_suggestions_are_experts_and_rated_stores_of_my_labels_not_followed_not_
     plain = named(client, users, "plainuser", "Plain")
     assert {i["user_id"] for i in call(client, "GET", "/suggestions/follow", plain).data["items"]} == {
         gold.user_id, other_label.user_id}
+
+
+def test_the_backfill_indexes_items_made_before_the_index_and_lists_old_circles(client, users, streams):
+    from chalicelib.models.groups import Group
+    from chalicelib.models.search import SearchEntry
+    from infra.search_backfill import backfill
+
+    # Given a store and a circle whose entries were never written (a stage older than search)
+    store = open_store(client, users, "lens", "Lens Corner")
+    circle = call(client, "POST", "/groups", store, {"name": "Old Circle", "description": "", "label": "camera"}).data
+    streams.drain()
+    from chalicelib.domain.search import entry_keys
+
+    with SearchEntry.batch_write() as batch:
+        for key in entry_keys("store", store.user_id, "Lens Corner"):
+            batch.delete(SearchEntry(key, store.user_id))
+        for key in entry_keys("circle", circle["group_id"], "Old Circle"):
+            batch.delete(SearchEntry(key, circle["group_id"]))
+    Group(circle["group_id"]).update(actions=[Group.directory_key.remove()])
+    streams.drain()
+    reader = users("reader")
+    assert hit_ids(client, reader, "lens", "store") == [] and hit_ids(client, reader, "old", "circle") == []
+    # When the operator runs the backfill (twice: it is safe to repeat)
+    for _ in range(2):
+        seen = backfill()
+    streams.drain()
+    # Then both are found again, and the circle is back in the directory
+    assert seen["store"] >= 1 and seen["circle"] >= 1
+    assert hit_ids(client, reader, "lens", "store") == [store.user_id]
+    assert hit_ids(client, reader, "old", "circle") == [circle["group_id"]]
+    assert circle["group_id"] in [g["group_id"] for g in call(client, "GET", "/groups", reader).data["items"]]

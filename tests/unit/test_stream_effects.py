@@ -288,3 +288,24 @@ def test_a_nameless_item_has_nothing_to_index_and_is_not_read():
     from chalicelib.services import search
 
     assert search.reindex(search.SOURCES["store"], inserted("Merchants", {"merchant_id": "M1"})) == (0, 0)
+
+
+def test_a_placeholder_name_is_not_indexed_but_a_chosen_one_is():
+    from chalicelib.domain.names import default_display_name
+    from chalicelib.services import search
+
+    user = search.SOURCES["user"]
+    assert search.wanted_entries(user, "abcdef123456", {"display_name": default_display_name("abcdef123456")}) == {}
+    assert search.wanted_entries(user, "abcdef123456", {"display_name": "Shopper Joe"})
+
+
+def test_the_callers_labels_are_their_profile_labels_then_their_expert_labels():
+    from types import SimpleNamespace
+
+    from chalicelib.services.suggestions import caller_labels
+
+    profile = SimpleNamespace(labels=["camera"], expert_levels={"lolita#1", "phone#2", "camera#3"})
+    assert caller_labels(profile) == ["camera", "phone"]
+    assert caller_labels(SimpleNamespace(labels=[], expert_levels={"lolita#1"})) == ["lolita"]
+    assert caller_labels(SimpleNamespace(labels=[], expert_levels=None)) == []
+    assert caller_labels(None) == []
