@@ -6,7 +6,7 @@
 Parts: operations (DynamoDB calls per request), fanout (a 2,000-follower post through the streams),
 hot_keys (Double-11 bursts on one item, metered in write/read units, and the cost model built on
 them: `bench/hotkeys.py`, `bench/cost_model.py`), cold_start (`import app` against `import boto3`),
-package (the `chalice package` zip).
+package (the `chalice package` zip), erasure (DELETE /me of a typical user, in calls: `bench/erasure.py`).
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ from bench import harness, meter  # noqa: F401  first: their DynamoDB hooks must
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results.json"
 README = ROOT / "bench" / "README.md"
-PARTS = ("operations", "fanout", "hot_keys", "cold_start", "package")
-ORDER = ("operations", "fanout", "hot_keys", "cost", "cold_start", "package")
+PARTS = ("operations", "fanout", "hot_keys", "cold_start", "package", "erasure")
+ORDER = ("operations", "fanout", "hot_keys", "cost", "cold_start", "package", "erasure")
 START, END = "<!-- bench:results:start -->", "<!-- bench:results:end -->"
 
 FANOUT_RATIO_TARGET = 1.5
@@ -174,6 +174,13 @@ def table(results: dict, details: dict, extra: dict) -> str:
             biggest = ", ".join(f"{name} {mb}" for name, mb in extra["largest"][:6])
             lines.append(f"| largest in the zip (MB) | {biggest} | - |")
     lines += hot_key_table(results)
+    erased = results.get("erasure")
+    if erased:
+        lines += ["", "### Erasure of a typical user (`bench/erasure.py`, `docs/scale.md`)", "",
+                  "| rows | job steps | job's own DynamoDB calls | all DynamoDB calls (stream effects too) | scans |",
+                  "|---|---|---|---|---|",
+                  f"| {erased['rows']} | {erased['steps']} | {erased['job_calls']} | {erased['dynamodb_calls']} | "
+                  f"{erased['scans']} |"]
     stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     lines += ["", f"Measured {stamp} with Python {sys.version.split()[0]} on moto (in-process)."]
     return "\n".join(lines)
@@ -232,6 +239,18 @@ def main(argv: list[str] | None = None) -> int:
         results["package"] = {"zip_mb": built["zip_mb"]}
         details["largest"] = built["largest"]
         print(f"  deployment.zip {built['zip_mb']} MB", flush=True)
+
+    if "erasure" in parts:
+        from bench import erasure as erasure_bench
+
+        print("erasure (DELETE /me of a typical user, moto in-process):", flush=True)
+        with harness.bench_world() as world:
+            measured = erasure_bench.measure(world)
+        details["erasure"] = measured.pop("calls_by_operation")
+        details["erasure_typical_user"] = measured.pop("typical_user")
+        results["erasure"] = measured
+        print(f"  {measured['rows']} rows, {measured['steps']} steps, {measured['job_calls']} job calls, "
+              f"{measured['dynamodb_calls']} calls in all", flush=True)
 
     ordered = {key: results[key] for key in ORDER if key in results}
     RESULTS.write_text(json.dumps(ordered, indent=2) + "\n", encoding="utf-8")
