@@ -294,6 +294,12 @@ PHASES: dict[str, PhaseFunction] = {
     "uploads": _uploads,
     "profile": _deleting("Users"),
 }
+#: The phases that query an index (eventually consistent) run once more near the end: a row written in
+#: the moment before the tombstone, not yet in its index at the first pass, is found by the second.
+RECHECKED = ("posts", "comments", "likes", "poll_votes", "answer_votes", "helpful_marks", "questions")
+PHASES = {**{name: phase for name, phase in PHASES.items() if name not in ("uploads", "profile")},
+          **{f"recheck_{name}": PHASES[name] for name in RECHECKED},
+          "uploads": PHASES["uploads"], "profile": PHASES["profile"]}
 #: Each registry table's phase names, where they differ from `Owned.erase` (one table, two phases).
 TABLE_PHASES = {"follows": ("follows", "followers"), "blocks": ("blocks", "blocked_by"),
                 "coupons": ("coupons", "coupon_claims")}
