@@ -8,7 +8,8 @@ withdraw (turning off a kind of activity shared to 2,000 followers, through the 
 hot_keys (Double-11 bursts on one item, metered in write/read units, and the cost model built on
 them: `bench/hotkeys.py`, `bench/cost_model.py`), cold_start (`import app` against `import boto3`),
 package (the `chalice package` zip), broadcast (one event to 2,000 sockets of the local WebSocket gateway
-through the management API: `bench/broadcast.py`).
+through the management API: `bench/broadcast.py`), erasure (DELETE /me of a typical user, in calls:
+`bench/erasure.py`).
 """
 
 from __future__ import annotations
@@ -26,8 +27,9 @@ from bench import harness, meter  # noqa: F401  first: their DynamoDB hooks must
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results.json"
 README = ROOT / "bench" / "README.md"
-PARTS = ("operations", "fanout", "withdraw", "hot_keys", "cold_start", "package", "broadcast")
-ORDER = ("operations", "search_index", "fanout", "withdraw", "hot_keys", "cost", "cold_start", "package", "broadcast")
+PARTS = ("operations", "fanout", "withdraw", "hot_keys", "cold_start", "package", "broadcast", "erasure")
+ORDER = ("operations", "search_index", "fanout", "withdraw", "hot_keys", "cost", "cold_start", "package", "broadcast",
+         "erasure")
 START, END = "<!-- bench:results:start -->", "<!-- bench:results:end -->"
 
 FANOUT_RATIO_TARGET = 1.5
@@ -237,6 +239,13 @@ def table(results: dict, details: dict, extra: dict) -> str:
             lines.append(f"| largest in the zip (MB) | {biggest} | - |")
     lines += hot_key_table(results)
     lines += broadcast_table(results)
+    erased = results.get("erasure")
+    if erased:
+        lines += ["", "### Erasure of a typical user (`bench/erasure.py`, `docs/scale.md`)", "",
+                  "| rows | job steps | job's own DynamoDB calls | all DynamoDB calls (stream effects too) | scans |",
+                  "|---|---|---|---|---|",
+                  f"| {erased['rows']} | {erased['steps']} | {erased['job_calls']} | {erased['dynamodb_calls']} | "
+                  f"{erased['scans']} |"]
     stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     lines += ["", f"Measured {stamp} with Python {sys.version.split()[0]} on moto (in-process)."]
     return "\n".join(lines)
@@ -309,6 +318,18 @@ def main(argv: list[str] | None = None) -> int:
         results["broadcast"] = broadcast.measure()
         print(f"  {results['broadcast']['management_calls']} management calls in {results['broadcast']['seconds']} s "
               f"(bare loop {results['broadcast']['baseline_seconds']} s)", flush=True)
+
+    if "erasure" in parts:
+        from bench import erasure as erasure_bench
+
+        print("erasure (DELETE /me of a typical user, moto in-process):", flush=True)
+        with harness.bench_world() as world:
+            measured = erasure_bench.measure(world)
+        details["erasure"] = measured.pop("calls_by_operation")
+        details["erasure_typical_user"] = measured.pop("typical_user")
+        results["erasure"] = measured
+        print(f"  {measured['rows']} rows, {measured['steps']} steps, {measured['job_calls']} job calls, "
+              f"{measured['dynamodb_calls']} calls in all", flush=True)
 
     ordered = {key: results[key] for key in ORDER if key in results}
     RESULTS.write_text(json.dumps(ordered, indent=2) + "\n", encoding="utf-8")

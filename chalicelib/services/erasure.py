@@ -16,8 +16,9 @@ helpful marks stand: those rows are marked `erased_at` before they are deleted, 
 expert effects skip marked records (`domain.changes.is_erasure`). Answers and reviews stay (their
 cards show the deleted user once the profile is gone); questions with answers stay, others go. A
 store's campaigns end (issued coupons stay valid) and its products go (cards show them unavailable).
-A circle passes to its longest-standing member, or goes when it has none. Last the uploads (S3),
-the profile and the Cognito user go, and an audit record without personal data is written.
+A circle passes to its longest-standing member, or goes when it has none. The Cognito user goes
+first (no token can be refreshed after it), the uploads (S3) and the profile last, then an audit
+record without personal data is written.
 
 Features whose tables are merged later add their own phase: `add_phase("live_rooms", end_rooms_of)`
 (the live rooms end), `add_phase("activity", withdraw_all_of)` (shared activity leaves feeds).
@@ -261,6 +262,9 @@ def _audit(user_id: str, job: Job, cursor: dict | None) -> Progress:
 
 PHASES: dict[str, PhaseFunction] = {
     "tombstone": _tombstone,
+    # first: no refresh token of the account works from here on, so the tombstone (written again by
+    # the step before, for the next 62 minutes) outlasts every token it could still hold
+    "cognito": _cognito,
     "posts": _deleting("Posts", "by_writer", _delete_post),
     "comments": _deleting("Comments", "by_author", _delete_comment),
     "likes": _deleting("Likes", "by_user"),
@@ -289,17 +293,22 @@ PHASES: dict[str, PhaseFunction] = {
     "experts": _deleting("Experts"),
     "uploads": _uploads,
     "profile": _deleting("Users"),
-    "cognito": _cognito,
 }
+#: The phases that query an index (eventually consistent) run once more near the end: a row written in
+#: the moment before the tombstone, not yet in its index at the first pass, is found by the second.
+RECHECKED = ("posts", "comments", "likes", "poll_votes", "answer_votes", "helpful_marks", "questions")
+PHASES = {**{name: phase for name, phase in PHASES.items() if name not in ("uploads", "profile")},
+          **{f"recheck_{name}": PHASES[name] for name in RECHECKED},
+          "uploads": PHASES["uploads"], "profile": PHASES["profile"]}
 #: Each registry table's phase names, where they differ from `Owned.erase` (one table, two phases).
 TABLE_PHASES = {"follows": ("follows", "followers"), "blocks": ("blocks", "blocked_by"),
                 "coupons": ("coupons", "coupon_claims")}
-_LAST = ("uploads", "profile", "cognito")  # added phases run before these
+_LAST = ("uploads", "profile")  # added phases run before these
 
 
 def add_phase(name: str, phase: PhaseFunction) -> None:
     """A feature merged later registers its erasure phase (`live_rooms`, `activity`): it runs before
-    the uploads, the profile and the Cognito user go."""
+    the uploads and the profile go."""
     global PHASES
     items = [(key, value) for key, value in PHASES.items() if key not in _LAST and key != name]
     PHASES = dict(items + [(name, phase)] + [(key, PHASES[key]) for key in _LAST])

@@ -196,9 +196,11 @@ def test_media_bucket_is_encrypted_private_and_takes_browser_posts_from_the_stag
     assert cors["AllowedOrigins"] == {"Ref": "MediaAllowedOrigins"}
     default = template["Parameters"]["MediaAllowedOrigins"]["Default"].split(",")
     assert set(default) == set(LOCAL_CORS_ORIGINS)
-    [rule] = props["LifecycleConfiguration"]["Rules"]
+    rule, exports = props["LifecycleConfiguration"]["Rules"]
     assert rule["Status"] == "Enabled" and rule["Prefix"] == "uploads/"
     assert rule["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 1}
+    # a user's data export (a copy of their data) expires a day after it was written
+    assert exports == {"Id": "Exports", "Status": "Enabled", "Prefix": "exports/", "ExpirationInDays": 1}
 
 
 def test_media_is_read_only_through_the_cloudfront_distribution_with_origin_access_control(template):

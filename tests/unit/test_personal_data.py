@@ -95,7 +95,7 @@ def test_an_erasure_record_is_told_apart_from_a_withdrawal():
     assert not is_erasure(Change("AnswerVotes", MODIFY, {}, vote, {**vote, "value": -1}, "4"))
 
 
-def test_a_phase_added_later_runs_before_the_uploads_profile_and_cognito_user_go(monkeypatch):
+def test_a_phase_added_later_runs_before_the_uploads_and_profile_go(monkeypatch):
     monkeypatch.setattr(erasure, "PHASES", dict(erasure.PHASES))
 
     def end_live_rooms(user_id, job, cursor):
@@ -103,5 +103,5 @@ def test_a_phase_added_later_runs_before_the_uploads_profile_and_cognito_user_go
 
     erasure.add_phase("live_rooms", end_live_rooms)
     names = list(erasure.PHASES)
-    assert names[-4:] == ["live_rooms", "uploads", "profile", "cognito"]
-    assert names[0] == "tombstone"
+    assert names[-3:] == ["live_rooms", "uploads", "profile"]
+    assert names[:2] == ["tombstone", "cognito"]
