@@ -136,13 +136,14 @@ def list_rooms(label: str | None, status: str | None, page: PageRequest) -> Page
     from chalicelib.domain.labels import LABEL_IDS
 
     status = status or rules.LIVE
+    start = page.start_key(LiveRoom.by_status, status)  # a bad cursor is named first, whatever else is wrong
     if status not in rules.STATUSES:
         raise BadRequest(f"status: one of {', '.join(rules.STATUSES)}")
     if label is not None and label not in LABEL_IDS:
         raise BadRequest(f"label: unknown label {label}")
     condition = LiveRoom.labels.contains(label) if label else None
     results = LiveRoom.by_status.query(status, scan_index_forward=False, limit=page.limit, filter_condition=condition,
-                                       last_evaluated_key=page.start_key(LiveRoom.by_status, status))
+                                       last_evaluated_key=start)
     rooms = list(results)
     return Page(items=present_rooms(rooms), next_cursor=page.next_cursor(results.last_evaluated_key))
 
