@@ -216,3 +216,30 @@ def test_unknown_rooms_are_404_and_ended_rooms_refuse_changes(client, users):
     room = create_room(client, shop, minutes_ahead=None)
     call(client, "POST", f"/live/{room['room_id']}/end", shop)
     assert call(client, "POST", f"/live/{room['room_id']}/start", shop).data["Code"] == "Ended"
+
+
+def test_above_5000_viewers_chat_is_capped_at_20_a_second_but_the_host_always_passes(client, users, monkeypatch):
+    from chalicelib.models.live import LiveChatMessage, LiveRoom
+    from chalicelib.services import broadcast, live_sockets
+
+    monkeypatch.setenv("WEBSOCKET_MANAGEMENT_URL", "https://test.execute-api.us-east-1.amazonaws.com/test")
+    broadcast.reset_management_client()
+    shop, viewer = users("shop", groups=("merchants",)), users("viewer")
+    room = create_room(client, shop, minutes_ahead=None)
+    call(client, "POST", f"/live/{room['room_id']}/start", shop)
+    LiveRoom(room["room_id"]).update(actions=[LiveRoom.viewer_count.set(100_000)])  # as the counters would say
+    live_sockets._rooms.clear()
+    query = {"room_id": room["room_id"], "token": viewer.token}
+    sockets = [f"viewer{i:03d}AAAA=" for i in range(60)]
+    for connection_id in sockets:
+        assert live_sockets.connect(connection_id, query) == 200
+    assert live_sockets.connect("hostAAAAAAAA=", {"room_id": room["room_id"], "token": shop.token}) == 200
+    # Given every candidate passes the sampling, the per-second cap alone decides
+    monkeypatch.setattr("chalicelib.domain.live.chat_sample_probability", lambda viewers: 1.0)
+    monkeypatch.setattr("time.time", lambda: 1_800_000_000.5)  # all in one second
+    for connection_id in sockets:
+        live_sockets.message(connection_id, '{"action": "chat", "text": "first!"}')
+    live_sockets.message("hostAAAAAAAA=", '{"action": "chat", "text": "Welcome"}')
+    stored = list(LiveChatMessage.query(room["room_id"]))
+    hosts = [m for m in stored if m.user_id == shop.user_id]
+    assert len(hosts) == 1 and 1 <= len(stored) - 1 <= 20
