@@ -32,6 +32,13 @@ TARGETS = {
     "good_finds_page": 3,
     "list_questions": 5,  # 4 Queries at once (one per shard) + 1 BatchGetItem: 2 round trips
     "leaderboard_page": 5,  # the same shape: 4 shard Queries at once + 1 BatchGetItem of profiles
+    # Double-11: an account's followers spread over 4 index partitions (models/graph.py)
+    "followers_page": 5,  # 4 shard Queries at once + 1 BatchGetItem of the followers' cards
+    # SPEC Round 2 "Posts: likes, comments": a page of comments with their authors' cards, a like
+    # (one conditional write of the liker's own item), an upload form (the hourly limit's counter)
+    "comments_page": 2,
+    "like_post": 2,
+    "request_upload": 1,
 }
 
 # Requests that read a list kept in a sharded index (SPEC "Discovery": up to 4 shards a page, in
@@ -40,6 +47,7 @@ TARGETS = {
 PARALLEL_QUERIES = {
     "list_questions": 4,  # domain.advice.QUESTION_INDEX_SHARDS
     "leaderboard_page": 4,  # domain.points.LEADERBOARD_SHARDS
+    "followers_page": 4,  # models.graph.FOLLOWER_SHARDS
 }
 
 
@@ -244,6 +252,41 @@ def good_finds_page(world) -> Request:
     return Request("GET", "/good-finds", _profile(world, "shopper", labels=("camera",)))
 
 
+def followers_page(world) -> Request:
+    """A page of an account's followers (five fans, spread over its followers shards)."""
+    star = _profile(world, "star")
+    for i in range(5):
+        _ok(call(world.client, "PUT", f"/users/{star.user_id}/follow", _profile(world, f"fan{i}")))
+    return Request("GET", f"/users/{star.user_id}/followers", star)
+
+
+def _post_with_comments(world, comments: int):
+    author = _profile(world, "author")
+    post_id = _post(world, author, "New lens, first shots")
+    for i in range(comments):
+        _ok(call(world.client, "POST", f"/posts/{post_id}/comments", _profile(world, f"commenter{i}"),
+                 {"text": f"Lovely colours {i}"}), 201)
+    return author, post_id
+
+
+def comments_page(world) -> Request:
+    """A page of a post's comments by five people, each with its author's card."""
+    author, post_id = _post_with_comments(world, 5)
+    world.streams.drain()
+    return Request("GET", f"/posts/{post_id}/comments", author)
+
+
+def like_post(world) -> Request:
+    _, post_id = _post_with_comments(world, 0)
+    return Request("PUT", f"/posts/{post_id}/like", _profile(world, "liker"))
+
+
+def request_upload(world) -> Request:
+    """A presigned form for one photo (S3 signs locally: no AWS call but the hourly limit's)."""
+    return Request("POST", "/uploads", _profile(world, "photographer"),
+                   {"purpose": "post", "content_type": "image/jpeg", "size_bytes": 200_000}, 201)
+
+
 SCENARIOS: dict[str, Callable] = {
     "create_post": create_post,
     "read_feed_page": read_feed_page,
@@ -260,6 +303,10 @@ SCENARIOS: dict[str, Callable] = {
     "leaderboard_page": leaderboard_page,
     "redeem_coupon": redeem_coupon,
     "good_finds_page": good_finds_page,
+    "followers_page": followers_page,
+    "comments_page": comments_page,
+    "like_post": like_post,
+    "request_upload": request_upload,
 }
 
 

@@ -238,7 +238,7 @@ def list_answers(caller: Caller, question_id: str, page: PageRequest) -> Page:
     authors = CardRead(user_ids=[a.author_id for a in answers])
     author_keys = authors.keys()
     found = batch_get(
-        [(Question, question_id, None)] + [(AnswerVote, a.answer_id, caller.user_id) for a in answers]
+        [(Question, question_id, None)] + [(AnswerVote, *AnswerVote.key(a.answer_id, caller.user_id)) for a in answers]
         + author_keys
     )
     if found[0] is None:
@@ -267,7 +267,7 @@ def edit_answer(caller: Caller, answer_id: str, body: str) -> AnswerOut:
         raise NotFound(f"No answer {answer_id}")
     item.body = body
     card = read_cards(user_ids=[caller.user_id]).users[caller.user_id]
-    vote_item = batch_get([(AnswerVote, answer_id, caller.user_id)])[0]
+    vote_item = batch_get([(AnswerVote, *AnswerVote.key(answer_id, caller.user_id))])[0]
     return answer_view(item, card, int(vote_item.value) if vote_item is not None else 0)
 
 
@@ -380,9 +380,9 @@ def vote(caller: Caller, answer_id: str, value: int) -> VoteOut:
     if target.author_id == caller.user_id:
         raise Forbidden("You cannot vote on your own answer")
     if value == 0:
-        retry_on_conflict(AnswerVote(answer_id, caller.user_id).delete, what="your vote")
+        retry_on_conflict(AnswerVote.of(answer_id, caller.user_id).delete, what="your vote")
         return VoteOut(answer_id=answer_id, value=0)
-    item = AnswerVote(
+    item = AnswerVote.of(
         answer_id,
         caller.user_id,
         value=value,
@@ -419,7 +419,8 @@ def remove_votes_of_removed_answer(change: Change) -> None:
     answer_id = change.keys.get("answer_id") or change.item.get("answer_id")
     if not answer_id:
         return
-    votes = list(AnswerVote.query(answer_id, consistent_read=True))
+    votes = [vote_item for vote_key in AnswerVote.keys_of_answer(answer_id)
+             for vote_item in AnswerVote.query(vote_key, consistent_read=True)]
     with AnswerVote.batch_write() as batch:
         for vote_item in votes:
             batch.delete(vote_item)

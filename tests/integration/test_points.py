@@ -26,9 +26,9 @@ def write_vote(answer_id: str, voter_id: str, value: int, author_id: str, labels
     from chalicelib.models.advice import AnswerVote
 
     if value == 0:
-        AnswerVote(answer_id, voter_id).delete()
+        AnswerVote.of(answer_id, voter_id).delete()
         return
-    AnswerVote(answer_id, voter_id, value=value, author_id=author_id, question_id="q-" + answer_id,
+    AnswerVote.of(answer_id, voter_id, value=value, author_id=author_id, question_id="q-" + answer_id,
                labels=list(labels), updated_at=now_iso()).save()
 
 

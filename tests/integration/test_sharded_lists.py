@@ -15,7 +15,7 @@ def _upvotes(author_id: str, count: int, label: str = "camera") -> None:
     from chalicelib.models.advice import AnswerVote
 
     for n in range(count):
-        AnswerVote(f"ans-{author_id}", f"fan-{n}", value=1, author_id=author_id, question_id=f"q-{author_id}",
+        AnswerVote.of(f"ans-{author_id}", f"fan-{n}", value=1, author_id=author_id, question_id=f"q-{author_id}",
                    labels=[label], updated_at=now_iso()).save()
 
 
