@@ -34,11 +34,14 @@ TARGETS = {
     "leaderboard_page": 5,  # the same shape: 4 shard Queries at once + 1 BatchGetItem of profiles
     # Double-11: an account's followers spread over 4 index partitions (models/graph.py)
     "followers_page": 5,  # 4 shard Queries at once + 1 BatchGetItem of the followers' cards
-    # SPEC Round 2 "Posts: likes, comments": a page of comments with their authors' cards, a like
-    # (one conditional write of the liker's own item), an upload form (the hourly limit's counter)
+    # SPEC Round 2 "Posts: likes, comments", "Images" (measured, issue #15 asks for the counts):
+    # a page of comments = 1 Query + 1 BatchGetItem of the commenters' cards; a like = the write
+    # limit's counter + 1 BatchGetItem (post, its counts) + 1 of the author's block of the liker
+    # (the author is known only once the post is read) + 1 conditional put of the liker's own item;
+    # an upload form = the write limit's and the hourly upload limit's counters (S3 signs locally)
     "comments_page": 2,
-    "like_post": 2,
-    "request_upload": 1,
+    "like_post": 4,
+    "request_upload": 2,
 }
 
 # Requests that read a list kept in a sharded index (SPEC "Discovery": up to 4 shards a page, in

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from chalicelib.domain.ids import now_iso
 from chalicelib.domain.points import Purse, settle, vote_transitions
-from tests.support.advice import answer, ask, notifications, product, review, vote
+from tests.support.advice import answer, ask, given_answer, notifications, product, review, vote
 from tests.support.api import call
 from tests.support.points import balance, ledger, points
 
@@ -28,6 +28,7 @@ def write_vote(answer_id: str, voter_id: str, value: int, author_id: str, labels
     if value == 0:
         AnswerVote.of(answer_id, voter_id).delete()
         return
+    given_answer(answer_id, author_id, labels)
     AnswerVote.of(answer_id, voter_id, value=value, author_id=author_id, question_id="q-" + answer_id,
                labels=list(labels), updated_at=now_iso()).save()
 
