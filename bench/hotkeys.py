@@ -37,6 +37,7 @@ import json
 import re
 import sys
 import time
+from collections import Counter
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -265,20 +266,69 @@ def fresh_tables(world):
     yield harness.World(client=world.client, users=world.users, streams=streams, aws=world.aws)
 
 
-def run_burst(world, burst: Burst) -> meter.MeterLog:
-    """Meter the burst's requests and every stream effect they cause."""
+def run_burst(world, burst: Burst) -> tuple[meter.MeterLog, frozenset[str]]:
+    """Meter the burst's requests and every stream effect they cause.
+
+    Returns the log and the keys that were ONE request's own new items (`_request_items`).
+    """
     world.streams.drain()  # the set-up's own effects are not the burst's
+    touched: dict[str, set[int]] = {}
+    named: list[set[str]] = []
     with meter.metering() as log:
-        for method, path, user, body, statuses in burst.requests:
+        for index, (method, path, user, body, statuses) in enumerate(burst.requests):
+            charges, transactions = len(log.charges), Counter(log.transactions)
             if callable(method):  # not an HTTP request (a WebSocket handler's invocation)
                 method()
-                continue
-            data = _ok(_call(world, method, path, user, body), *statuses)
-            if burst.response_alias and isinstance(data, dict) and burst.response_alias[0] in data:
-                burst.aliases[data[burst.response_alias[0]]] = burst.response_alias[1]
+                data = None
+            else:
+                data = _ok(_call(world, method, path, user, body), *statuses)
+                if burst.response_alias and isinstance(data, dict) and burst.response_alias[0] in data:
+                    burst.aliases[data[burst.response_alias[0]]] = burst.response_alias[1]
+            for key in _keys_touched(log, charges, transactions):
+                touched.setdefault(key, set()).add(index)
+            named.append(set(_ids_in(data)))
+        charges, transactions = len(log.charges), Counter(log.transactions)
         world.streams.drain()
+        for key in _keys_touched(log, charges, transactions):
+            touched.setdefault(key, set()).add(-1)  # a stream effect's
     assert not world.streams.set_aside, world.streams.set_aside
-    return log
+    return log, _request_items(touched, named)
+
+
+def _keys_touched(log: meter.MeterLog, charges_before: int, transactions_before: Counter) -> set[str]:
+    """Partition keys charged, and items put in a transaction, since the counts given."""
+    keys = {charge.partition for charge in log.charges[charges_before:] if charge.wcu or charge.rcu}
+    return keys | {item for item, count in log.transactions.items() if count > transactions_before.get(item, 0)}
+
+
+def _ids_in(data) -> list[str]:
+    """The ids a response names (strings of 8 characters or more, anywhere in it)."""
+    if isinstance(data, str):
+        return [data] if len(data) >= 8 else []
+    if isinstance(data, dict):
+        return [found for value in data.values() for found in _ids_in(value)]
+    if isinstance(data, list):
+        return [found for value in data for found in _ids_in(value)]
+    return []
+
+
+def _request_items(touched: dict[str, set[int]], named: list[set[str]]) -> frozenset[str]:
+    """Keys of items that belong to ONE request: touched by that request only (no other request, no
+    stream effect), and named by an id its own response returned (a coupon code it was given, an
+    id it created). At any rate each such item sees that one request, never `rate` of them: a
+    burst of 100 shows it once per 100 requests, which a linear projection would misread as one
+    item shared by every request (100 → 10,000 claims a second on a coupon that one shopper holds).
+    A shard (`<key>#<n>`) is never one: at the target rate more requests land on it.
+    """
+    owned = set()
+    for key, requests in touched.items():
+        if len(requests) != 1 or _SHARD.match(key.split("/", 1)[-1]):
+            continue
+        (index,) = requests
+        value = key.split(":", 1)[1] if ":" in key else key
+        if index >= 0 and any(found in value for found in named[index]):
+            owned.add(key)
+    return frozenset(owned)
 
 
 #: A shopper's own items (wallet, ledger, claims, votes) see only that shopper's requests, which the
@@ -287,8 +337,11 @@ def run_burst(world, burst: Burst) -> meter.MeterLog:
 PER_CALLER_RATE = 2.0
 
 
-def _own_key(key: str, callers: frozenset[str]) -> bool:
-    """Is this partition key one caller's own (its value starts with a burst caller's id)?"""
+def _own_key(key: str, callers: frozenset[str], owned: frozenset[str] = frozenset()) -> bool:
+    """Is this partition key (or item) one caller's own: its value starts with a burst caller's id,
+    or it is one request's own new item (`_request_items`)?"""
+    if key in owned:
+        return True
     value = key.split(":", 1)[1] if ":" in key else key
     return any(value.startswith(caller) for caller in callers)
 
@@ -316,26 +369,28 @@ def _per_shard(totals: dict) -> dict:
     return plain
 
 
-def _hottest(totals: dict, callers: frozenset[str]) -> tuple[str | None, float]:
-    shared = _per_shard({key: value for key, value in totals.items() if not _own_key(key, callers)})
+def _hottest(totals: dict, callers: frozenset[str], owned: frozenset[str] = frozenset()) -> tuple[str | None, float]:
+    shared = _per_shard({key: value for key, value in totals.items() if not _own_key(key, callers, owned)})
     if not shared:
         return None, 0.0
     return max(shared.items(), key=lambda pair: (pair[1], pair[0]))
 
 
 def project(log: meter.MeterLog, ops: int, rate: float, aliases: dict[str, str], scale: float = 1.0,
-            callers: frozenset[str] = frozenset()) -> dict:
+            callers: frozenset[str] = frozenset(), owned: frozenset[str] = frozenset()) -> dict:
     """Per-op units and the hottest keys' load at `rate` ops a second (`scale`: units per op multiplier).
 
     Keys shared by the burst scale with the rate; a caller's own keys (`callers`: each made one
-    request of the burst) are reported apart, at `PER_CALLER_RATE` requests a second.
+    request of the burst) and one request's own new items (`owned`) are reported apart, at
+    `PER_CALLER_RATE` requests a second.
     """
-    hot_key, hot_wcu = _hottest(log.by_partition("wcu"), callers)
-    read_key, hot_rcu = _hottest(log.by_partition("rcu"), callers)
-    tx_item, tx_count = _hottest(dict(log.transactions), callers)
+    hot_key, hot_wcu = _hottest(log.by_partition("wcu"), callers, owned)
+    read_key, hot_rcu = _hottest(log.by_partition("rcu"), callers, owned)
+    tx_item, tx_count = _hottest(dict(log.transactions), callers, owned)
     own_key, own_wcu = max(((key, value) for key, value in log.by_partition("wcu").items()
-                            if _own_key(key, callers)), key=lambda pair: (pair[1], pair[0]), default=(None, 0.0))
-    own_tx = max((count for item, count in log.transactions.items() if _own_key(item, callers)), default=0)
+                            if _own_key(key, callers, owned)), key=lambda pair: (pair[1], pair[0]),
+                           default=(None, 0.0))
+    own_tx = max((count for item, count in log.transactions.items() if _own_key(item, callers, owned)), default=0)
     per_op = scale / ops
     return {
         "hottest_key": _label(hot_key, aliases),
@@ -359,7 +414,7 @@ def measure_scenario(world, pool, name: str) -> tuple[dict, dict]:
         if name != "fanout_near_threshold":  # its followers are written in bulk, without profiles
             _profiles(fresh, pool)
         burst = SCENARIOS[name](fresh, pool)
-        log = run_burst(fresh, burst)
+        log, owned = run_burst(fresh, burst)
     rate = RATES[name]
     if burst.per:  # a fan-out: units per follower, projected to an author just under the pull threshold
         followers = get_settings().fanout_pull_threshold - 1
@@ -368,7 +423,7 @@ def measure_scenario(world, pool, name: str) -> tuple[dict, dict]:
                       wcu_per_follower=round(log.wcu / burst.per, 3), rcu_per_follower=round(log.rcu / burst.per, 3))
     else:
         callers = frozenset(user.user_id for user in pool) - set(burst.aliases)
-        result = project(log, len(burst.requests), rate, burst.aliases, callers=callers)
+        result = project(log, len(burst.requests), rate, burst.aliases, callers=callers, owned=owned)
     result.update(ops=len(burst.requests), rate_per_s=rate, burst=burst.note,
                   within_limits=result["projected_wcu_per_s"] <= WCU_CEILING
                   and result["projected_tx_per_s_per_item"] <= TX_CEILING)

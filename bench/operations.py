@@ -41,6 +41,16 @@ TARGETS = {
     # 1 GetItem (the caller's labels) + 10 Queries at once (2 labels x (4 leaderboard shards + 1 store
     # list)) + 1 BatchGetItem (follows, blocks both ways, cards): 3 round trips (services/suggestions.py)
     "suggestions_page": 12,
+    # Double-11: an account's followers spread over 4 index partitions (models/graph.py)
+    "followers_page": 5,  # 4 shard Queries at once + 1 BatchGetItem of the followers' cards
+    # SPEC Round 2 "Posts: likes, comments", "Images" (measured, issue #15 asks for the counts):
+    # a page of comments = 1 Query + 1 BatchGetItem of the commenters' cards; a like = the write
+    # limit's counter + 1 BatchGetItem (post, its counts) + 1 of the author's block of the liker
+    # (the author is known only once the post is read) + 1 conditional put of the liker's own item;
+    # an upload form = the write limit's and the hourly upload limit's counters (S3 signs locally)
+    "comments_page": 2,
+    "like_post": 4,
+    "request_upload": 2,
 }
 
 # Requests that read a list kept in a sharded index (SPEC "Discovery": up to 4 shards a page, in
@@ -51,6 +61,7 @@ PARALLEL_QUERIES = {
     "leaderboard_page": 4,  # domain.points.LEADERBOARD_SHARDS
     "search_products_page": 2,  # domain.search.SHARDS["product"]
     "circle_directory_page": 4,  # domain.circles.DIRECTORY_SHARDS
+    "followers_page": 4,  # models.graph.FOLLOWER_SHARDS
 }
 
 
@@ -283,6 +294,8 @@ def moderate_post(world) -> Request:
     world.streams.drain()
     return Request("POST", "/admin/moderation", _profile(world, "admin", groups=("admins",)),
                    {"target_type": "post", "target_id": post_id, "action": "remove", "reason": "spam"})
+
+
 def _search_world(world):
     """Three stores named "Lens ...", products and questions whose titles share words, a circle."""
     stores = []
@@ -332,6 +345,41 @@ def suggestions_page(world) -> Request:
     return Request("GET", "/suggestions/follow", _profile(world, "newcomer", labels=("camera", "lolita")))
 
 
+def followers_page(world) -> Request:
+    """A page of an account's followers (five fans, spread over its followers shards)."""
+    star = _profile(world, "star")
+    for i in range(5):
+        _ok(call(world.client, "PUT", f"/users/{star.user_id}/follow", _profile(world, f"fan{i}")))
+    return Request("GET", f"/users/{star.user_id}/followers", star)
+
+
+def _post_with_comments(world, comments: int):
+    author = _profile(world, "author")
+    post_id = _post(world, author, "New lens, first shots")
+    for i in range(comments):
+        _ok(call(world.client, "POST", f"/posts/{post_id}/comments", _profile(world, f"commenter{i}"),
+                 {"text": f"Lovely colours {i}"}), 201)
+    return author, post_id
+
+
+def comments_page(world) -> Request:
+    """A page of a post's comments by five people, each with its author's card."""
+    author, post_id = _post_with_comments(world, 5)
+    world.streams.drain()
+    return Request("GET", f"/posts/{post_id}/comments", author)
+
+
+def like_post(world) -> Request:
+    _, post_id = _post_with_comments(world, 0)
+    return Request("PUT", f"/posts/{post_id}/like", _profile(world, "liker"))
+
+
+def request_upload(world) -> Request:
+    """A presigned form for one photo (S3 signs locally: no AWS call but the hourly limit's)."""
+    return Request("POST", "/uploads", _profile(world, "photographer"),
+                   {"purpose": "post", "content_type": "image/jpeg", "size_bytes": 200_000}, 201)
+
+
 SCENARIOS: dict[str, Callable] = {
     "create_post": create_post,
     "read_feed_page": read_feed_page,
@@ -356,6 +404,10 @@ SCENARIOS: dict[str, Callable] = {
     "search_questions_page": search_questions_page,
     "circle_directory_page": circle_directory_page,
     "suggestions_page": suggestions_page,
+    "followers_page": followers_page,
+    "comments_page": comments_page,
+    "like_post": like_post,
+    "request_upload": request_upload,
 }
 
 

@@ -39,7 +39,8 @@ def unfollow_user(ctx, user_id):
     return FollowState(user_id=user_id, following=False)
 
 
-@api.route("GET", "/users/{user_id}/followers", summary="Who follows a user", response=UserRef, paginated=True)
+@api.route("GET", "/users/{user_id}/followers", summary="Who follows a user, newest first", response=UserRef,
+           paginated=True)
 def list_followers(ctx, user_id):
     return graph.followers(user_id, ctx.page)
 

@@ -161,14 +161,14 @@ def rebuild(user_id: str, follower_ids: Iterable[str]) -> int:
 
 
 def rebuild_from_follows(user_id: str) -> int:
-    """Repair: `user_id`'s audience rebuilt from their Follow items (the by_followee index).
+    """Repair: `user_id`'s audience rebuilt from their Follow items (the followers index).
 
     Not on any request or stream path (it reads every follower); for an operator, e.g. for an
     account whose follows predate the buckets. Returns how many followers were listed.
     """
-    from chalicelib.models.graph import Follow
+    from chalicelib.models.graph import all_follower_ids
 
-    follower_ids = [follow.follower_id for follow in Follow.followers.query(user_id, attributes_to_get=["follower_id"])]
+    follower_ids = all_follower_ids(user_id)
     rebuild(user_id, follower_ids)
     return len(follower_ids)
 
@@ -193,7 +193,7 @@ def run_rebuild_step(job: Job) -> jobs.StepResult:
     CLEAR: while the audience is still DROPPED (no follow joins it), delete its stale buckets, then
     mark it BUILDING (from here follows join, unfollows leave). If it is already BUILDING (this step
     was redone after a crash) the buckets are not cleared again: they hold joins since.
-    FILL: the next page of Follow items (by_followee index), each follower added in one
+    FILL: the next page of Follow items (the followers index, shard after shard), each follower added in one
     transaction with a check that the follow still stands, so an unfollow whose stream effect has
     already run cannot be undone by a late page. The last page marks the audience kept and ends
     pull mode: the account's next post fans out.
@@ -225,13 +225,10 @@ def _profile(user_id: str) -> UserProfile | None:
 
 
 def _followers_page(user_id: str, position: dict | None) -> tuple[list[str], dict | None]:
-    """One page of `user_id`'s followers from the by_followee index, and where the next starts."""
-    from chalicelib.models.graph import Follow
+    """One page of `user_id`'s followers from the followers index, and where the next starts."""
+    from chalicelib.models.graph import follower_ids_page
 
-    page = Follow.followers.query(user_id, limit=REBUILD_PAGE_SIZE, last_evaluated_key=position,
-                                  attributes_to_get=["follower_id", "followee_id"])
-    follower_ids = [follow.follower_id for follow in page]
-    return follower_ids, page.last_evaluated_key
+    return follower_ids_page(user_id, REBUILD_PAGE_SIZE, position)
 
 
 def _join_if_following(user_id: str, follower_id: str) -> bool:

@@ -16,7 +16,7 @@ follow still stands) puts them in every follower's pull list and ends by marking
 profile `pull_mode`.
 
 A deleted post leaves every feed by a job too (`FanoutJob` mode "remove", id "<post>#remove"): Feeds
-has no index by post, so its steps walk the author's followers (the Follows table's by_followee
+has no index by post, so its steps walk the author's followers (the Follows table's followers
 index, `REMOVAL_PAGE_SIZE` a step) and delete (follower, post) in BatchWriteItem chunks. Every
 feed holding the post belongs to a follower: fan-out and backfill write only to followers, and an
 unfollow or block takes the author's entries out. Only a pushed post needs the walk: the post's
@@ -262,14 +262,11 @@ def withdraw_activity_everywhere(activity_id: str, user_id: str) -> None:
 
 def _run_removal_step(job: FanoutJob, expected_step: int) -> bool:
     """One page of the author's followers: their entries of the post deleted, the job moved on."""
-    from chalicelib.models.graph import Follow
+    from chalicelib.models.graph import follower_ids_page
 
     after = json.loads(job.cursor)["after"] if job.cursor else None
-    page = Follow.followers.query(job.author_id, limit=REMOVAL_PAGE_SIZE, last_evaluated_key=after,
-                                  attributes_to_get=["follower_id", "followee_id"])
-    readers = [follow.follower_id for follow in page]
+    readers, following = follower_ids_page(job.author_id, REMOVAL_PAGE_SIZE, after)
     write_batches(FeedEntry, deletes=[FeedEntry(reader_id, job.post_id) for reader_id in readers])
-    following = page.last_evaluated_key
     done = following is None
     actions = [
         FanoutJob.written.add(len(readers)),

@@ -6,7 +6,7 @@ from chalicelib.auth import Caller
 from chalicelib.domain.ids import now_iso
 from chalicelib.errors import BadRequest, Conflict, Forbidden, NotFound
 from chalicelib.models.base import batch_get, save_if
-from chalicelib.models.graph import Block, Follow
+from chalicelib.models.graph import Block, Follow, followers_keys
 from chalicelib.models.users import UserProfile
 from chalicelib.pagination import Page, PageRequest
 from chalicelib.schemas.profiles import BlockedUserOut, UserRef
@@ -87,12 +87,27 @@ def require_user(user_id: str) -> None:
 
 
 def followers(user_id: str, page: PageRequest) -> Page:
-    results = Follow.followers.query(user_id, limit=page.limit,
-                                     last_evaluated_key=page.start_key(Follow.followers, user_id))
-    pairs = [(f.follower_id, f.created_at) for f in results]
+    """Newest followers first: one Query per followers shard, in parallel (`models.sharded`), then
+    one BatchGetItem of their cards."""
+    from chalicelib.models.sharded import ShardedList, read_sharded_page
+
+    partitions = followers_keys(user_id)
+    listing = ShardedList(
+        model=Follow,
+        shard_partitions=[{"followee_shard": key} for key in partitions],
+        key_names=frozenset({"follower_id", "followee_id", "followee_shard", "created_at"}),
+        order_key=lambda follow: (follow.created_at, follow.follower_id),
+    )
+
+    def query_shard(shard: int, start: dict | None, limit: int):
+        return Follow.followers.query(partitions[shard], scan_index_forward=False, limit=limit,
+                                      last_evaluated_key=start)
+
+    follows, next_cursor = read_sharded_page(listing, query_shard, page)
+    pairs = [(f.follower_id, f.created_at) for f in follows]
     if not pairs and page.position is None:
         require_user(user_id)
-    return Page(items=_with_names(pairs), next_cursor=page.next_cursor(results.last_evaluated_key))
+    return Page(items=_with_names(pairs), next_cursor=next_cursor)
 
 
 def following(user_id: str, page: PageRequest) -> Page:
@@ -114,8 +129,3 @@ def blocked(user_id: str, page: PageRequest) -> Page:
     return Page(items=items, next_cursor=page.next_cursor(results.last_evaluated_key))
 
 
-def follower_ids_page(user_id: str, limit: int, position: dict | None) -> tuple[list[str], dict | None]:
-    """A page of follower ids for fan-out: one Query on the followers index."""
-    results = Follow.followers.query(user_id, limit=limit, last_evaluated_key=position)
-    ids = [f.follower_id for f in results]
-    return ids, results.last_evaluated_key

@@ -34,7 +34,7 @@ def create_group(caller: Caller, name: str, description: str, label: str) -> Gro
     group_id = new_id()
     group = Group(group_id, name=name, description=description, label=label, owner_id=caller.user_id,
                   member_count=1, created_at=now, directory_key=directory_key(group_id))
-    owner = GroupMember(group.group_id, caller.user_id, role=OWNER, joined_at=now)
+    owner = GroupMember.of(group.group_id, caller.user_id, role=OWNER, joined_at=now)
     with Transaction() as transaction:
         transaction.put("circle", group, condition=Group.group_id.does_not_exist())
         transaction.put("owner", owner, condition=GroupMember.user_id.does_not_exist())
@@ -42,7 +42,7 @@ def create_group(caller: Caller, name: str, description: str, label: str) -> Gro
 
 
 def _group_and_membership(group_id: str, user_id: str) -> tuple[Group, GroupMember | None]:
-    group, membership = batch_get([(Group, group_id, None), (GroupMember, group_id, user_id)])
+    group, membership = batch_get([(Group, group_id, None), (GroupMember, *GroupMember.key(group_id, user_id))])
     if group is None:
         raise NotFound(f"No circle {group_id}")
     return group, membership
@@ -57,7 +57,7 @@ def list_by_label(caller: Caller, label: str, page: PageRequest) -> Page:
     results = Group.by_label.query(label, scan_index_forward=False, limit=page.limit,
                                    last_evaluated_key=page.start_key(Group.by_label, label))
     groups = list(results)
-    memberships = batch_get([(GroupMember, group.group_id, caller.user_id) for group in groups])
+    memberships = batch_get([(GroupMember, *GroupMember.key(group.group_id, caller.user_id)) for group in groups])
     items = [group_view(group, membership) for group, membership in zip(groups, memberships, strict=True)]
     return Page(items=items, next_cursor=page.next_cursor(results.last_evaluated_key))
 
@@ -76,7 +76,8 @@ def join(caller: Caller, group_id: str) -> MembershipOut:
     """Idempotent: joining a circle one already belongs to changes nothing."""
     _, membership = _group_and_membership(group_id, caller.user_id)
     if membership is None:  # a racing join of the same caller may put it first: answer with theirs
-        membership = put_unless_present(GroupMember(group_id, caller.user_id, role=MEMBER, joined_at=now_iso()))
+        membership = put_unless_present(GroupMember.of(group_id, caller.user_id, role=MEMBER,
+                                                             joined_at=now_iso()))
     return MembershipOut(group_id=group_id, member=True, role=membership.role)
 
 

@@ -105,7 +105,7 @@ def create_post(caller: Caller, text: str, image_urls: list[str], product_ids: l
     if caller.in_group("merchants"):
         keys.append((Merchant, caller.user_id, None))
     if group_id:
-        keys += [(Group, group_id, None), (GroupMember, group_id, caller.user_id)]
+        keys += [(Group, group_id, None), (GroupMember, *GroupMember.key(group_id, caller.user_id))]
     keys += [(Product, product_id, None) for product_id in wanted_products]
     found = iter(batch_get(keys) if keys else [])
     profile = next(found) if not caller.display_name else UserProfile(caller.user_id, display_name=caller.display_name)

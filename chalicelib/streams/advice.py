@@ -28,6 +28,7 @@ ANSWER_VOTE_EFFECTS = (
     advice_effects.tally_vote,
     rewards.award_for_vote_change,
     experts.score_experts_for_vote,
+    questions.remove_votes_of_missing_answers,
 )
 HELPFUL_MARK_EFFECTS = (
     advice_effects.tally_helpful_mark,

@@ -116,10 +116,14 @@ def test_an_operator_rebuilds_a_lost_audience_from_the_follows(stack):
     def audience() -> list[str]:
         return sorted(fan for item in buckets() for fan in item.get("follower_ids", {}).get("SS", []))
 
-    # Given follows whose stream effects built the author's audience
+    # Given follows whose stream effects built the author's audience (written as the Follow model
+    # writes them, with their followers-index shard)
+    from chalicelib.models.graph import followers_key
+
     for fan in fans:
         dynamodb.put_item(TableName=_follows_table(stack), Item={
-            "follower_id": {"S": fan}, "followee_id": {"S": author}, "created_at": {"S": "2026-11-23T10:00:00Z"}})
+            "follower_id": {"S": fan}, "followee_id": {"S": author}, "created_at": {"S": "2026-11-23T10:00:00Z"},
+            "followee_shard": {"S": followers_key(author, fan)}})
     stack.eventually(lambda: audience() == fans, timeout=10)
     # And the buckets lost (a bad restore, a bug)
     for item in buckets():

@@ -121,9 +121,39 @@ def test_deleting_an_answer_reverses_its_vote_points_expert_score_and_count(clie
     assert vote(client, voter, answer_id, 1).status_code == 404  # no vote on a deleted answer
     from chalicelib.models.advice import AnswerVote
 
-    assert list(AnswerVote.query(answer_id)) == []
+    assert [vote for key in AnswerVote.keys_of_answer(answer_id) for vote in AnswerVote.query(key)] == []
     # and, without answers, the question can go
     assert call(client, "DELETE", f"/questions/{question_id}", asker).status_code == 204
+
+
+@pytest.mark.parametrize("runner", ["streams", "chaos_streams"])
+def test_a_vote_that_lands_after_its_answer_was_deleted_is_swept_and_pays_nothing(client, people, runner,
+                                                                                  request, monkeypatch):
+    from chalicelib.models.advice import Answer, AnswerVote
+    from chalicelib.services import questions
+
+    streams = request.getfixturevalue(runner)
+    asker, answerer, voter = people["asker"], people["answerer"], people["voter"]
+    question_id = ask(client, asker, labels=("camera",))["question_id"]
+    answer_id = answer(client, answerer, question_id)["answer_id"]
+    # Given a voter who read the answer just before its author deleted it and its votes were swept
+    original = questions.get_answer
+
+    def read_then_deleted(wanted: str):
+        found = original(wanted)
+        Answer(answer_id).delete()  # as the author's DELETE does it, its stream effects run at once
+        streams.drain()
+        return found
+
+    monkeypatch.setattr(questions, "get_answer", read_then_deleted)
+    # When the vote (one conditional write, no check of the answer) lands after the sweep
+    assert vote(client, voter, answer_id, 1).status_code == 200
+    monkeypatch.setattr(questions, "get_answer", original)
+    streams.drain()
+    # Then the votes' stream finds its answer gone and deletes it: no vote stands, no point or score
+    assert [v for key in AnswerVote.keys_of_answer(answer_id) for v in AnswerVote.query(key)] == []
+    assert balance(client, answerer) == 0
+    assert expert_scores(answerer.user_id).get("camera", 0) == 0
 
 
 @pytest.mark.parametrize("runner", ["streams", "chaos_streams"])

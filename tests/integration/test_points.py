@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from chalicelib.domain.ids import now_iso
 from chalicelib.domain.points import Purse, settle, vote_transitions
-from tests.support.advice import answer, ask, notifications, product, review, vote
+from tests.support.advice import answer, ask, given_answer, notifications, product, review, vote
 from tests.support.api import call
 from tests.support.points import balance, ledger, points
 
@@ -26,9 +26,10 @@ def write_vote(answer_id: str, voter_id: str, value: int, author_id: str, labels
     from chalicelib.models.advice import AnswerVote
 
     if value == 0:
-        AnswerVote(answer_id, voter_id).delete()
+        AnswerVote.of(answer_id, voter_id).delete()
         return
-    AnswerVote(answer_id, voter_id, value=value, author_id=author_id, question_id="q-" + answer_id,
+    given_answer(answer_id, author_id, labels)
+    AnswerVote.of(answer_id, voter_id, value=value, author_id=author_id, question_id="q-" + answer_id,
                labels=list(labels), updated_at=now_iso()).save()
 
 

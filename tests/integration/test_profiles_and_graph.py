@@ -170,3 +170,35 @@ def test_batch_get_reads_more_than_a_hundred_keys_in_order(tables):
     assert [p.display_name if p else None for p in found[:4]] == ["U0", None, "U2", None]
     assert len(found) == 151 and found[-1].display_name == "U0"
     assert sum(1 for p in found if p) == 76
+
+
+def test_followers_page_newest_first_over_the_followers_shards_each_once(client, users):
+    from chalicelib.models.graph import followers_keys
+
+    # Given seven fans of one account, whose follows spread over its followers shards
+    star = users("star")
+    assert call(client, "GET", "/me", star).status_code == 200
+    fans = [users(f"fan{n}") for n in range(7)]
+    for fan in fans:
+        assert call(client, "PUT", f"/users/{star.user_id}/follow", fan).status_code == 200
+    from chalicelib.models.graph import Follow
+
+    shards = {Follow.get(fan.user_id, star.user_id).followee_shard for fan in fans}
+    assert shards <= set(followers_keys(star.user_id)) and len(shards) > 1
+    # When a reader pages through the followers two at a time
+    seen, cursor = [], None
+    while True:
+        page = call(client, "GET", f"/users/{star.user_id}/followers?limit=2" + (f"&cursor={cursor}" if cursor else ""),
+                    star).data
+        assert len(page["items"]) <= 2
+        seen += page["items"]
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    # Then every fan is listed once, newest follow first
+    assert sorted(item["user_id"] for item in seen) == sorted(fan.user_id for fan in fans)
+    since = [item["since"] for item in seen]
+    assert since == sorted(since, reverse=True)
+    # And a cursor of the star's followers is a 400 on another account's followers
+    first = call(client, "GET", f"/users/{star.user_id}/followers?limit=2", star).data["next_cursor"]
+    assert call(client, "GET", f"/users/{fans[0].user_id}/followers?cursor={first}", star).status_code == 400

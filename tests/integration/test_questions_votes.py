@@ -62,12 +62,12 @@ def test_the_vote_item_carries_who_it_rewards(client, users, answered):
 
     alice, bob, qid, answer_id = answered
     vote(client, alice, answer_id, -1)
-    stored = AnswerVote.get(answer_id, alice.user_id)
+    stored = AnswerVote.get(*AnswerVote.key(answer_id, alice.user_id))
     assert (stored.value, stored.author_id, stored.question_id, stored.labels) == (-1, bob.user_id, qid, ["camera"])
     # Withdrawing deletes the item: its REMOVE record is what reverses the vote's reward
     vote(client, alice, answer_id, 0)
     with pytest.raises(AnswerVote.DoesNotExist):
-        AnswerVote.get(answer_id, alice.user_id)
+        AnswerVote.get(*AnswerVote.key(answer_id, alice.user_id))
 
 
 def test_voting_on_your_own_answer_is_403(client, users, streams, answered):

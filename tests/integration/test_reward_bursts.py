@@ -65,7 +65,7 @@ def test_a_vote_storm_pays_exactly_under_chaos_withdrawals_and_a_full_replay(tab
     withdrawn = range(0, CHAOS_BURST, 3)
     with AnswerVote.batch_write() as batch:
         for n in withdrawn:
-            batch.delete(AnswerVote(answer_id, f"voter{n}"))
+            batch.delete(AnswerVote.of(answer_id, f"voter{n}"))
     chaos_streams.drain()
     _replay_everything(tables)
 

@@ -7,6 +7,7 @@ import threading
 from chalicelib.domain.ids import now_iso
 from chalicelib.domain.leaderboards import LEADERBOARD_SHARDS, leaderboard_key
 from chalicelib.domain.sharded_lists import shard_of
+from tests.support.advice import given_answer
 from tests.support.api import call
 
 
@@ -14,8 +15,9 @@ def _upvotes(author_id: str, count: int, label: str = "camera") -> None:
     """`count` up-votes on one answer of `author_id`, as the vote route writes them."""
     from chalicelib.models.advice import AnswerVote
 
+    given_answer(f"ans-{author_id}", author_id, (label,))
     for n in range(count):
-        AnswerVote(f"ans-{author_id}", f"fan-{n}", value=1, author_id=author_id, question_id=f"q-{author_id}",
+        AnswerVote.of(f"ans-{author_id}", f"fan-{n}", value=1, author_id=author_id, question_id=f"q-{author_id}",
                    labels=[label], updated_at=now_iso()).save()
 
 

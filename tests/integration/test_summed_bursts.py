@@ -113,7 +113,7 @@ def _join_surge(members: int) -> None:
           created_at=now_iso()).save()
     with GroupMember.batch_write() as batch:
         for n in range(members):
-            batch.save(GroupMember("g1", f"member{n}", joined_at=now_iso()))
+            batch.save(GroupMember.of("g1", f"member{n}", joined_at=now_iso()))
 
 
 def _members() -> int:
@@ -135,7 +135,7 @@ def test_a_circle_join_surge_counts_exactly_under_chaos_replay_and_conflicts(tab
         chaos_streams.drain()
         with GroupMember.batch_write() as batch:
             for n in range(0, CHAOS_BURST, 2):
-                batch.delete(GroupMember("g1", f"member{n}"))
+                batch.delete(GroupMember.of("g1", f"member{n}"))
         chaos_streams.drain()
     assert rule.injected == 3
     _replay_everything(tables)
@@ -154,7 +154,7 @@ def _storm(hot_answer, voters: int, value=lambda n: 1) -> None:
     reply, question = hot_answer
     with AnswerVote.batch_write() as batch:
         for n in range(voters):
-            batch.save(AnswerVote(reply["answer_id"], f"voter{n}", value=value(n), author_id=reply["author_id"],
+            batch.save(AnswerVote.of(reply["answer_id"], f"voter{n}", value=value(n), author_id=reply["author_id"],
                                   question_id=question["question_id"], labels=question["labels"],
                                   updated_at=now_iso()))
 
@@ -184,7 +184,7 @@ def test_an_answer_vote_storm_tallies_exactly_under_chaos_replay_and_conflicts(t
         # a third change their minds: up to down, down withdrawn
         with AnswerVote.batch_write() as batch:
             for n in range(0, CHAOS_BURST, 3):
-                batch.delete(AnswerVote(answer_id, f"voter{n}"))
+                batch.delete(AnswerVote.of(answer_id, f"voter{n}"))
         chaos_streams.drain()
     assert rule.injected == 3
     _replay_everything(tables)

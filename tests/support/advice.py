@@ -37,3 +37,18 @@ def review(client, user, product_id: str, rating: int = 4, body: str = "Sharp an
 def notifications(client, user, kind: str | None = None) -> list[dict]:
     items = call(client, "GET", "/me/notifications", user).data["items"]
     return [n for n in items if kind is None or n["type"] == kind]
+
+
+def given_answer(answer_id: str, author_id: str, labels=("camera",)) -> None:
+    """An Answer item for votes written straight to AnswerVotes (the vote route only votes on an
+    answer that stands, and the votes' stream deletes a vote whose answer is gone). Its asker is
+    its author, so it notifies nobody; no question holds it."""
+    from chalicelib.domain.advice import answer_rank
+    from chalicelib.domain.ids import now_iso
+    from chalicelib.models.advice import Answer
+    from chalicelib.models.base import save_if
+
+    item = Answer(answer_id, question_id="q-" + answer_id, author_id=author_id, asker_id=author_id,
+                  labels=list(labels), body="(given)", rank=answer_rank(accepted=False, score=0, answer_id=answer_id),
+                  created_at=now_iso())
+    save_if(item, Answer.answer_id.does_not_exist())  # False: already there

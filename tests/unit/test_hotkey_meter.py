@@ -142,5 +142,5 @@ def test_the_template_tables_carry_their_indexes():
     tables = tables_from_template("stack")
     follows = tables["stack-follows"]
     assert (follows.label, follows.hash_key, follows.range_key) == ("follows", "follower_id", "followee_id")
-    assert [i.name for i in follows.indexes] == ["by_followee"]
+    assert [i.name for i in follows.indexes] == ["by_followee_shard"]
     assert tables["stack-blocks"].indexes[0].projection == "KEYS_ONLY"

@@ -50,16 +50,19 @@ def _page(position):
 
 def test_a_start_key_must_be_the_key_of_the_queried_table_or_index_in_its_partition():
     from chalicelib.models.graph import Follow
+    from chalicelib.models.groups import GroupMember
 
     by_follower = {"follower_id": {"S": "u1"}, "followee_id": {"S": "u2"}}
-    # honest positions pass through unchanged (the by_followee index keys on the same two attributes)
+    by_user = {"member_key": {"S": "g1#0"}, "user_id": {"S": "u1"}, "group_id": {"S": "g1"}}
+    # honest positions pass through unchanged (an index's position holds the table's keys and its own)
     assert _page(by_follower).start_key(Follow, "u1") == by_follower
-    assert _page(by_follower).start_key(Follow.followers, "u2") == by_follower
+    assert _page(by_user).start_key(GroupMember.by_user, "u1") == by_user
     assert page_request({}, "s").start_key(Follow, "u1") is None
     # anything else is a 400 naming the cursor
     for position, source, hash_value in [
         (by_follower, Follow, "someone-else"),  # another partition
-        (by_follower, Follow.followers, "u1"),  # the index's partition is the followee's
+        (by_user, GroupMember.by_user, "u2"),  # the index's partition is the member's
+        (by_follower, GroupMember.by_user, "u1"),  # not a position of this index
         ({**by_follower, "created_at": {"S": "2024"}}, Follow, "u1"),  # extra attributes
         ({"follower_id": {"S": "u1"}}, Follow, "u1"),
         ({"follower_id": {"N": "1"}, "followee_id": {"S": "u2"}}, Follow, "u1"),

@@ -36,6 +36,11 @@ def test_the_other_fan_out_steps_make_no_more_calls_than_a_push_step():
     # a removal step deletes as many entries as a push step writes; a threshold-crossing step
     # makes one transaction per follower plus the job's own reads and writes
     assert fanout.REMOVAL_PAGE_SIZE <= fanout.FANOUT_PAGE_SIZE
+    # a removal step reads its page of followers shard after shard (one Query per followers shard
+    # it touches), deletes them 25 a call, then reads and moves its job
+    from chalicelib.models.graph import FOLLOWER_SHARDS
+
+    assert FOLLOWER_SHARDS + math.ceil(fanout.REMOVAL_PAGE_SIZE / 25) + 2 <= FANOUT["calls_per_step"]
     assert fanout.PULL_LIST_PAGE_SIZE + 6 <= FANOUT["calls_per_step"]
 
 
