@@ -49,8 +49,8 @@ def _given_rows(user_id: str, counts: dict) -> None:
                                text="nice", created_at=now))
     with AnswerVote.batch_write() as batch:
         for index in range(counts["answer_votes"]):
-            batch.save(AnswerVote(f"answer-{index:05d}", user_id, value=1, author_id="someone",
-                                  question_id="q", labels=["camera"], updated_at=now))
+            batch.save(AnswerVote.of(f"answer-{index:05d}", user_id, value=1, author_id="someone",
+                                     question_id="q", labels=["camera"], updated_at=now))
     with Notification.batch_write() as batch:
         for index in range(counts["notifications"]):
             batch.save(Notification(user_id, f"{index:013d}-n", type="new_follower", created_at=now))

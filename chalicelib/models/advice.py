@@ -111,7 +111,7 @@ class AnswerVotesByVoterIndex(GlobalSecondaryIndex):
         projection = KeysOnlyProjection()
 
     voter_id = UnicodeAttribute(hash_key=True)
-    answer_id = UnicodeAttribute(range_key=True)
+    vote_key = UnicodeAttribute(range_key=True)
 
 
 #: Partitions one answer's votes spread over: a vote storm of 1,000 a second on one answer puts

@@ -137,7 +137,7 @@ def _erase_marked(model, key: tuple) -> None:
 def _erase_answer_vote(user_id: str, row) -> None:
     from chalicelib.models.advice import AnswerVote
 
-    _erase_marked(AnswerVote, (row.answer_id, user_id))
+    _erase_marked(AnswerVote, (row.vote_key, user_id))
 
 
 def _erase_helpful_mark(user_id: str, row) -> None:
@@ -167,14 +167,16 @@ def _circle(user_id: str, row) -> None:
     from chalicelib.models.transactions import Transaction
     from chalicelib.services.groups import OWNER
 
-    membership = get_or_none(GroupMember, row.group_id, user_id, consistent_read=True)
+    membership = get_or_none(GroupMember, *GroupMember.key(row.group_id, user_id), consistent_read=True)
     if membership is None:
         return
     if membership.role != OWNER:
         delete_if(membership, GroupMember.user_id.exists())
         return
     heir = None
-    for member in GroupMember.query(row.group_id, attributes_to_get=["user_id", "joined_at", "role"]):
+    members = (member for key in GroupMember.keys_of_group(row.group_id)  # every shard of the circle
+               for member in GroupMember.query(key, attributes_to_get=["user_id", "joined_at", "role"]))
+    for member in members:
         if member.user_id != user_id and (heir is None or (member.joined_at, member.user_id)
                                           < (heir.joined_at, heir.user_id)):
             heir = member
@@ -184,9 +186,9 @@ def _circle(user_id: str, row) -> None:
         else:
             transaction.update("circle", Group(row.group_id), actions=[Group.owner_id.set(heir.user_id)],
                                condition=Group.group_id.exists())
-            transaction.update("heir", GroupMember(row.group_id, heir.user_id), actions=[GroupMember.role.set(OWNER)],
-                               condition=GroupMember.user_id.exists())
-        transaction.delete("owner", GroupMember(row.group_id, user_id))
+            transaction.update("heir", GroupMember(*GroupMember.key(row.group_id, heir.user_id)),
+                               actions=[GroupMember.role.set(OWNER)], condition=GroupMember.user_id.exists())
+        transaction.delete("owner", GroupMember(*GroupMember.key(row.group_id, user_id)))
 
 
 def _end_campaign(user_id: str, row) -> None:

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from chalicelib.models.advice import Answer, AnswerVote, HelpfulMark, Product, Question, Review, WishlistEntry
-from chalicelib.models.graph import Block, Follow, FollowerBucket
+from chalicelib.models.graph import Block, Follow, FollowerBucket, followers_keys
 from chalicelib.models.groups import GroupMember
 from chalicelib.models.merchants import Merchant, Rating
 from chalicelib.models.notifications import Notification
@@ -137,8 +137,8 @@ class Registry:
 REGISTRY = Registry()
 for _entry in (
     Owned("Users", (Reach(UserProfile, what="profile"),), erase="profile"),
-    Owned("Follows", (Reach(Follow, what="whom they follow"), Reach(Follow, "followers", what="who follows them")),
-          erase="follows"),
+    Owned("Follows", (Reach(Follow, what="whom they follow"),
+                      Reach(Follow, "followers", keys=followers_keys, what="who follows them")), erase="follows"),
     Owned("AudienceBuckets", (Reach(FollowerBucket, keys=_audience_partitions, what="their followers' ids"),),
           erase="audience"),
     Owned("Blocks", (Reach(Block, what="whom they block"), Reach(Block, "blocked_by", what="who blocks them")),

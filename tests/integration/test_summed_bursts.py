@@ -109,8 +109,10 @@ def test_a_follow_surge_counts_exactly_under_conflicts_on_the_stars_profile(tabl
 
 # -- circle join surge ----------------------------------------------------------------------------
 def _join_surge(members: int) -> None:
+    from chalicelib.domain.circles import directory_key
+
     Group("g1", name="Film", description="35mm", label="camera", owner_id="owner", member_count=1,
-          created_at=now_iso()).save()
+          created_at=now_iso(), directory_key=directory_key("g1")).save()  # listed, as create_group does
     with GroupMember.batch_write() as batch:
         for n in range(members):
             batch.save(GroupMember.of("g1", f"member{n}", joined_at=now_iso()))
