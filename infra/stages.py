@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 # written once, in the app's own config: the deploy path and the local stack build the same environment
-from chalicelib.config import stage_environment, stream_env_key  # noqa: F401
+from chalicelib.config import STREAM_ARN_PREFIX, stage_environment, stream_env_key  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[1]
 STAGES_PATH = ROOT / "infra" / "stages.json"
@@ -192,14 +192,17 @@ def environment_size(env: dict[str, str]) -> int:
 def write_stage_config(stage: str, env: dict[str, str], path: Path = CHALICE_CONFIG_PATH) -> dict:
     """Merge `env` into the stage's `environment_variables` in `.chalice/config.json`.
 
-    Other keys and stages are kept as they are; a secret is never written (see `deploy.py`).
-    Refuses a result Lambda would reject (over 4 KB of variables).
+    Other keys and stages are kept as they are; a secret is never written (see `deploy.py`), nor
+    are the stream ARNs: only Chalice reads them, when `chalice package/deploy` imports the app to
+    build the event sources (`process_environment` hands them to that process), and with some forty
+    streams they alone would pass Lambda's 4 KB. At run time a handler is invoked by its event source
+    mapping and never reads its ARN. Refuses a result Lambda would reject (over 4 KB of variables).
     """
     config = json.loads(path.read_text(encoding="utf-8"))
     stage_config = config.setdefault("stages", {}).setdefault(stage, {})
     variables = dict(stage_config.get("environment_variables", {}))
     variables.update({key: value for key, value in env.items() if key not in SECRET_KEYS})
-    for key in SECRET_KEYS:
+    for key in [*SECRET_KEYS, *(key for key in variables if key.startswith(STREAM_ARN_PREFIX))]:
         variables.pop(key, None)
     merged = {**config.get("environment_variables", {}), **variables}
     # Leave room for the secret added at deploy time (a 64-character key).

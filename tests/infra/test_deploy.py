@@ -344,10 +344,27 @@ def test_stage_environment_is_merged_into_the_config_keeping_the_rest(tmp_path, 
     assert {k: v for k, v in after.items() if k != "stages"} == {k: v for k, v in before.items() if k != "stages"}
 
 
+def test_stream_arns_reach_chalices_process_but_never_the_functions_config(tmp_path, dev):
+    path = tmp_path / "config.json"
+    path.write_text((ROOT / ".chalice" / "config.json").read_text(encoding="utf-8"), encoding="utf-8")
+    env = stage_environment(placeholder_outputs(dev, load_template(), region=REGION), region=REGION,
+                            stack_name=dev.stack_name)  # every table's stream: far over 4 KB with them
+    assert sum(len(k) + len(v) for k, v in env.items()) > LAMBDA_ENV_LIMIT
+
+    write_stage_config("dev", env, path)
+
+    variables = json.loads(path.read_text(encoding="utf-8"))["stages"]["dev"]["environment_variables"]
+    assert not [key for key in variables if key.startswith("STREAM_ARN_")]
+    assert variables["TABLE_PREFIX"] == "jianghu-dev"
+    from infra.packaging import process_environment
+
+    assert process_environment(env, REGION)["STREAM_ARN_POSTS"] == env["STREAM_ARN_POSTS"]
+
+
 def test_an_environment_lambda_would_refuse_is_refused_at_write_time(tmp_path):
     path = tmp_path / "config.json"
     path.write_text((ROOT / ".chalice" / "config.json").read_text(encoding="utf-8"), encoding="utf-8")
-    too_big = {f"STREAM_ARN_T{i}": "x" * 200 for i in range(LAMBDA_ENV_LIMIT // 200)}
+    too_big = {f"SETTING_{i}": "x" * 200 for i in range(LAMBDA_ENV_LIMIT // 200)}
     with pytest.raises(ValueError, match="4 KB"):
         write_stage_config("dev", too_big, path)
 
