@@ -27,7 +27,9 @@ TARGETS = {
     # + 1 BatchGetItem of the followed large accounts' recent posts (up to 100)
     "read_feed_page_pulled": 3,  # with product cards on the page, one more (the cards batch)
     "follow": 3,
-    "vote_answer": 3,
+    # the write limit's counter, the answer, the author's block of the voter (known once the answer
+    # is read), one conditional put of the vote: no transaction on the answer (the vote storm's hot item)
+    "vote_answer": 4,
     "redeem_coupon": 3,
     "good_finds_page": 3,
     "list_questions": 5,  # 4 Queries at once (one per shard) + 1 BatchGetItem: 2 round trips
