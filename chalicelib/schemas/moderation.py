@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter
@@ -54,7 +55,7 @@ class ReportedTargetOut(ResponseModel):
 class _Documented(BaseModel):
     """A body shape for the OpenAPI document only (`ModerationIn` parses)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 class ContentModeration(_Documented):
@@ -75,7 +76,10 @@ class UserModeration(_Documented):
     reason: Reason
 
 
-_MODERATION_BODY = TypeAdapter(Annotated[ContentModeration | UserModeration, Field(discriminator="target_type")])
+@functools.cache
+def _moderation_body() -> TypeAdapter:
+    """The documented union, built when the OpenAPI document is (not at import: cold start)."""
+    return TypeAdapter(Annotated[ContentModeration | UserModeration, Field(discriminator="target_type")])
 
 
 class ModerationIn(RequestModel):
@@ -90,7 +94,7 @@ class ModerationIn(RequestModel):
 
     @classmethod
     def __get_pydantic_json_schema__(cls, core_schema: Any, handler: Any) -> Any:
-        return handler(_MODERATION_BODY.core_schema)
+        return handler(_moderation_body().core_schema)
 
 
 class ModerationOut(ResponseModel):

@@ -158,14 +158,15 @@ class FanoutOut(ResponseModel):
                    finished_at=job.finished_at)
 
 
-# A home-feed item, told apart by `kind`: a post, a shared activity or a live room.
-FeedItem = Annotated[Union[PostOut, ActivityItemOut, "LiveFeedItemOut"], Field(discriminator="kind")]  # noqa: UP007
-
-
 def _feed_item_out() -> type[BaseModel]:
     from pydantic import RootModel
 
-    class FeedItemOut(RootModel[FeedItem]):
+    from chalicelib.schemas.live import LiveFeedItemOut  # it imports this module's models
+
+    # A home-feed item, told apart by `kind`: a post, a shared activity or a live room.
+    item = Annotated[Union[PostOut, ActivityItemOut, LiveFeedItemOut], Field(discriminator="kind")]  # noqa: UP007
+
+    class FeedItemOut(RootModel[item]):  # type: ignore[valid-type]
         """One item of `GET /feed`: `kind` says which shape it has."""
 
     FeedItemOut.__qualname__ = "FeedItemOut"
@@ -175,10 +176,6 @@ def _feed_item_out() -> type[BaseModel]:
 #: One item of `GET /feed` (a `RootModel` union, made on first use: see `Deferred`).
 FeedItemOut = Deferred(_feed_item_out)
 
-
-from chalicelib.schemas.live import LiveFeedItemOut  # noqa: E402 - it imports this module's helpers
-
-FeedItemOut.model_rebuild()
 
 
 class EditPost(PatchModel):

@@ -57,6 +57,7 @@ def list_directory(caller: Caller, page: PageRequest) -> Page:
         return Group.by_members.query(keys[shard], scan_index_forward=False, limit=limit, last_evaluated_key=start)
 
     groups, next_cursor = read_sharded_page(listing, query_shard, page)
-    memberships: list = batch_get([(GroupMember, group.group_id, caller.user_id) for group in groups]) if groups else []
+    membership_keys: list = [(GroupMember, *GroupMember.key(group.group_id, caller.user_id)) for group in groups]
+    memberships: list = batch_get(membership_keys) if groups else []
     items = [group_view(group, membership) for group, membership in zip(groups, memberships, strict=True)]
     return Page(items=items, next_cursor=next_cursor)

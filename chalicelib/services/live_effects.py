@@ -298,7 +298,7 @@ NOTIFY_PAGE_SIZE = 200
 
 def run_notify_step(job) -> Any:
     """One page of the host's followers, each a notice (`live_started` or `live_soon`, the job's phase)."""
-    from chalicelib.models.graph import Follow
+    from chalicelib.models.graph import follower_ids_page
     from chalicelib.services import jobs
     from chalicelib.services.notifications import notify
 
@@ -306,16 +306,14 @@ def run_notify_step(job) -> Any:
     if room is None:
         return jobs.StepResult(processed=0, done=True)
     kind = job.phase
-    page = Follow.followers.query(room.host_id, limit=NOTIFY_PAGE_SIZE, last_evaluated_key=jobs.cursor_of(job),
-                                  attributes_to_get=["follower_id", "followee_id"])
-    followers = [follow.follower_id for follow in page]
+    # the host's followers index is sharded (models/graph.py): the page walks its shards in turn
+    followers, cursor = follower_ids_page(room.host_id, NOTIFY_PAGE_SIZE, jobs.cursor_of(job))
     at_ms = _ms(room.started_at if kind == "live_started" else room.soon_notified_at) or id_time_ms(room.room_id)
     data = {"room_id": room.room_id, "host_id": room.host_id, "title": room.title}
     if kind == "live_soon":
         data["scheduled_at"] = room.scheduled_at or ""
     for follower_id in followers:
         notify(follower_id, kind, data, cause=f"{kind}:{room.room_id}", at_ms=at_ms)
-    cursor = page.last_evaluated_key
     return jobs.StepResult(processed=len(followers), phase=kind, cursor=cursor, done=cursor is None)
 
 

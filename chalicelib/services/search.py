@@ -279,7 +279,7 @@ def _circle_hits(caller: Caller, entries: list) -> list[dict]:
 
     ids = [entry.item_id for entry in entries]
     found = batch_get([(Group, group_id, None) for group_id in ids]
-                      + [(GroupMember, group_id, caller.user_id) for group_id in ids])
+                      + [(GroupMember, *GroupMember.key(group_id, caller.user_id)) for group_id in ids])
     groups: list[Group | None] = found[:len(ids)]  # type: ignore[assignment]
     memberships: list[GroupMember | None] = found[len(ids):]  # type: ignore[assignment]
     return [{"type": "circle", "id": group.group_id, "circle": group_view(group, membership)}
