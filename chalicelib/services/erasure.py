@@ -204,6 +204,60 @@ def _delete_product(user_id: str, row) -> None:
     delete_if(Product(row.product_id), Product.merchant_id == user_id)  # its cards show it unavailable
 
 
+def _activity(user_id: str, job: Job, cursor: dict | None) -> Progress:
+    """The sharing settings first (every kind is off from here: a share in flight fails its check of
+    the switch), then the activities a page at a time, read consistently. Each REMOVE of one still
+    shared takes it out of every follower's feed through the Activities stream
+    (`activity.withdraw_activity`); a fan-out still running sees it gone and takes its entries back."""
+    from chalicelib.domain.activity import ACTIVITIES_UPPER_BOUND, SETTINGS_KEY
+    from chalicelib.models.activity import Activity, SharingSettings
+    from chalicelib.models.batches import write_batches
+
+    if cursor is None:
+        SharingSettings(user_id, SETTINGS_KEY).delete()
+    result = Activity.query(user_id, Activity.activity_id < ACTIVITIES_UPPER_BOUND, consistent_read=True,
+                            limit=PAGE_SIZE, last_evaluated_key=(cursor or {}).get("after"),
+                            attributes_to_get=["user_id", "activity_id"])
+    rows = list(result)
+    write_batches(Activity, deletes=[Activity(user_id, row.activity_id) for row in rows])
+    after = result.last_evaluated_key
+    return Progress(len(rows), {"after": after} if after else None)
+
+
+def _end_room(user_id: str, row) -> None:
+    """A room still scheduled or live ends as its host would end it: status `ended` (the LiveRooms
+    stream sends viewers the `status` event), the IVS stream stopped. Ended rooms stay, with the
+    deleted-user card as host."""
+    from chalicelib.domain.live import ENDED
+    from chalicelib.services import live
+
+    if row.status != ENDED:
+        live.end(Caller(user_id=user_id, username=user_id, groups=frozenset({"merchants"})), row.room_id)
+
+
+def _reports_of_account(user_id: str) -> list[str]:
+    from chalicelib.domain.moderation import target_key
+    from chalicelib.domain.polls import VOTE_SHARDS
+
+    return [f"{target_key('user', user_id)}#{shard}" for shard in range(VOTE_SHARDS)]
+
+
+def _reports_about(user_id: str, job: Job, cursor: dict | None) -> Progress:
+    """Others' reports of the account (its 16 report partitions), then its `user#<id>` queue item: the
+    target is gone. Reports of its content stay with that content's queue item (no user id in it)."""
+    from chalicelib.domain.moderation import target_key
+    from chalicelib.models.moderation import Report, ReportTarget
+
+    rows, after = _page(Reach(Report, keys=_reports_of_account), user_id, cursor)
+    if rows:
+        with Report.batch_write() as batch:
+            for row in rows:
+                batch.delete(row)
+    if after is None:
+        ReportTarget(target_key("user", user_id)).delete()
+    return Progress(len(rows), after)
+
+
 def _uploads(user_id: str, job: Job, cursor: dict | None) -> Progress:
     """The account's images (`uploads/<user>/`) and exports (`exports/<user>/`), 1,000 a step."""
     from chalicelib.config import get_settings
@@ -272,6 +326,7 @@ PHASES: dict[str, PhaseFunction] = {
     "answer_votes": _deleting("AnswerVotes", "by_voter", _erase_answer_vote),
     "helpful_marks": _deleting("HelpfulMarks", "by_user", _erase_helpful_mark),
     "questions": _question,
+    "activity": _activity,
     "wishlist": _deleting("Wishlists"),
     "follows": _deleting("Follows"),
     "followers": _deleting("Follows", "followers"),
@@ -281,6 +336,11 @@ PHASES: dict[str, PhaseFunction] = {
     "campaigns": _deleting("Campaigns", "by_merchant", _end_campaign),
     "products": _deleting("Products", "by_merchant", _delete_product),
     "store": _deleting("Merchants"),
+    "live_rooms": _deleting("LiveRooms", "by_host", _end_room),
+    "live_chat": _deleting("LiveChat", "by_user"),
+    "live_activity": _deleting("LiveActivity", "by_viewer"),
+    "reports": _deleting("Reports", "by_reporter"),
+    "reports_about": _reports_about,
     "judge_scores": _deleting("Ratings", "by_judge"),
     "coupons": _deleting("Coupons", "by_owner"),
     "coupon_claims": _deleting("UserCouponClaims"),
@@ -296,7 +356,8 @@ PHASES: dict[str, PhaseFunction] = {
 }
 #: The phases that query an index (eventually consistent) run once more near the end: a row written in
 #: the moment before the tombstone, not yet in its index at the first pass, is found by the second.
-RECHECKED = ("posts", "comments", "likes", "poll_votes", "answer_votes", "helpful_marks", "questions")
+RECHECKED = ("posts", "comments", "likes", "poll_votes", "answer_votes", "helpful_marks", "questions", "activity",
+             "live_chat", "live_activity", "reports")
 PHASES = {**{name: phase for name, phase in PHASES.items() if name not in ("uploads", "profile")},
           **{f"recheck_{name}": PHASES[name] for name in RECHECKED},
           "uploads": PHASES["uploads"], "profile": PHASES["profile"]}
