@@ -20,8 +20,11 @@ A circle passes to its longest-standing member, or goes when it has none. The Co
 first (no token can be refreshed after it), the uploads (S3) and the profile last, then an audit
 record without personal data is written.
 
-Features whose tables are merged later add their own phase: `add_phase("live_rooms", end_rooms_of)`
-(the live rooms end), `add_phase("activity", withdraw_all_of)` (shared activity leaves feeds).
+Shared activities go with the sharing settings (each still shared leaves every feed through the
+Activities stream); the user's reports go, and others' reports of the account with its queue item,
+while the moderation audit log stays; a host's live rooms end as the host would end them (viewers
+get the `status` event), the user's chat and room markers go (the rooms' distinct counts stand).
+A feature whose table is merged later adds its own phase with `add_phase(name, phase)`.
 """
 
 from __future__ import annotations
