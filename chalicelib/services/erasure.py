@@ -238,6 +238,17 @@ def _end_room(user_id: str, row) -> None:
         live.end(Caller(user_id=user_id, username=user_id, groups=frozenset({"merchants"})), row.room_id)
 
 
+def _delete_report(user_id: str, row) -> None:
+    """The user's report goes; the target's queue item keeps its count (reports are never un-counted)
+    but loses the reason when it is this report's words (the same time and reason as the last one)."""
+    from chalicelib.domain.moderation import target_key
+    from chalicelib.models.moderation import Report, ReportTarget
+
+    delete_if(Report(row.report_key, user_id), Report.reporter_id.exists())
+    update_if(ReportTarget(target_key(row.target_type, row.target_id)), [ReportTarget.last_reason.remove()],
+              (ReportTarget.last_reported_at == row.created_at) & (ReportTarget.last_reason == row.reason))
+
+
 def _reports_of_account(user_id: str) -> list[str]:
     from chalicelib.domain.moderation import target_key
     from chalicelib.domain.polls import VOTE_SHARDS
@@ -342,7 +353,7 @@ PHASES: dict[str, PhaseFunction] = {
     "live_rooms": _deleting("LiveRooms", "by_host", _end_room),
     "live_chat": _deleting("LiveChat", "by_user"),
     "live_activity": _deleting("LiveActivity", "by_viewer"),
-    "reports": _deleting("Reports", "by_reporter"),
+    "reports": _deleting("Reports", "by_reporter", _delete_report),
     "reports_about": _reports_about,
     "judge_scores": _deleting("Ratings", "by_judge"),
     "coupons": _deleting("Coupons", "by_owner"),

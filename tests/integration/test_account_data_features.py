@@ -129,6 +129,7 @@ def test_an_erased_merchant_leaves_search_and_reports_go_but_the_audit_log_stays
     assert list(Report.by_reporter.query(shop.user_id)) == []
     target = ReportTarget.get(f"post#{b_post}", consistent_read=True)
     assert int(target.report_count) == 1
+    assert target.last_reason is None  # the shop's words left the queue with its report
     # C's report of the shop and the shop's queue item went with the account
     assert list(Report.by_reporter.query(c.user_id)) == []
     assert ReportTarget.count(f"user#{shop.user_id}") == 0
