@@ -17,7 +17,7 @@ Key schemas (Double-11: 100,000 viewers in one room touch no hot key):
 from __future__ import annotations
 
 from pynamodb.attributes import ListAttribute, MapAttribute, NumberAttribute, UnicodeAttribute
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 
 from chalicelib.models.base import BaseModel, table_meta
 
@@ -108,6 +108,18 @@ class LiveConnection(BaseModel):
     expires_at = NumberAttribute(null=True)  # TTL: a socket API Gateway dropped without $disconnect
 
 
+class ActivityByViewer(GlobalSecondaryIndex):
+    """Sparse, keys only: one user's own markers (first view, store visit, mute) in every room, for
+    their export and erasure (`services.personal_data`)."""
+
+    class Meta:
+        index_name = "by_viewer"
+        projection = KeysOnlyProjection()
+
+    viewer_id = UnicodeAttribute(hash_key=True)
+    activity_key = UnicodeAttribute(range_key=True)
+
+
 class LiveActivity(BaseModel):
     Meta = table_meta("LiveActivity")
     activity_key = UnicodeAttribute(hash_key=True)
@@ -121,6 +133,19 @@ class LiveActivity(BaseModel):
     product_id = UnicodeAttribute(null=True)
     created_at = UnicodeAttribute(null=True)
     expires_at = NumberAttribute(null=True)  # TTL: the per-second chat cap's counters
+    viewer_id = UnicodeAttribute(null=True)  # on a user's own markers only (viewer, visit, mute): by_viewer
+    by_viewer = ActivityByViewer()
+
+
+class ChatByUser(GlobalSecondaryIndex):
+    """Keys only: one author's messages in every room, for their export and erasure."""
+
+    class Meta:
+        index_name = "by_user"
+        projection = KeysOnlyProjection()
+
+    user_id = UnicodeAttribute(hash_key=True)
+    message_id = UnicodeAttribute(range_key=True)
 
 
 class LiveChatMessage(BaseModel):
@@ -131,3 +156,4 @@ class LiveChatMessage(BaseModel):
     user_card = UnicodeAttribute()  # JSON of the author's card as it was when they spoke
     text = UnicodeAttribute()
     sent_at = UnicodeAttribute()
+    by_user = ChatByUser()

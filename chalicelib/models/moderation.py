@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 
 from chalicelib.models.base import BaseModel, table_meta
 
@@ -63,6 +63,17 @@ class ReportTarget(BaseModel):
     by_count = ReportQueueIndex()
 
 
+class ActionsByAffectedIndex(GlobalSecondaryIndex):
+    """Sparse, keys only: the actions that affected one user (their export; the log stays on erasure)."""
+
+    class Meta:
+        index_name = "by_affected"
+        projection = KeysOnlyProjection()
+
+    affected_user_id = UnicodeAttribute(hash_key=True)
+    action_id = UnicodeAttribute(range_key=True)
+
+
 class ModerationAction(BaseModel):
     """One admin action, in the audit log's one partition, newest first by its ULID."""
 
@@ -76,3 +87,4 @@ class ModerationAction(BaseModel):
     reason = UnicodeAttribute()
     affected_user_id = UnicodeAttribute(null=True)  # notified (`moderation`)
     created_at = UnicodeAttribute()
+    by_affected = ActionsByAffectedIndex()

@@ -20,8 +20,11 @@ A circle passes to its longest-standing member, or goes when it has none. The Co
 first (no token can be refreshed after it), the uploads (S3) and the profile last, then an audit
 record without personal data is written.
 
-Features whose tables are merged later add their own phase: `add_phase("live_rooms", end_rooms_of)`
-(the live rooms end), `add_phase("activity", withdraw_all_of)` (shared activity leaves feeds).
+Shared activities go with the sharing settings (each still shared leaves every feed through the
+Activities stream); the user's reports go, and others' reports of the account with its queue item,
+while the moderation audit log stays; a host's live rooms end as the host would end them (viewers
+get the `status` event), the user's chat and room markers go (the rooms' distinct counts stand).
+A feature whose table is merged later adds its own phase with `add_phase(name, phase)`.
 """
 
 from __future__ import annotations
@@ -206,6 +209,71 @@ def _delete_product(user_id: str, row) -> None:
     delete_if(Product(row.product_id), Product.merchant_id == user_id)  # its cards show it unavailable
 
 
+def _activity(user_id: str, job: Job, cursor: dict | None) -> Progress:
+    """The sharing settings first (every kind is off from here: a share in flight fails its check of
+    the switch), then the activities a page at a time, read consistently. Each REMOVE of one still
+    shared takes it out of every follower's feed through the Activities stream
+    (`activity.withdraw_activity`); a fan-out still running sees it gone and takes its entries back."""
+    from chalicelib.domain.activity import ACTIVITIES_UPPER_BOUND, SETTINGS_KEY
+    from chalicelib.models.activity import Activity, SharingSettings
+    from chalicelib.models.batches import write_batches
+
+    if cursor is None:
+        SharingSettings(user_id, SETTINGS_KEY).delete()
+    result = Activity.query(user_id, Activity.activity_id < ACTIVITIES_UPPER_BOUND, consistent_read=True,
+                            limit=PAGE_SIZE, last_evaluated_key=(cursor or {}).get("after"),
+                            attributes_to_get=["user_id", "activity_id"])
+    rows = list(result)
+    write_batches(Activity, deletes=[Activity(user_id, row.activity_id) for row in rows])
+    after = result.last_evaluated_key
+    return Progress(len(rows), {"after": after} if after else None)
+
+
+def _end_room(user_id: str, row) -> None:
+    """A room still scheduled or live ends as its host would end it: status `ended` (the LiveRooms
+    stream sends viewers the `status` event), the IVS stream stopped. Ended rooms stay, with the
+    deleted-user card as host."""
+    from chalicelib.domain.live import ENDED
+    from chalicelib.services import live
+
+    if row.status != ENDED:
+        live.end(Caller(user_id=user_id, username=user_id, groups=frozenset({"merchants"})), row.room_id)
+
+
+def _delete_report(user_id: str, row) -> None:
+    """The user's report goes; the target's queue item keeps its count (reports are never un-counted)
+    but loses the reason when it is this report's words (the same time and reason as the last one)."""
+    from chalicelib.domain.moderation import target_key
+    from chalicelib.models.moderation import Report, ReportTarget
+
+    delete_if(Report(row.report_key, user_id), Report.reporter_id.exists())
+    update_if(ReportTarget(target_key(row.target_type, row.target_id)), [ReportTarget.last_reason.remove()],
+              (ReportTarget.last_reported_at == row.created_at) & (ReportTarget.last_reason == row.reason))
+
+
+def _reports_of_account(user_id: str) -> list[str]:
+    from chalicelib.domain.moderation import target_key
+    from chalicelib.domain.polls import VOTE_SHARDS
+
+    return [f"{target_key('user', user_id)}#{shard}" for shard in range(VOTE_SHARDS)]
+
+
+def _reports_about(user_id: str, job: Job, cursor: dict | None) -> Progress:
+    """Others' reports of the account (its 16 report partitions), then its `user#<id>` queue item: the
+    target is gone. Reports of its content stay with that content's queue item (no user id in it)."""
+    from chalicelib.domain.moderation import target_key
+    from chalicelib.models.moderation import Report, ReportTarget
+
+    rows, after = _page(Reach(Report, keys=_reports_of_account), user_id, cursor)
+    if rows:
+        with Report.batch_write() as batch:
+            for row in rows:
+                batch.delete(row)
+    if after is None:
+        ReportTarget(target_key("user", user_id)).delete()
+    return Progress(len(rows), after)
+
+
 def _uploads(user_id: str, job: Job, cursor: dict | None) -> Progress:
     """The account's images (`uploads/<user>/`) and exports (`exports/<user>/`), 1,000 a step."""
     from chalicelib.config import get_settings
@@ -274,6 +342,7 @@ PHASES: dict[str, PhaseFunction] = {
     "answer_votes": _deleting("AnswerVotes", "by_voter", _erase_answer_vote),
     "helpful_marks": _deleting("HelpfulMarks", "by_user", _erase_helpful_mark),
     "questions": _question,
+    "activity": _activity,
     "wishlist": _deleting("Wishlists"),
     "follows": _deleting("Follows"),
     "followers": _deleting("Follows", "followers"),
@@ -283,6 +352,11 @@ PHASES: dict[str, PhaseFunction] = {
     "campaigns": _deleting("Campaigns", "by_merchant", _end_campaign),
     "products": _deleting("Products", "by_merchant", _delete_product),
     "store": _deleting("Merchants"),
+    "live_rooms": _deleting("LiveRooms", "by_host", _end_room),
+    "live_chat": _deleting("LiveChat", "by_user"),
+    "live_activity": _deleting("LiveActivity", "by_viewer"),
+    "reports": _deleting("Reports", "by_reporter", _delete_report),
+    "reports_about": _reports_about,
     "judge_scores": _deleting("Ratings", "by_judge"),
     "coupons": _deleting("Coupons", "by_owner"),
     "coupon_claims": _deleting("UserCouponClaims"),
@@ -298,7 +372,8 @@ PHASES: dict[str, PhaseFunction] = {
 }
 #: The phases that query an index (eventually consistent) run once more near the end: a row written in
 #: the moment before the tombstone, not yet in its index at the first pass, is found by the second.
-RECHECKED = ("posts", "comments", "likes", "poll_votes", "answer_votes", "helpful_marks", "questions")
+RECHECKED = ("posts", "comments", "likes", "poll_votes", "answer_votes", "helpful_marks", "questions", "activity",
+             "live_chat", "live_activity", "reports")
 PHASES = {**{name: phase for name, phase in PHASES.items() if name not in ("uploads", "profile")},
           **{f"recheck_{name}": PHASES[name] for name in RECHECKED},
           "uploads": PHASES["uploads"], "profile": PHASES["profile"]}

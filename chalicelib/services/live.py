@@ -168,7 +168,9 @@ def host_rooms(user_id: str, page: PageRequest) -> Page:
     results = LiveRoom.by_host.query(user_id, scan_index_forward=False, limit=page.limit,
                                      last_evaluated_key=page.start_key(LiveRoom.by_host, user_id))
     rooms = list(results)
-    if not rooms and page.position is None and batch_get([(UserProfile, user_id, None)])[0] is None:
+    # the first page checks the host exists: an erased host's ended rooms stay (GET /live/{id}, with the
+    # deleted-user card) but are no one's list
+    if page.position is None and batch_get([(UserProfile, user_id, None)])[0] is None:
         raise NotFound(f"No user {user_id}")
     return Page(items=present_rooms(rooms), next_cursor=page.next_cursor(results.last_evaluated_key))
 
@@ -253,7 +255,8 @@ def mute(caller: Caller, room_id: str, user_id: str) -> None:
     _hosted(caller, room_id)
     if user_id == caller.user_id:
         raise BadRequest("user_id: the host cannot mute themselves")
-    LiveActivity(rules.mute_key(room_id), user_id, room_id=room_id, kind="mute", created_at=now_iso()).save()
+    LiveActivity(rules.mute_key(room_id), user_id, room_id=room_id, kind="mute", created_at=now_iso(),
+                 viewer_id=user_id).save()
 
 
 def is_muted(room_id: str, user_id: str) -> bool:
@@ -274,7 +277,8 @@ def record_event(caller: Caller, room_id: str, kind: str, product_id: str | None
                      product_id=product_id, created_at=now_iso()).save()
     else:
         put_unless_present(LiveActivity(rules.activity_key(room_id, "visit", caller.user_id), caller.user_id,
-                                         room_id=room_id, kind="visit", created_at=now_iso()))
+                                         room_id=room_id, kind="visit", created_at=now_iso(),
+                                         viewer_id=caller.user_id))
 
 
 def stats(caller: Caller, room_id: str) -> StatsOut:

@@ -52,7 +52,7 @@ def connect(connection_id: str, query: dict[str, str]) -> int:
     first_view = False
     if not is_host:
         viewer = LiveActivity(rules.activity_key(room_id, "viewer", caller.user_id), caller.user_id,
-                              room_id=room_id, kind="viewer", created_at=now)
+                              room_id=room_id, kind="viewer", created_at=now, viewer_id=caller.user_id)
         first_view = put_unless_present(viewer) is viewer
     counts: list = [LiveActivity.joins.add(1), LiveActivity.room_id.set(room_id), LiveActivity.kind.set("viewers")]
     if first_view:

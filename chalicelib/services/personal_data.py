@@ -15,7 +15,8 @@ Indexes added for this (all KEYS_ONLY, so each costs one small index write per r
 storage than the keys: the export reads the items themselves in BatchGetItem, the erasure needs
 only the keys): Posts.by_writer, PollVotes.by_user, Likes.by_user, Comments.by_author,
 Questions.by_asker, Answers.by_author, AnswerVotes.by_voter, Reviews.by_author,
-HelpfulMarks.by_user, Ratings.by_judge (docs/scale.md "Export and erasure").
+HelpfulMarks.by_user, Ratings.by_judge, LiveChat.by_user, and the sparse LiveActivity.by_viewer
+and ModerationLog.by_affected (docs/scale.md "Export and erasure").
 """
 
 from __future__ import annotations
@@ -24,10 +25,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from chalicelib.models.activity import Activity, SharingSettings
 from chalicelib.models.advice import Answer, AnswerVote, HelpfulMark, Product, Question, Review, WishlistEntry
 from chalicelib.models.graph import Block, Follow, FollowerBucket, followers_keys
 from chalicelib.models.groups import GroupMember
+from chalicelib.models.live import LiveActivity, LiveChatMessage, LiveRoom
 from chalicelib.models.merchants import Merchant, Rating
+from chalicelib.models.moderation import ModerationAction, Report
 from chalicelib.models.notifications import Notification
 from chalicelib.models.points import (
     LEDGER_SHARDS,
@@ -57,6 +61,18 @@ def _ledger_partitions(user_id: str) -> list[str]:
             + [f"{user_id}#standing#{shard}" for shard in range(STANDING_SHARDS)])
 
 
+def _activities(model: Any) -> Any:
+    from chalicelib.domain.activity import ACTIVITIES_UPPER_BOUND
+
+    return model.activity_id < ACTIVITIES_UPPER_BOUND
+
+
+def _sharing_settings(model: Any) -> Any:
+    from chalicelib.domain.activity import SETTINGS_KEY
+
+    return model.activity_id == SETTINGS_KEY
+
+
 def _audience_partitions(user_id: str) -> list[str]:
     from chalicelib.domain import feed
 
@@ -72,6 +88,8 @@ class Reach:
     index: str | None = None
     keys: Callable[[str], list[str]] = _one
     what: str = ""
+    #: the model -> a sort-key condition, where one partition holds items of two models
+    condition: Callable[[Any], Any] | None = None
 
     @property
     def table(self) -> str:
@@ -93,7 +111,8 @@ class Reach:
         """One Query page of this reach under one hash key: the rows (keys only for a KEYS_ONLY
         index) and where the next page starts (None: no more)."""
         source = getattr(self.model, self.index) if self.index else self.model
-        result = source.query(hash_key, limit=limit, last_evaluated_key=after)
+        condition = self.condition(self.model) if self.condition else None
+        result = source.query(hash_key, range_key_condition=condition, limit=limit, last_evaluated_key=after)
         rows = list(result)
         return rows, result.last_evaluated_key
 
@@ -183,5 +202,30 @@ for _entry in (
     Owned("Merchants", (Reach(Merchant, what="store"),), erase="store"),
     Owned("Ratings", (Reach(Rating, "by_judge", what="judge scores given"),), erase="judge_scores"),
     NothingPersonal("GoodFinds", "derived from a store's products: they leave it when the products go"),
+    # -- activity sharing, likes' index, moderation, search, live rooms ---------------------------------
+    Owned("Activities", (Reach(Activity, what="shared activities", condition=_activities),
+                         Reach(SharingSettings, what="sharing settings", condition=_sharing_settings)),
+          erase="activity"),
+    NothingPersonal("LikedPosts", "derived from Likes, which the export holds: `<user>#<window>` items of the "
+                                  "posts liked, kept by the Likes stream, which deletes an item when its last "
+                                  "post leaves, so the erasure's like deletes leave none"),
+    Owned("Reports", (Reach(Report, "by_reporter", what="reports they made"),), erase="reports"),
+    NothingPersonal("ReportTargets", "the moderation queue: report counts per target, no reporter ids; an "
+                                     "erased user's own `user#<id>` item and others' reports of the account "
+                                     "go in the erasure phase `reports_about`"),
+    Owned("ModerationLog", (Reach(ModerationAction, "by_affected", what="moderation actions on their account "
+                                                                        "or content"),),
+          erase=KEPT + "the audit log of admin actions (the legal basis of a removal or suspension) stays; "
+                       "it holds ids, the action and the admin's reason, no name or content"),
+    NothingPersonal("SearchIndex", "derived from profiles, stores, products, questions and circles: the "
+                                   "entries follow their source through its stream, so a deleted profile, "
+                                   "store, product or question leaves search"),
+    Owned("LiveRooms", (Reach(LiveRoom, "by_host", what="live rooms hosted"),), erase="live_rooms"),
+    NothingPersonal("LiveConnections", "open sockets (room, user id, card), deleted at $disconnect or 410 and "
+                                       "by TTL within 2 h 10 min; an erased host's rooms end and their "
+                                       "viewers leave on the status event"),
+    Owned("LiveActivity", (Reach(LiveActivity, "by_viewer", what="first views, store visits, mutes in rooms"),),
+          erase="live_activity"),
+    Owned("LiveChat", (Reach(LiveChatMessage, "by_user", what="live chat messages"),), erase="live_chat"),
 ):
     REGISTRY.add(_entry)

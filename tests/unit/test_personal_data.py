@@ -65,7 +65,8 @@ def test_every_owned_table_names_an_erasure_phase_or_why_its_rows_stay():
 
 ADDED_INDEXES = {("Posts", "by_writer"), ("PollVotes", "by_user"), ("Likes", "by_user"), ("Comments", "by_author"),
                  ("Questions", "by_asker"), ("Answers", "by_author"), ("AnswerVotes", "by_voter"),
-                 ("Reviews", "by_author"), ("HelpfulMarks", "by_user"), ("Ratings", "by_judge")}
+                 ("Reviews", "by_author"), ("HelpfulMarks", "by_user"), ("Ratings", "by_judge"),
+                 ("LiveChat", "by_user"), ("LiveActivity", "by_viewer"), ("ModerationLog", "by_affected")}
 
 
 def test_the_indexes_added_for_personal_data_hold_keys_only():
