@@ -18,9 +18,14 @@ def test_an_admin_removes_a_reported_post_and_it_leaves_the_feed(stack):
     stack.eventually(lambda: _feed_ids(stack, bob) == [spam, kept], timeout=5.0)
     reported = stack.call("POST", "/reports", carol, {"target_type": "post", "target_id": spam, "reason": "spam"})
     assert reported.status_code == 201, reported.text
-    # When the admin finds it at the top of the queue (the Reports stream counts it) and removes it
-    queue = stack.eventually(lambda: stack.call("GET", "/admin/reports", admin).json()["items"] or None, timeout=5.0)
-    assert (queue[0]["target_id"], queue[0]["report_count"]) == (spam, 1)
+    # When the admin finds it in the queue (the Reports stream counts it; the stack is shared with other
+    # tests' reports, so the order is tested in tests/integration/test_moderation.py) and removes it
+    def queued() -> list[dict] | None:
+        items = stack.call("GET", "/admin/reports?limit=100", admin).json()["items"]
+        return [item for item in items if item["target_id"] == spam] or None
+
+    queue = stack.eventually(queued, timeout=5.0)
+    assert queue[0]["report_count"] == 1
     removed = stack.call("POST", "/admin/moderation", admin, {"target_type": "post", "target_id": spam,
                                                               "action": "remove", "reason": "spam"})
     assert removed.status_code == 200, removed.text
