@@ -33,7 +33,7 @@ def test_an_admin_removes_a_reported_post_and_it_leaves_the_feed(stack):
     assert _feed_ids(stack, bob) == [kept]
     assert [p["post_id"] for p in stack.call("GET", f"/users/{alice.user_id}/posts", bob).json()["items"]] == [kept]
     assert stack.call("GET", f"/posts/{spam}", bob).status_code == 404
-    assert stack.call("GET", "/admin/reports", admin).json()["items"] == []
+    assert queued() is None  # its reports are closed (other tests' may stand in the shared queue)
     # And alice hears of it within seconds
     def moderation_notices():
         items = stack.call("GET", "/me/notifications", alice).json()["items"]
