@@ -7,13 +7,10 @@ mark), so a stream record is enough to compute its effect without another read.
 
 from __future__ import annotations
 
-from typing import Any
-
 from pynamodb.attributes import BooleanAttribute, ListAttribute, MapAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 
-from chalicelib.domain.sharded_lists import shard_key, shard_keys, shard_of
-from chalicelib.models.base import BaseModel, table_meta
+from chalicelib.models.base import BaseModel, OnePerUserSharded, table_meta
 
 
 class QuestionsByAskerIndex(GlobalSecondaryIndex):
@@ -119,14 +116,15 @@ class AnswerVotesByVoterIndex(GlobalSecondaryIndex):
 VOTE_SHARDS = 4
 
 
-class AnswerVote(BaseModel):
+class AnswerVote(OnePerUserSharded, BaseModel):
     """One user's vote on one answer; the item exists while the vote is +1 or -1.
 
-    Keyed `<answer_id>#<shard of voter_id>` (`vote_key`): one answer's votes spread over
-    `VOTE_SHARDS` partitions, and a voter's vote is still ONE item whose key the reader can name
-    (`key`), so a vote counts once per user.
+    Keyed `<answer_id>#<shard of voter_id>` (`vote_key`, `OnePerUserSharded`): one answer's votes
+    spread over `VOTE_SHARDS` partitions; a vote counts once per user.
     """
 
+    SHARDS = VOTE_SHARDS
+    PARENT = "answer_id"
     Meta = table_meta("AnswerVotes")
     vote_key = UnicodeAttribute(hash_key=True)
     voter_id = UnicodeAttribute(range_key=True)
@@ -138,20 +136,6 @@ class AnswerVote(BaseModel):
     updated_at = UnicodeAttribute()
     erased_at = UnicodeAttribute(null=True)  # set just before an erasure deletes it: no points move (domain.changes)
     by_voter = AnswerVotesByVoterIndex()
-
-    @staticmethod
-    def key(answer_id: str, voter_id: str) -> tuple[str, str]:
-        """(hash key, range key) of `voter_id`'s vote on `answer_id`."""
-        return shard_key(answer_id, shard_of(voter_id, VOTE_SHARDS)), voter_id
-
-    @classmethod
-    def of(cls, answer_id: str, voter_id: str, **attributes: Any) -> AnswerVote:
-        return cls(*cls.key(answer_id, voter_id), answer_id=answer_id, **attributes)
-
-    @staticmethod
-    def keys_of_answer(answer_id: str) -> list[str]:
-        """Every partition of one answer's votes."""
-        return shard_keys(answer_id, VOTE_SHARDS)
 
 
 class ProductsByMerchantIndex(GlobalSecondaryIndex):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any, ClassVar, Self, TypeVar
 
 from pynamodb.models import Model
 
@@ -211,3 +211,31 @@ def get_or_404(model: type[_M], hash_key, range_key=None, *, what: str, consiste
     if item is None:
         raise NotFound(f"No {what} {hash_key}")
     return item
+
+
+class OnePerUserSharded:
+    """Mixin for a model of one item per (parent, user) whose parent may take 1,000+ writes a second
+    (SPEC "Double-11 rules"): keyed `<parent_id>#<shard of user_id>`, so one parent's items spread
+    over `SHARDS` partitions while each user's item keeps a key the reader can name (`key`), and a
+    conditional put on it stays once per user. `PARENT` names the attribute that keeps the parent id."""
+
+    SHARDS: ClassVar[int]
+    PARENT: ClassVar[str]
+
+    @classmethod
+    def key(cls, parent_id: str, user_id: str) -> tuple[str, str]:
+        """(hash key, range key) of `user_id`'s item under `parent_id`."""
+        from chalicelib.domain.sharded_lists import shard_key, shard_of
+
+        return shard_key(parent_id, shard_of(user_id, cls.SHARDS)), user_id
+
+    @classmethod
+    def of(cls, parent_id: str, user_id: str, **attributes: Any) -> Self:
+        return cls(*cls.key(parent_id, user_id), **{cls.PARENT: parent_id}, **attributes)  # type: ignore[call-arg]
+
+    @classmethod
+    def keys_of(cls, parent_id: str) -> list[str]:
+        """Every partition of one parent's items."""
+        from chalicelib.domain.sharded_lists import shard_keys
+
+        return shard_keys(parent_id, cls.SHARDS)

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
-from chalicelib.domain.sharded_lists import shard_key, shard_keys, shard_of
-from chalicelib.models.base import BaseModel, table_meta
+from chalicelib.models.base import BaseModel, OnePerUserSharded, table_meta
 
 
 class GroupsByLabelIndex(GlobalSecondaryIndex):
@@ -61,11 +58,13 @@ class MembershipsByUserIndex(GlobalSecondaryIndex):
 MEMBER_SHARDS = 4
 
 
-class GroupMember(BaseModel):
-    """`user_id`'s membership of `group_id`, keyed `<group_id>#<shard of user_id>` (`member_key`):
-    one circle's members spread over `MEMBER_SHARDS` partitions, and a user's membership is still
-    ONE item whose key the reader can name (`key`), so joining stays once per user."""
+class GroupMember(OnePerUserSharded, BaseModel):
+    """`user_id`'s membership of `group_id`, keyed `<group_id>#<shard of user_id>` (`member_key`,
+    `OnePerUserSharded`): one circle's members spread over `MEMBER_SHARDS` partitions; joining
+    stays once per user."""
 
+    SHARDS = MEMBER_SHARDS
+    PARENT = "group_id"
     Meta = table_meta("GroupMembers")
     member_key = UnicodeAttribute(hash_key=True)
     user_id = UnicodeAttribute(range_key=True)
@@ -73,17 +72,3 @@ class GroupMember(BaseModel):
     role = UnicodeAttribute(default="member")  # owner | member
     joined_at = UnicodeAttribute()
     by_user = MembershipsByUserIndex()
-
-    @staticmethod
-    def key(group_id: str, user_id: str) -> tuple[str, str]:
-        """(hash key, range key) of `user_id`'s membership of `group_id`."""
-        return shard_key(group_id, shard_of(user_id, MEMBER_SHARDS)), user_id
-
-    @classmethod
-    def of(cls, group_id: str, user_id: str, **attributes: Any) -> GroupMember:
-        return cls(*cls.key(group_id, user_id), group_id=group_id, **attributes)
-
-    @staticmethod
-    def keys_of_group(group_id: str) -> list[str]:
-        """Every partition of one circle's members."""
-        return shard_keys(group_id, MEMBER_SHARDS)

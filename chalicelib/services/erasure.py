@@ -177,7 +177,7 @@ def _circle(user_id: str, row) -> None:
         delete_if(membership, GroupMember.user_id.exists())
         return
     heir = None
-    members = (member for key in GroupMember.keys_of_group(row.group_id)  # every shard of the circle
+    members = (member for key in GroupMember.keys_of(row.group_id)  # every shard of the circle
                for member in GroupMember.query(key, attributes_to_get=["user_id", "joined_at", "role"]))
     for member in members:
         if member.user_id != user_id and (heir is None or (member.joined_at, member.user_id)

@@ -427,7 +427,7 @@ def remove_votes_of_removed_answer(change: Change) -> None:
     answer_id = change.keys.get("answer_id") or change.item.get("answer_id")
     if not answer_id:
         return
-    votes = [vote_item for vote_key in AnswerVote.keys_of_answer(answer_id)
+    votes = [vote_item for vote_key in AnswerVote.keys_of(answer_id)
              for vote_item in AnswerVote.query(vote_key, consistent_read=True)]
     with AnswerVote.batch_write() as batch:
         for vote_item in votes:

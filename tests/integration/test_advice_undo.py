@@ -121,7 +121,7 @@ def test_deleting_an_answer_reverses_its_vote_points_expert_score_and_count(clie
     assert vote(client, voter, answer_id, 1).status_code == 404  # no vote on a deleted answer
     from chalicelib.models.advice import AnswerVote
 
-    assert [vote for key in AnswerVote.keys_of_answer(answer_id) for vote in AnswerVote.query(key)] == []
+    assert [vote for key in AnswerVote.keys_of(answer_id) for vote in AnswerVote.query(key)] == []
     # and, without answers, the question can go
     assert call(client, "DELETE", f"/questions/{question_id}", asker).status_code == 204
 
@@ -151,7 +151,7 @@ def test_a_vote_that_lands_after_its_answer_was_deleted_is_swept_and_pays_nothin
     monkeypatch.setattr(questions, "get_answer", original)
     streams.drain()
     # Then the votes' stream finds its answer gone and deletes it: no vote stands, no point or score
-    assert [v for key in AnswerVote.keys_of_answer(answer_id) for v in AnswerVote.query(key)] == []
+    assert [v for key in AnswerVote.keys_of(answer_id) for v in AnswerVote.query(key)] == []
     assert balance(client, answerer) == 0
     assert expert_scores(answerer.user_id).get("camera", 0) == 0
 

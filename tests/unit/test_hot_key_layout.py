@@ -22,10 +22,10 @@ def test_a_follow_names_its_followers_shard_from_its_two_ids_and_a_read_item_kee
 def test_one_accounts_followers_one_circles_members_one_answers_votes_spread_over_every_shard():
     assert {followers_key("star", fan) for fan in WRITERS} == set(followers_keys("star"))
     assert len(followers_keys("star")) == FOLLOWER_SHARDS == 4
-    assert {GroupMember.key("g1", user)[0] for user in WRITERS} == set(GroupMember.keys_of_group("g1"))
-    assert len(GroupMember.keys_of_group("g1")) == MEMBER_SHARDS == 4
-    assert {AnswerVote.key("a1", voter)[0] for voter in WRITERS} == set(AnswerVote.keys_of_answer("a1"))
-    assert len(AnswerVote.keys_of_answer("a1")) == VOTE_SHARDS == 4
+    assert {GroupMember.key("g1", user)[0] for user in WRITERS} == set(GroupMember.keys_of("g1"))
+    assert len(GroupMember.keys_of("g1")) == MEMBER_SHARDS == 4
+    assert {AnswerVote.key("a1", voter)[0] for voter in WRITERS} == set(AnswerVote.keys_of("a1"))
+    assert len(AnswerVote.keys_of("a1")) == VOTE_SHARDS == 4
 
 
 def test_each_writer_has_one_item_whose_key_a_reader_can_name():
