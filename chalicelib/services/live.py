@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import os
 from datetime import UTC, datetime
+from typing import Any
 
 from chalicelib.auth import Caller
 from chalicelib.config import get_settings
@@ -212,16 +213,22 @@ def _open(room: LiveRoom) -> None:
         raise Conflict("The room has ended", code="Ended")
 
 
+def _host_owns(caller: Caller, model: Any, item_id: str, what: str, verb: str) -> Any:
+    """The host's own product or campaign (404 when there is none, 403 when it is another store's)."""
+    item = get_or_none(model, item_id)
+    if item is None:
+        raise NotFound(f"No {what} {item_id}")
+    if item.merchant_id != caller.user_id:
+        raise Forbidden(f"You may {verb} only your own {what}s")
+    return item
+
+
 def pin(caller: Caller, room_id: str, product_id: str) -> RoomOut:
     from chalicelib.models.advice import Product
 
     room = _hosted(caller, room_id)
     _open(room)
-    product = get_or_none(Product, product_id)
-    if product is None:
-        raise NotFound(f"No product {product_id}")
-    if product.merchant_id != caller.user_id:
-        raise Forbidden("You may pin only your own products")
+    _host_owns(caller, Product, product_id, "product", "pin")
     if room.pinned_product_id != product_id:  # pinning what is pinned is no new pin
         room.update(actions=[LiveRoom.pinned_product_id.set(product_id), LiveRoom.pin_id.set(new_id())])
     return get_room_consistent(room_id)
@@ -235,11 +242,7 @@ def drop_coupon(caller: Caller, room_id: str, campaign_id: str) -> DropOut:
 
     room = _hosted(caller, room_id)
     _open(room)
-    campaign = get_or_none(Campaign, campaign_id)
-    if campaign is None:
-        raise NotFound(f"No campaign {campaign_id}")
-    if campaign.merchant_id != caller.user_id:
-        raise Forbidden("You may drop only your own campaigns")
+    campaign = _host_owns(caller, Campaign, campaign_id, "campaign", "drop")
     view = campaign_view(campaign)
     if view.status != "active":
         raise Conflict(f"The campaign is {view.status.replace('_', ' ')}", code="Ended")
