@@ -13,11 +13,12 @@ Plain Python (no boto3, no PynamoDB). Scale (SPEC "Double-11"): 100,000 viewers 
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+
+from chalicelib.domain.sharded_lists import shard_key, shard_keys, stable_shard
 
 CONNECTION_SHARDS = 32
 LIKE_SHARDS = 128
@@ -40,17 +41,12 @@ EVENT_TYPES = ("chat", "likes", "viewers", "pin", "coupon", "status", "error")
 ACTIVITY_TYPES = ("product_click", "store_visit")
 
 
-def shard_of(stable_id: str, shards: int) -> int:
-    digest = hashlib.blake2b(stable_id.encode(), digest_size=4).digest()
-    return int.from_bytes(digest, "big") % shards
-
-
 def connection_key(room_id: str, connection_id: str) -> str:
-    return f"{room_id}#{shard_of(connection_id, CONNECTION_SHARDS)}"
+    return shard_key(room_id, stable_shard(connection_id, CONNECTION_SHARDS))
 
 
 def connection_keys(room_id: str) -> list[str]:
-    return [f"{room_id}#{shard}" for shard in range(CONNECTION_SHARDS)]
+    return shard_keys(room_id, CONNECTION_SHARDS)
 
 
 def lookup_key(connection_id: str) -> str:
@@ -63,16 +59,16 @@ def is_lookup_key(key: str) -> bool:
 
 
 def like_key(room_id: str, connection_id: str) -> str:
-    return f"{room_id}#likes#{shard_of(connection_id, LIKE_SHARDS)}"
+    return f"{room_id}#likes#{stable_shard(connection_id, LIKE_SHARDS)}"
 
 
 def viewer_shard_key(room_id: str, connection_id: str) -> str:
     """The counter shard of a socket's joins and leaves (and its user's first view)."""
-    return f"{room_id}#viewers#{shard_of(connection_id, CONNECTION_SHARDS)}"
+    return f"{room_id}#viewers#{stable_shard(connection_id, CONNECTION_SHARDS)}"
 
 
 def activity_key(room_id: str, kind: str, stable_id: str) -> str:
-    return f"{room_id}#{kind}#{shard_of(stable_id, ACTIVITY_SHARDS)}"
+    return f"{room_id}#{kind}#{stable_shard(stable_id, ACTIVITY_SHARDS)}"
 
 
 def mute_key(room_id: str) -> str:
@@ -80,7 +76,7 @@ def mute_key(room_id: str) -> str:
 
 
 def chat_slot_key(room_id: str, second: int, message_id: str) -> str:
-    return f"{room_id}#chatslot#{second}#{shard_of(message_id, CHAT_SLOT_SHARDS)}"
+    return f"{room_id}#chatslot#{second}#{stable_shard(message_id, CHAT_SLOT_SHARDS)}"
 
 
 CHAT_SLOTS_PER_SHARD = CHAT_PER_SECOND // CHAT_SLOT_SHARDS

@@ -12,12 +12,13 @@ name. Nothing is written on the post. The counts live in `TALLY_SHARDS` tally it
 
 from __future__ import annotations
 
-import hashlib
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+
+from chalicelib.domain.sharded_lists import shard_key, shard_keys, stable_shard
 
 MIN_OPTIONS, MAX_OPTIONS = 2, 4
 MIN_HOURS, MAX_HOURS, DEFAULT_HOURS = 1, 168, 24
@@ -47,18 +48,17 @@ def option_in_range(option: Any, option_count: int) -> bool:
 # -- where votes and tallies live -------------------------------------------------------------------
 def vote_shard(user_id: str) -> int:
     """The vote shard (0 .. VOTE_SHARDS-1) of a voter: a hash of their id, the same for every poll."""
-    digest = hashlib.blake2b(user_id.encode(), digest_size=4).digest()
-    return int.from_bytes(digest, "big") % VOTE_SHARDS
+    return stable_shard(user_id, VOTE_SHARDS)
 
 
 def vote_key(post_id: str, user_id: str) -> str:
     """The partition key of `user_id`'s vote in the poll of `post_id`."""
-    return f"{post_id}#{vote_shard(user_id)}"
+    return shard_key(post_id, vote_shard(user_id))
 
 
 def vote_keys(post_id: str) -> list[str]:
     """Every partition key of a poll's votes (to remove them all)."""
-    return [f"{post_id}#{shard}" for shard in range(VOTE_SHARDS)]
+    return shard_keys(post_id, VOTE_SHARDS)
 
 
 def tally_key(post_id: str, tally_shard: int) -> str:

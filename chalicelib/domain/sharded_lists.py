@@ -38,16 +38,22 @@ Position = dict[str, dict[str, str]]  # a DynamoDB key in its wire form: {"item_
 ShardState = Position | str | None
 
 
-def shard_of(stable_id: str, shards: int) -> int:
-    """The shard (0 .. shards-1) of an item, from an id that never changes for it.
+def stable_shard(stable_id: str, shards: int) -> int:
+    """The shard (0 .. shards-1) of an item, from an id that never changes for it: any number of
+    shards (counters and connection lists are never read a page at a time).
 
     A hash rather than the id's last characters: time-sortable ids end in random characters today,
     but nothing promises that, and user ids come from Cognito.
     """
-    if not 1 <= shards <= MAX_SHARDS_PER_PAGE:
-        raise ValueError(f"a sharded list has 1..{MAX_SHARDS_PER_PAGE} shards, not {shards}")
     digest = hashlib.blake2b(stable_id.encode(), digest_size=4).digest()
     return int.from_bytes(digest, "big") % shards
+
+
+def shard_of(stable_id: str, shards: int) -> int:
+    """The shard of an item of a list read a page at a time (at most `MAX_SHARDS_PER_PAGE` shards)."""
+    if not 1 <= shards <= MAX_SHARDS_PER_PAGE:
+        raise ValueError(f"a sharded list has 1..{MAX_SHARDS_PER_PAGE} shards, not {shards}")
+    return stable_shard(stable_id, shards)
 
 
 def shard_key(key: str, shard: int) -> str:

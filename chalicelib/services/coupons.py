@@ -516,7 +516,8 @@ def my_campaigns(merchant: Caller, status: str, page: PageRequest) -> Page:
                 next_cursor=page.next_cursor(results.page_iter.last_evaluated_key))
 
 
-def _own_campaign(merchant: Caller, campaign_id: str) -> Campaign:
+def own_campaign(merchant: Caller, campaign_id: str) -> Campaign:
+    """The caller's store's campaign: 404 when there is none, 403 when it is another store's."""
     campaign = _read_campaign(campaign_id)
     if campaign.merchant_id != merchant.user_id:
         raise Forbidden("This campaign belongs to another store")
@@ -531,7 +532,7 @@ def end_campaign(merchant: Caller, campaign_id: str) -> CampaignOut:
     then records `ended_at` on the campaign. A redeem racing the end can only win on a shard not yet
     flagged, that is before the end is recorded; from then on every shard refuses.
     """
-    campaign = _own_campaign(merchant, campaign_id)
+    campaign = own_campaign(merchant, campaign_id)
     shards = int(campaign.shard_count)
     for start in range(0, shards, ENDS_PER_TRANSACTION):
         transaction = Transaction()

@@ -10,7 +10,6 @@ from __future__ import annotations
 import functools
 import os
 from datetime import UTC, datetime
-from typing import Any
 
 from chalicelib.auth import Caller
 from chalicelib.config import get_settings
@@ -213,22 +212,12 @@ def _open(room: LiveRoom) -> None:
         raise Conflict("The room has ended", code="Ended")
 
 
-def _host_owns(caller: Caller, model: Any, item_id: str, what: str, verb: str) -> Any:
-    """The host's own product or campaign (404 when there is none, 403 when it is another store's)."""
-    item = get_or_none(model, item_id)
-    if item is None:
-        raise NotFound(f"No {what} {item_id}")
-    if item.merchant_id != caller.user_id:
-        raise Forbidden(f"You may {verb} only your own {what}s")
-    return item
-
-
 def pin(caller: Caller, room_id: str, product_id: str) -> RoomOut:
-    from chalicelib.models.advice import Product
+    from chalicelib.services.products import own_product
 
     room = _hosted(caller, room_id)
     _open(room)
-    _host_owns(caller, Product, product_id, "product", "pin")
+    own_product(caller, product_id)
     if room.pinned_product_id != product_id:  # pinning what is pinned is no new pin
         room.update(actions=[LiveRoom.pinned_product_id.set(product_id), LiveRoom.pin_id.set(new_id())])
     return get_room_consistent(room_id)
@@ -237,12 +226,11 @@ def pin(caller: Caller, room_id: str, product_id: str) -> RoomOut:
 def drop_coupon(caller: Caller, room_id: str, campaign_id: str) -> DropOut:
     """The host's own, active campaign drops into the room; viewers redeem it through
     `POST /coupons/{campaign_id}/redeem` (the sharded stock's rules: never oversold)."""
-    from chalicelib.models.points import Campaign
-    from chalicelib.services.coupons import campaign_view
+    from chalicelib.services.coupons import campaign_view, own_campaign
 
     room = _hosted(caller, room_id)
     _open(room)
-    campaign = _host_owns(caller, Campaign, campaign_id, "campaign", "drop")
+    campaign = own_campaign(caller, campaign_id)
     view = campaign_view(campaign)
     if view.status != "active":
         raise Conflict(f"The campaign is {view.status.replace('_', ' ')}", code="Ended")

@@ -61,7 +61,7 @@ def product(product_id: str) -> ProductOut:
 
 def edit(caller: Caller, product_id: str, changes: dict) -> ProductOut:
     """PATCH, owner only: one conditional update; Good Finds re-indexes it from the Products stream."""
-    item = _own_product(caller, product_id)
+    item = own_product(caller, product_id)
     actions = [getattr(Product, name).set(value) for name, value in changes.items()]
     if actions and not update_if(item, actions, Product.merchant_id == caller.user_id):
         raise NotFound(f"No product {product_id}")
@@ -73,11 +73,12 @@ def edit(caller: Caller, product_id: str, changes: dict) -> ProductOut:
 def delete(caller: Caller, product_id: str) -> None:
     """DELETE, owner only: one conditional delete. Its REMOVE record takes it out of Good Finds
     (`good_finds.index_product`); wish lists keep their entries, whose cards show `available: false`."""
-    item = _own_product(caller, product_id)
+    item = own_product(caller, product_id)
     delete_if(item, Product.merchant_id == caller.user_id)  # gone meanwhile: done
 
 
-def _own_product(caller: Caller, product_id: str) -> Product:
+def own_product(caller: Caller, product_id: str) -> Product:
+    """The caller's store's product: 404 when there is none, 403 when it is another store's."""
     item = get_product(product_id)
     if item.merchant_id != caller.user_id:
         raise Forbidden("Only the product's store may change it")
