@@ -162,11 +162,14 @@ def plan(q: str | None) -> SearchPlan:
         raise QueryError("q: required (a word or a prefix of one)")
     if len(q) > MAX_QUERY_LENGTH:
         raise QueryError(f"q: at most {MAX_QUERY_LENGTH} characters")
-    query_words = words(q)[:MAX_QUERY_WORDS]
-    if not query_words:
+    all_words = words(q)
+    if not all_words:
         raise QueryError("q: needs a letter, a digit or a Chinese character")
-    keyable = [word for word in query_words if is_keyable(word)]
+    keyable = [word for word in all_words if is_keyable(word)]
     if not keyable:
         raise QueryError(f"q: needs a word of at least {MIN_PREFIX} letters or a Chinese character")
-    best = max(keyable, key=selectivity)  # the first of the most selective
+    best = max(keyable, key=selectivity)  # the first of the most selective, wherever it stands in q
+    query_words = all_words[:MAX_QUERY_WORDS]
+    if best not in query_words:  # a keyable word past the first few still keys the read
+        query_words = query_words[:MAX_QUERY_WORDS - 1] + [best]
     return SearchPlan(words=tuple(query_words), prefix=best[:MAX_PREFIX])

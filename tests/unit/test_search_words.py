@@ -111,3 +111,8 @@ def test_a_circle_is_in_one_directory_shard_unless_removed():
 @given(st.from_regex(SEARCHABLE).filter(lambda q: len(q) <= MAX_QUERY_LENGTH))
 def test_every_query_the_document_calls_searchable_is_searchable(q):
     assert plan(q).prefix
+
+
+def test_a_keyable_word_past_the_first_eight_still_keys_the_read():
+    # found by the property above: eight one-letter words, then a searchable one
+    assert plan("0:1:2:3:4:5:6:7:00").prefix == "00"
