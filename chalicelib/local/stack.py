@@ -76,6 +76,12 @@ def _api_server_class():
         daemon_threads = True
         block_on_close = False
 
+        def handle_error(self, request, client_address) -> None:
+            """A client that hangs up before its answer is sent is not the server's error."""
+            if isinstance(sys.exc_info()[1], ConnectionError):
+                return
+            super().handle_error(request, client_address)
+
     return LocalApiServer
 
 
@@ -259,8 +265,6 @@ class LocalStack:
         }
         if self.demo:
             state["demo_users"] = self._load_demo(state)
-        if self._stopped.is_set():  # Ctrl-C while starting: no state file for a stack that is gone
-            raise KeyboardInterrupt
         self.state_file.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.state_file.with_suffix(".tmp")
         tmp.write_text(json.dumps(state, indent=2))
@@ -345,9 +349,6 @@ class LocalStack:
         if self.state_file.exists():
             self.state_file.unlink()
 
-    def wait(self) -> None:
-        self._stopped.wait()
-
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -366,13 +367,21 @@ def main(argv: list[str] | None = None) -> int:
                        stage=args.stage, chaos=args.chaos, demo=args.demo,
                        ws_port=args.ws_port, ws_management_port=args.ws_management_port)
 
-    def shutdown(signum, frame):
-        stack.stop()
+    started = threading.Event()
+    stop_requested = threading.Event()
 
-    signal.signal(signal.SIGINT, shutdown)
-    signal.signal(signal.SIGTERM, shutdown)
+    def request_stop(signum, frame):
+        """Only note the request: the main thread stops the stack, outside the handler, where no
+        lock it holds (an import, a print) can be waited on by a thread that stop() joins."""
+        stop_requested.set()
+        if not started.is_set():
+            raise KeyboardInterrupt  # leave start() where it is; stop() undoes what it got to
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
     try:
         state = stack.start()
+        started.set()
     except KeyboardInterrupt:
         stack.stop()
         print("Stopped while starting.", flush=True)
@@ -386,7 +395,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  demo user {user['email']} / {user['password']} ({', '.join(user['groups']) or 'shopper'})",
               flush=True)
     print(f"Stack details in {args.state_file}. Ctrl-C stops everything.", flush=True)
-    stack.wait()
+    # A timed wait: Python runs a signal's handler only in the main thread, between bytecodes; a
+    # signal the kernel hands to another thread would leave an untimed wait asleep until the next.
+    while not stop_requested.wait(0.25):
+        pass
+    stack.stop()
     print("Stopped.", flush=True)
     return 0
 

@@ -240,9 +240,12 @@ class StreamRunner:
 
         One stream that cannot be read (an expired iterator, a table dropped and created again)
         does not stop the others: its subscription is attached again from its checkpoint.
+        A stop ends the round after the shard at hand (each shard is read from its checkpoint).
         """
         seen = 0
         for subscription in self.subscriptions:
+            if self._stop.is_set():
+                break
             for shard_id in list(subscription.iterators):
                 try:
                     seen += self._poll_shard(subscription, shard_id)

@@ -270,6 +270,82 @@ def test_ctrl_c_stops_the_stack_cleanly_and_the_next_start_is_fresh(tmp_path):
         stop_stack(second)
 
 
+def _signal_another_thread(pid: int, signum: int) -> int:
+    """tgkill(2) to the oldest thread but the main one that is still there (a thread per request
+    comes and goes), as the kernel may pick any thread for a process's signal. Returns its id."""
+    import ctypes
+    import errno
+    import platform
+
+    number = {"x86_64": 234, "aarch64": 131}.get(platform.machine())
+    if number is None:
+        pytest.skip(f"no tgkill number known for {platform.machine()}")
+    libc = ctypes.CDLL(None, use_errno=True)
+    for tid in sorted(int(tid) for tid in os.listdir(f"/proc/{pid}/task") if int(tid) != pid):
+        if libc.syscall(number, pid, tid, signum) == 0:
+            return tid
+        assert ctypes.get_errno() == errno.ESRCH, os.strerror(ctypes.get_errno())
+    raise AssertionError("the stack has no thread but its main one")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="threads are read from /proc")
+def test_ctrl_c_stops_the_stack_whichever_thread_the_kernel_hands_it_to(tmp_path):
+    # Given a running stack, whose process has the API's, moto's, the runner's and the gateway's threads
+    running = start_stack(tmp_path)
+    try:
+        # When the interrupt lands on a thread other than the main one (Python runs handlers only there)
+        assert _signal_another_thread(running.process.pid, signal.SIGINT) != running.process.pid
+        code = running.process.wait(timeout=20)
+    finally:
+        if running.process.poll() is None:
+            stop_stack(running)
+    # Then the main thread still notices it and stops everything
+    assert code == 0, running.log_path.read_text()[-3000:]
+    assert not running.state_file.exists()
+    assert "Stopped." in running.log_path.read_text()
+
+
+@pytest.mark.slow
+def test_a_stop_while_starting_leaves_no_state_file_behind(tmp_path):
+    # Given a stack that is still starting (its moto server is up, its tables not yet)
+    from tests.support.stack import free_port
+
+    state_file = tmp_path / "stack.json"
+    log_path = tmp_path / "stack.log"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "STREAM_ARN_", "JWKS", "TOKEN_"))}
+    env.update(PORT=str(free_port()), MOTO_PORT=str(free_port()), WS_PORT=str(free_port()),
+               WS_MANAGEMENT_PORT=str(free_port()), STACK_STATE_FILE=str(state_file),
+               AWS_ACCESS_KEY_ID="local", AWS_SECRET_ACCESS_KEY="local")
+    with open(log_path, "w") as log:
+        process = subprocess.Popen([sys.executable, "-m", "chalicelib.local.stack"], cwd=PROJECT_DIR, env=env,
+                                   stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while not _accepts_connections(int(env["MOTO_PORT"])):  # moto is up: the template's deploy begins
+            assert process.poll() is None and time.monotonic() < deadline, log_path.read_text()[-3000:]
+            time.sleep(0.02)
+        # When ops stop it (SIGTERM) before it is up
+        process.send_signal(signal.SIGTERM)
+        code = process.wait(timeout=20)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    # Then it ends, says so, and leaves no state file claiming a stack that is gone
+    output = log_path.read_text()
+    assert code == 130, output[-3000:]
+    assert "Stopped while starting." in output and "Traceback" not in output, output[-3000:]
+    assert not state_file.exists()
+
+
+def _accepts_connections(port: int) -> bool:
+    import socket
+
+    with socket.socket() as probe:
+        probe.settimeout(0.2)
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
 def test_a_cursor_signed_with_the_public_default_key_is_refused(stack, monkeypatch):
     # The stage default key is written in this repository; the local stack signs with a random one
     import app  # noqa: F401  (registers every route)
