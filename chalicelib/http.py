@@ -91,7 +91,7 @@ class RouteSpec:
     summary: str
     tag: str
     body: type | None = None
-    response: Any = None  # a model class, or a `schemas.base.Deferred` (see `resolve_model`)
+    response: Any = None  # a model class, a `schemas.LazyModel` or a `schemas.base.Deferred` (`resolve_model`)
     status: int = 200
     public: bool = False
     group: str | None = None  # the Cognito group a caller must be in (else 403), checked before the body
@@ -192,7 +192,8 @@ def describe_validation_error(exc) -> str:
 
 
 def resolve_model(model: Any) -> Any:
-    """A route's model class: given as the class, or as a `schemas.base.Deferred` made on first use."""
+    """A route's model class: given as the class, or as a `schemas.LazyModel` / `schemas.base.Deferred`
+    loaded or made on first use."""
     return model if model is None or isinstance(model, type) else model.resolve()
 
 
@@ -329,7 +330,7 @@ def _run(spec: RouteSpec, view: Callable, request, path_params: dict) -> Any:
             raise BadRequest(f"{name}: not a valid value")
     ctx = RequestContext(
         caller=caller,
-        body=_parse_body(spec.body, request) if spec.body is not None else None,
+        body=_parse_body(resolve_model(spec.body), request) if spec.body is not None else None,
         query=query,
         page=page_request(query, _page_scope(spec, path_params, query, caller)) if spec.paginated else None,
         headers=request.headers,

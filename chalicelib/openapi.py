@@ -218,7 +218,8 @@ def _operation(spec: RouteSpec, components: dict) -> dict:
     if spec.body is not None:
         operation["requestBody"] = {
             "required": True,
-            "content": {"application/json": {"schema": _model_schema(spec.body, "validation", components)}},
+            "content": {"application/json": {"schema": _model_schema(resolve_model(spec.body), "validation",
+                                                                     components)}},
         }
     status = success_status(spec)
     success: dict = {"description": _STATUS_TEXT.get(status, "OK")}

@@ -1,8 +1,20 @@
 """The caller's data: export it, or erase the account (SPEC: Activity sharing and privacy)."""
 
+from typing import TYPE_CHECKING
+
 from chalicelib.http import Api
-from chalicelib.schemas.account import ErasureOut, ExportOut, ExportStatusOut
+from chalicelib.schemas import lazy_models
 from chalicelib.services import erasure, exports
+
+if TYPE_CHECKING:
+    from chalicelib.schemas.account import ErasureOut, ExportOut, ExportStatusOut
+else:
+    (
+        ErasureOut, ExportOut, ExportStatusOut,
+    ) = lazy_models(
+        "chalicelib.schemas.account",
+        "ErasureOut", "ExportOut", "ExportStatusOut",
+    )
 
 api = Api(__name__, tag="account")
 blueprint = api.blueprint

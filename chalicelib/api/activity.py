@@ -1,15 +1,27 @@
 """Activity sharing: the switches, what was shared, a follower's view of it, wish-list visibility."""
 
+from typing import TYPE_CHECKING
+
 from chalicelib.http import Api
-from chalicelib.schemas.activity import (
-    ActivityItemOut,
-    ActivityOut,
-    EditSharing,
-    SharingOut,
-    WishlistSettings,
-    WishlistSettingsOut,
-)
+from chalicelib.schemas import lazy_models
 from chalicelib.services import activity, activity_reads
+
+if TYPE_CHECKING:
+    from chalicelib.schemas.activity import (
+        ActivityItemOut,
+        ActivityOut,
+        EditSharing,
+        SharingOut,
+        WishlistSettings,
+        WishlistSettingsOut,
+    )
+else:
+    (
+        ActivityItemOut, ActivityOut, EditSharing, SharingOut, WishlistSettings, WishlistSettingsOut,
+    ) = lazy_models(
+        "chalicelib.schemas.activity",
+        "ActivityItemOut", "ActivityOut", "EditSharing", "SharingOut", "WishlistSettings", "WishlistSettingsOut",
+    )
 
 api = Api(__name__, tag="activity")
 blueprint = api.blueprint

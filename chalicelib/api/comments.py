@@ -1,10 +1,17 @@
 """Likes and comments of posts."""
 
+from typing import TYPE_CHECKING
+
 from chalicelib.http import Api
 from chalicelib.pagination import Page
-from chalicelib.schemas.social import CommentIn, CommentOut, LikeOut
+from chalicelib.schemas import lazy_models
 from chalicelib.services import social
 from chalicelib.services.cards import user_cards
+
+if TYPE_CHECKING:
+    from chalicelib.schemas.social import CommentIn, CommentOut, LikeOut
+else:
+    CommentIn, CommentOut, LikeOut = lazy_models("chalicelib.schemas.social", "CommentIn", "CommentOut", "LikeOut")
 
 api = Api(__name__, tag="feed")
 blueprint = api.blueprint

@@ -1,9 +1,21 @@
 """Coupon campaigns: created by merchants, redeemed with points, used at the issuing store's checkout."""
 
+from typing import TYPE_CHECKING
+
 from chalicelib.errors import BadRequest
 from chalicelib.http import Api, Query
-from chalicelib.schemas.points import CampaignOut, CouponLookupOut, CouponOut, CreateCampaign, UseCoupon
+from chalicelib.schemas import lazy_models
 from chalicelib.services import coupons
+
+if TYPE_CHECKING:
+    from chalicelib.schemas.points import CampaignOut, CouponLookupOut, CouponOut, CreateCampaign, UseCoupon
+else:
+    (
+        CampaignOut, CouponLookupOut, CouponOut, CreateCampaign, UseCoupon,
+    ) = lazy_models(
+        "chalicelib.schemas.points",
+        "CampaignOut", "CouponLookupOut", "CouponOut", "CreateCampaign", "UseCoupon",
+    )
 
 api = Api(__name__, tag="coupons")
 blueprint = api.blueprint

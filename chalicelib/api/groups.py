@@ -1,10 +1,23 @@
 """Circles: interest groups around a shopping style."""
 
+from typing import TYPE_CHECKING
+
 from chalicelib.errors import BadRequest
 from chalicelib.http import Api, Query
-from chalicelib.schemas.groups import CreateGroup, GroupOut, MembershipOut
-from chalicelib.schemas.posts import PostOut
+from chalicelib.schemas import lazy_models
 from chalicelib.services import groups, posts
+
+if TYPE_CHECKING:
+    from chalicelib.schemas.groups import CreateGroup, GroupOut, MembershipOut
+    from chalicelib.schemas.posts import PostOut
+else:
+    (
+        CreateGroup, GroupOut, MembershipOut,
+    ) = lazy_models(
+        "chalicelib.schemas.groups",
+        "CreateGroup", "GroupOut", "MembershipOut",
+    )
+    PostOut, = lazy_models("chalicelib.schemas.posts", "PostOut")
 
 api = Api(__name__, tag="groups")
 blueprint = api.blueprint

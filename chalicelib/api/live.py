@@ -4,21 +4,34 @@ The room's WebSocket is in `chalicelib.api.live_ws`; what viewers see goes out t
 (`services.live_effects`).
 """
 
+from typing import TYPE_CHECKING
+
 from chalicelib.domain.labels import LABEL_IDS
 from chalicelib.http import Api, Query
-from chalicelib.schemas.live import (
-    ChatMessageOut,
-    CreateRoom,
-    DropCouponIn,
-    DropOut,
-    IngestOut,
-    MuteIn,
-    PinIn,
-    RoomEventIn,
-    RoomOut,
-    StatsOut,
-)
+from chalicelib.schemas import lazy_models
 from chalicelib.services import live
+
+if TYPE_CHECKING:
+    from chalicelib.schemas.live import (
+        ChatMessageOut,
+        CreateRoom,
+        DropCouponIn,
+        DropOut,
+        IngestOut,
+        MuteIn,
+        PinIn,
+        RoomEventIn,
+        RoomOut,
+        StatsOut,
+    )
+else:
+    (
+        ChatMessageOut, CreateRoom, DropCouponIn, DropOut, IngestOut, MuteIn, PinIn, RoomEventIn, RoomOut, StatsOut,
+    ) = lazy_models(
+        "chalicelib.schemas.live",
+        "ChatMessageOut", "CreateRoom", "DropCouponIn", "DropOut", "IngestOut", "MuteIn", "PinIn", "RoomEventIn",
+        "RoomOut", "StatsOut",
+    )
 
 api = Api(__name__, tag="live")
 blueprint = api.blueprint

@@ -1,8 +1,20 @@
 """Merchant profiles, the judges' scores and Good Finds."""
 
+from typing import TYPE_CHECKING
+
 from chalicelib.http import Api, Query
-from chalicelib.schemas.merchants import GoodFindOut, MerchantOut, RateMerchant, RatingOut, UpdateMerchant
+from chalicelib.schemas import lazy_models
 from chalicelib.services import good_finds, merchants, ratings
+
+if TYPE_CHECKING:
+    from chalicelib.schemas.merchants import GoodFindOut, MerchantOut, RateMerchant, RatingOut, UpdateMerchant
+else:
+    (
+        GoodFindOut, MerchantOut, RateMerchant, RatingOut, UpdateMerchant,
+    ) = lazy_models(
+        "chalicelib.schemas.merchants",
+        "GoodFindOut", "MerchantOut", "RateMerchant", "RatingOut", "UpdateMerchant",
+    )
 
 api = Api(__name__, tag="merchants")
 blueprint = api.blueprint

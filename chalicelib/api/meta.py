@@ -1,8 +1,15 @@
 """Health, the label catalogue and the OpenAPI document."""
 
+from typing import TYPE_CHECKING
+
 from chalicelib.domain.labels import LABELS
 from chalicelib.http import Api
-from chalicelib.schemas.profiles import HealthOut, LabelList
+from chalicelib.schemas import lazy_models
+
+if TYPE_CHECKING:
+    from chalicelib.schemas.profiles import HealthOut, LabelList
+else:
+    HealthOut, LabelList = lazy_models("chalicelib.schemas.profiles", "HealthOut", "LabelList")
 
 api = Api(__name__, tag="meta")
 blueprint = api.blueprint

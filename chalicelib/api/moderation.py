@@ -1,8 +1,20 @@
 """Reports (any user) and moderation (the `admins` group): the report queue, actions, the audit log."""
 
+from typing import TYPE_CHECKING
+
 from chalicelib.http import Api
-from chalicelib.schemas.moderation import ModerationIn, ModerationOut, ReportedTargetOut, ReportIn, ReportOut
+from chalicelib.schemas import lazy_models
 from chalicelib.services import moderation
+
+if TYPE_CHECKING:
+    from chalicelib.schemas.moderation import ModerationIn, ModerationOut, ReportedTargetOut, ReportIn, ReportOut
+else:
+    (
+        ModerationIn, ModerationOut, ReportedTargetOut, ReportIn, ReportOut,
+    ) = lazy_models(
+        "chalicelib.schemas.moderation",
+        "ModerationIn", "ModerationOut", "ReportedTargetOut", "ReportIn", "ReportOut",
+    )
 
 api = Api(__name__, tag="moderation")
 blueprint = api.blueprint

@@ -1,8 +1,20 @@
 """The caller's notifications and their read state."""
 
+from typing import TYPE_CHECKING
+
 from chalicelib.http import Api
-from chalicelib.schemas.notifications import MarkRead, NotificationOut, UnreadCount
+from chalicelib.schemas import lazy_models
 from chalicelib.services import notifications
+
+if TYPE_CHECKING:
+    from chalicelib.schemas.notifications import MarkRead, NotificationOut, UnreadCount
+else:
+    (
+        MarkRead, NotificationOut, UnreadCount,
+    ) = lazy_models(
+        "chalicelib.schemas.notifications",
+        "MarkRead", "NotificationOut", "UnreadCount",
+    )
 
 api = Api(__name__, tag="notifications")
 blueprint = api.blueprint

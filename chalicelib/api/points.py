@@ -1,10 +1,22 @@
 """Points and expert leaderboards."""
 
+from typing import TYPE_CHECKING
+
 from chalicelib.domain.labels import LABEL_IDS
 from chalicelib.errors import BadRequest
 from chalicelib.http import Api
-from chalicelib.schemas.points import LeaderboardEntryOut, LedgerEntryOut, PointsOut
+from chalicelib.schemas import lazy_models
 from chalicelib.services import experts, points
+
+if TYPE_CHECKING:
+    from chalicelib.schemas.points import LeaderboardEntryOut, LedgerEntryOut, PointsOut
+else:
+    (
+        LeaderboardEntryOut, LedgerEntryOut, PointsOut,
+    ) = lazy_models(
+        "chalicelib.schemas.points",
+        "LeaderboardEntryOut", "LedgerEntryOut", "PointsOut",
+    )
 
 api = Api(__name__, tag="points")
 blueprint = api.blueprint

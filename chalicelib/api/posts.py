@@ -1,9 +1,21 @@
 """Posts, polls and the home feed."""
 
+from typing import TYPE_CHECKING
+
 from chalicelib.errors import Forbidden, NotFound
 from chalicelib.http import Api
-from chalicelib.schemas.posts import CreatePost, EditPost, FanoutOut, FeedItemOut, PostOut, VoteIn
+from chalicelib.schemas import lazy_models
 from chalicelib.services import fanout, feed, posts
+
+if TYPE_CHECKING:
+    from chalicelib.schemas.posts import CreatePost, EditPost, FanoutOut, FeedItemOut, PostOut, VoteIn
+else:
+    (
+        CreatePost, EditPost, FanoutOut, FeedItemOut, PostOut, VoteIn,
+    ) = lazy_models(
+        "chalicelib.schemas.posts",
+        "CreatePost", "EditPost", "FanoutOut", "FeedItemOut", "PostOut", "VoteIn",
+    )
 
 api = Api(__name__, tag="feed")
 blueprint = api.blueprint

@@ -1,18 +1,32 @@
 """Products, reviews, helpful marks and wish lists."""
 
+from typing import TYPE_CHECKING
+
 from chalicelib.http import Api
-from chalicelib.schemas.advice import (
-    CreateProduct,
-    EditProduct,
-    EditReview,
-    HelpfulOut,
-    MarkHelpful,
-    ProductOut,
-    ReviewOut,
-    WishlistEntryOut,
-    WriteReview,
-)
+from chalicelib.schemas import lazy_models
 from chalicelib.services import products, reviews, wishlists
+
+if TYPE_CHECKING:
+    from chalicelib.schemas.advice import (
+        CreateProduct,
+        EditProduct,
+        EditReview,
+        HelpfulOut,
+        MarkHelpful,
+        ProductOut,
+        ReviewOut,
+        WishlistEntryOut,
+        WriteReview,
+    )
+else:
+    (
+        CreateProduct, EditProduct, EditReview, HelpfulOut, MarkHelpful, ProductOut, ReviewOut, WishlistEntryOut,
+        WriteReview,
+    ) = lazy_models(
+        "chalicelib.schemas.advice",
+        "CreateProduct", "EditProduct", "EditReview", "HelpfulOut", "MarkHelpful", "ProductOut", "ReviewOut",
+        "WishlistEntryOut", "WriteReview",
+    )
 
 api = Api(__name__, tag="products")
 blueprint = api.blueprint

@@ -1,8 +1,20 @@
 """Profiles and the follow graph."""
 
+from typing import TYPE_CHECKING
+
 from chalicelib.http import Api
-from chalicelib.schemas.profiles import BlockedUserOut, BlockState, FollowState, ProfileOut, UpdateMe, UserRef
+from chalicelib.schemas import lazy_models
 from chalicelib.services import graph, profiles
+
+if TYPE_CHECKING:
+    from chalicelib.schemas.profiles import BlockedUserOut, BlockState, FollowState, ProfileOut, UpdateMe, UserRef
+else:
+    (
+        BlockedUserOut, BlockState, FollowState, ProfileOut, UpdateMe, UserRef,
+    ) = lazy_models(
+        "chalicelib.schemas.profiles",
+        "BlockedUserOut", "BlockState", "FollowState", "ProfileOut", "UpdateMe", "UserRef",
+    )
 
 api = Api(__name__, tag="profiles")
 blueprint = api.blueprint

@@ -1,19 +1,33 @@
 """Purchase advice: questions, answers, acceptance and votes."""
 
+from typing import TYPE_CHECKING
+
 from chalicelib.http import Api
-from chalicelib.schemas.advice import (
-    AcceptanceOut,
-    AcceptAnswer,
-    AnswerOut,
-    AskQuestion,
-    CastVote,
-    EditAnswer,
-    EditQuestion,
-    PostAnswer,
-    QuestionOut,
-    VoteOut,
-)
+from chalicelib.schemas import lazy_models
 from chalicelib.services import questions
+
+if TYPE_CHECKING:
+    from chalicelib.schemas.advice import (
+        AcceptanceOut,
+        AcceptAnswer,
+        AnswerOut,
+        AskQuestion,
+        CastVote,
+        EditAnswer,
+        EditQuestion,
+        PostAnswer,
+        QuestionOut,
+        VoteOut,
+    )
+else:
+    (
+        AcceptanceOut, AcceptAnswer, AnswerOut, AskQuestion, CastVote, EditAnswer, EditQuestion, PostAnswer,
+        QuestionOut, VoteOut,
+    ) = lazy_models(
+        "chalicelib.schemas.advice",
+        "AcceptanceOut", "AcceptAnswer", "AnswerOut", "AskQuestion", "CastVote", "EditAnswer", "EditQuestion",
+        "PostAnswer", "QuestionOut", "VoteOut",
+    )
 
 api = Api(__name__, tag="questions")
 blueprint = api.blueprint

@@ -1,9 +1,16 @@
 """Discovery: search by name prefixes, and who to follow."""
 
+from typing import TYPE_CHECKING
+
 from chalicelib.domain.search import MAX_QUERY_LENGTH, SEARCHABLE, TYPES
 from chalicelib.http import Api, Query
-from chalicelib.schemas.search import FollowSuggestion, SearchHit
+from chalicelib.schemas import lazy_models
 from chalicelib.services import search, suggestions
+
+if TYPE_CHECKING:
+    from chalicelib.schemas.search import FollowSuggestion, SearchHit
+else:
+    FollowSuggestion, SearchHit = lazy_models("chalicelib.schemas.search", "FollowSuggestion", "SearchHit")
 
 api = Api(__name__, tag="discovery")
 blueprint = api.blueprint

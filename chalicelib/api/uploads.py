@@ -1,8 +1,15 @@
 """Image uploads: a presigned form the browser posts the file to, straight into S3."""
 
+from typing import TYPE_CHECKING
+
 from chalicelib.http import Api
-from chalicelib.schemas.uploads import CreateUpload, UploadOut
+from chalicelib.schemas import lazy_models
 from chalicelib.services import uploads
+
+if TYPE_CHECKING:
+    from chalicelib.schemas.uploads import CreateUpload, UploadOut
+else:
+    CreateUpload, UploadOut = lazy_models("chalicelib.schemas.uploads", "CreateUpload", "UploadOut")
 
 api = Api(__name__, tag="uploads")
 blueprint = api.blueprint

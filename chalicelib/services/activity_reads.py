@@ -9,14 +9,26 @@ BatchGetItem for the cards (users, products and their stores, the stores followe
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING
 
 from chalicelib.domain import activity as rules
 from chalicelib.errors import Forbidden, NotFound
 from chalicelib.models.activity import Activity, SharingSettings
 from chalicelib.models.base import batch_get
 from chalicelib.pagination import Page, PageRequest
-from chalicelib.schemas.activity import ActivityItemOut, ActivityOut, CampaignRef, QuestionRef
-from chalicelib.schemas.cards import UserCard
+from chalicelib.schemas import lazy_models
+
+if TYPE_CHECKING:
+    from chalicelib.schemas.activity import ActivityItemOut, ActivityOut, CampaignRef, QuestionRef
+    from chalicelib.schemas.cards import UserCard
+else:
+    (
+        ActivityItemOut, ActivityOut, CampaignRef, QuestionRef,
+    ) = lazy_models(
+        "chalicelib.schemas.activity",
+        "ActivityItemOut", "ActivityOut", "CampaignRef", "QuestionRef",
+    )
+    UserCard, = lazy_models("chalicelib.schemas.cards", "UserCard")
 
 
 # -- presenting -----------------------------------------------------------------------------------------

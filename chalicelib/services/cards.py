@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.domain.points import reached_levels
 from chalicelib.domain.products import DEFAULT_CURRENCY, rating_average
@@ -22,7 +22,17 @@ from chalicelib.models.advice import Product
 from chalicelib.models.base import batch_get
 from chalicelib.models.merchants import Merchant
 from chalicelib.models.users import UserProfile
-from chalicelib.schemas.cards import CardExpertLevel, CardStore, ProductCard, ProductStore, UserCard
+from chalicelib.schemas import lazy_models
+
+if TYPE_CHECKING:
+    from chalicelib.schemas.cards import CardExpertLevel, CardStore, ProductCard, ProductStore, UserCard
+else:
+    (
+        CardExpertLevel, CardStore, ProductCard, ProductStore, UserCard,
+    ) = lazy_models(
+        "chalicelib.schemas.cards",
+        "CardExpertLevel", "CardStore", "ProductCard", "ProductStore", "UserCard",
+    )
 
 
 # -- views ------------------------------------------------------------------------------------------

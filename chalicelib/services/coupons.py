@@ -34,7 +34,7 @@ import threading
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.auth import Caller
 from chalicelib.domain import coupons as stock
@@ -53,8 +53,18 @@ from chalicelib.models.base import batch_get, get_or_404, get_or_none, update_if
 from chalicelib.models.points import Campaign, CampaignStock, Coupon, CouponClaim, LedgerEntry, Wallet
 from chalicelib.models.transactions import ATTEMPTS, Transaction, TransactionFailed, retry_on_conflict
 from chalicelib.pagination import Page, PageRequest
-from chalicelib.schemas.points import CampaignOut, CouponLookupOut, CouponOut
+from chalicelib.schemas import lazy_models
 from chalicelib.services.points import new_entry
+
+if TYPE_CHECKING:
+    from chalicelib.schemas.points import CampaignOut, CouponLookupOut, CouponOut
+else:
+    (
+        CampaignOut, CouponLookupOut, CouponOut,
+    ) = lazy_models(
+        "chalicelib.schemas.points",
+        "CampaignOut", "CouponLookupOut", "CouponOut",
+    )
 
 MAX_ID_LENGTH = 128
 CODE_CHARS = frozenset(CODE_ALPHABET)

@@ -14,16 +14,26 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.auth import Caller
 from chalicelib.domain.ids import new_id, now_iso
 from chalicelib.errors import NotFound
 from chalicelib.models.base import save_if
 from chalicelib.models.jobs import Job
-from chalicelib.schemas.account import ExportOut, ExportStatusOut, JobStatus
+from chalicelib.schemas import lazy_models
 from chalicelib.services import jobs
 from chalicelib.services.personal_data import REGISTRY, Reach
+
+if TYPE_CHECKING:
+    from chalicelib.schemas.account import ExportOut, ExportStatusOut, JobStatus
+else:
+    (
+        ExportOut, ExportStatusOut, JobStatus,
+    ) = lazy_models(
+        "chalicelib.schemas.account",
+        "ExportOut", "ExportStatusOut", "JobStatus",
+    )
 
 EXPORT_JOB = "export-account"
 EXPORT_PREFIX = "exports/"

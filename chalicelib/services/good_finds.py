@@ -22,6 +22,7 @@ entry survives a race.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from chalicelib.auth import Caller
 from chalicelib.domain.changes import Change
@@ -39,8 +40,13 @@ from chalicelib.models.base import get_or_none
 from chalicelib.models.jobs import Job
 from chalicelib.models.merchants import GoodFind, Merchant
 from chalicelib.pagination import MAX_KEY_VALUE_LENGTH, Page, PageRequest
-from chalicelib.schemas.merchants import GoodFindOut
+from chalicelib.schemas import lazy_models
 from chalicelib.services import jobs
+
+if TYPE_CHECKING:
+    from chalicelib.schemas.merchants import GoodFindOut
+else:
+    GoodFindOut, = lazy_models("chalicelib.schemas.merchants", "GoodFindOut")
 
 Key = tuple[str, str]  # (label, rank_key)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from chalicelib.auth import Caller
 from chalicelib.domain.ids import now_iso
 from chalicelib.errors import BadRequest, Conflict, Forbidden, NotFound
@@ -9,9 +11,14 @@ from chalicelib.models.base import batch_get, save_if
 from chalicelib.models.graph import Block, Follow, followers_keys
 from chalicelib.models.users import UserProfile
 from chalicelib.pagination import Page, PageRequest
-from chalicelib.schemas.profiles import BlockedUserOut, UserRef
+from chalicelib.schemas import lazy_models
 from chalicelib.services.cards import CardRead
 from chalicelib.services.profiles import display_name_of
+
+if TYPE_CHECKING:
+    from chalicelib.schemas.profiles import BlockedUserOut, UserRef
+else:
+    BlockedUserOut, UserRef = lazy_models("chalicelib.schemas.profiles", "BlockedUserOut", "UserRef")
 
 
 def _check_pair(caller: Caller, target_id: str, action: str) -> tuple[Block | None, Block | None]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from chalicelib.auth import Caller
 from chalicelib.domain.changes import BatchFailures, Change, per_batch
@@ -12,8 +13,13 @@ from chalicelib.errors import Conflict, NotFound
 from chalicelib.models.base import batch_get, delete_if, put_unless_present
 from chalicelib.models.groups import Group, GroupMember
 from chalicelib.pagination import Page, PageRequest
-from chalicelib.schemas.groups import GroupOut, MembershipOut
+from chalicelib.schemas import lazy_models
 from chalicelib.services.effects import Counter, sum_changes_once
+
+if TYPE_CHECKING:
+    from chalicelib.schemas.groups import GroupOut, MembershipOut
+else:
+    GroupOut, MembershipOut = lazy_models("chalicelib.schemas.groups", "GroupOut", "MembershipOut")
 
 OWNER, MEMBER = "owner", "member"
 

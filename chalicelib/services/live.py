@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import os
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from chalicelib.auth import Caller
 from chalicelib.config import get_settings
@@ -19,7 +20,17 @@ from chalicelib.errors import BadRequest, Conflict, Forbidden, NotFound
 from chalicelib.models.base import batch_get, get_or_404, get_or_none, update_if
 from chalicelib.models.live import CouponDrop, LiveActivity, LiveChatMessage, LiveRoom
 from chalicelib.pagination import Page, PageRequest
-from chalicelib.schemas.live import ChatMessageOut, CreateRoom, DropOut, IngestOut, RoomOut, StatsOut
+from chalicelib.schemas import lazy_models
+
+if TYPE_CHECKING:
+    from chalicelib.schemas.live import ChatMessageOut, CreateRoom, DropOut, IngestOut, RoomOut, StatsOut
+else:
+    (
+        ChatMessageOut, CreateRoom, DropOut, IngestOut, RoomOut, StatsOut,
+    ) = lazy_models(
+        "chalicelib.schemas.live",
+        "ChatMessageOut", "CreateRoom", "DropOut", "IngestOut", "RoomOut", "StatsOut",
+    )
 
 NOTIFY_JOB = "live-notify"
 

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from chalicelib.auth import Caller
 from chalicelib.domain.ids import now_iso
 from chalicelib.errors import BadRequest, NotFound
 from chalicelib.models.base import get_or_404
 from chalicelib.models.merchants import Merchant
 from chalicelib.pagination import Page, PageRequest
-from chalicelib.schemas.merchants import MerchantOut
+from chalicelib.schemas import lazy_models
+
+if TYPE_CHECKING:
+    from chalicelib.schemas.merchants import MerchantOut
+else:
+    MerchantOut, = lazy_models("chalicelib.schemas.merchants", "MerchantOut")
 
 
 def merchant_view(merchant: Merchant) -> MerchantOut:

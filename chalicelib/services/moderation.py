@@ -14,7 +14,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.auth import Caller
 from chalicelib.domain import moderation as rules
@@ -30,10 +30,20 @@ from chalicelib.models.social import Comment
 from chalicelib.models.transactions import Transaction, TransactionFailed, retry_on_conflict
 from chalicelib.models.users import UserProfile
 from chalicelib.pagination import Page, PageRequest
-from chalicelib.schemas.moderation import ModerationOut, ReportedTargetOut, ReportOut
+from chalicelib.schemas import lazy_models
 from chalicelib.services import notifications
 from chalicelib.services.effects import sum_changes_once
 from chalicelib.services.rate_limits import suspension_actions, writes_bucket
+
+if TYPE_CHECKING:
+    from chalicelib.schemas.moderation import ModerationOut, ReportedTargetOut, ReportOut
+else:
+    (
+        ModerationOut, ReportedTargetOut, ReportOut,
+    ) = lazy_models(
+        "chalicelib.schemas.moderation",
+        "ModerationOut", "ReportedTargetOut", "ReportOut",
+    )
 
 _CONTENT_MODELS: dict[str, Any] = {"post": Post, "question": Question, "answer": Answer, "review": Review}
 _OWNER_FIELD = {"post": "author_id", "comment": "author_id", "question": "asker_id", "answer": "author_id",

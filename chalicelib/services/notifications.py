@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC
+from typing import TYPE_CHECKING
 
 from chalicelib.domain.changes import INSERT, MODIFY, REMOVE, BatchFailures, Change, per_batch
 from chalicelib.domain.ids import cause_id, epoch_seconds, iso
@@ -26,7 +27,12 @@ from chalicelib.models.effects import EFFECT_TTL_SECONDS, AppliedEffect
 from chalicelib.models.notifications import FIRST_NOTIFICATION_ID, STATE_ID, Notification, NotificationState
 from chalicelib.models.transactions import MAX_ITEMS, Transaction, TransactionFailed, retry_on_conflict
 from chalicelib.pagination import Page, PageRequest
-from chalicelib.schemas.notifications import NotificationOut, UnreadCount
+from chalicelib.schemas import lazy_models
+
+if TYPE_CHECKING:
+    from chalicelib.schemas.notifications import NotificationOut, UnreadCount
+else:
+    NotificationOut, UnreadCount = lazy_models("chalicelib.schemas.notifications", "NotificationOut", "UnreadCount")
 
 NOTIFICATION_TYPES = ("new_follower", "new_answer", "answer_accepted", "expert_level", "merchant_tier",
                       "new_comment", "live_started", "live_soon", "moderation")

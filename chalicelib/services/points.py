@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from chalicelib.domain.ids import _encode, cause_digest, cause_id, iso, utc_now
 from chalicelib.domain.points import DAILY_CAP, Purse, utc_day
 from chalicelib.models.base import get_or_none
 from chalicelib.models.points import LedgerEntry, Wallet
 from chalicelib.models.sharded import ShardedList, read_sharded_page
 from chalicelib.pagination import Page, PageRequest
-from chalicelib.schemas.points import PointsOut
+from chalicelib.schemas import lazy_models
+
+if TYPE_CHECKING:
+    from chalicelib.schemas.points import PointsOut
+else:
+    PointsOut, = lazy_models("chalicelib.schemas.points", "PointsOut")
 
 
 def ledger_entry_id(at_ms: int, cause: str, *, sequence: str | None = None, index: int = 0) -> str:

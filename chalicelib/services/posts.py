@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from chalicelib.auth import Caller
 from chalicelib.domain import polls
@@ -16,12 +17,18 @@ from chalicelib.models.merchants import Merchant
 from chalicelib.models.posts import Poll, PollOption, Post
 from chalicelib.models.users import UserProfile
 from chalicelib.pagination import Page, PageRequest
-from chalicelib.schemas.cards import ProductCard, UserCard
-from chalicelib.schemas.posts import PollOut, PostOut
+from chalicelib.schemas import lazy_models
 from chalicelib.services import polls as poll_votes
 from chalicelib.services.cards import CardRead, cards_of_products, user_card
 from chalicelib.services.polls import PollReading, PollReads
 from chalicelib.services.social import SocialReading, SocialReads
+
+if TYPE_CHECKING:
+    from chalicelib.schemas.cards import ProductCard, UserCard
+    from chalicelib.schemas.posts import PollOut, PostOut
+else:
+    ProductCard, UserCard = lazy_models("chalicelib.schemas.cards", "ProductCard", "UserCard")
+    PollOut, PostOut = lazy_models("chalicelib.schemas.posts", "PollOut", "PostOut")
 
 
 # -- presentation -----------------------------------------------------------------------------------

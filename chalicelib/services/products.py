@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from chalicelib.auth import Caller
 from chalicelib.domain.advice import MAX_ID_LENGTH, created_at_of, plausible_id
 from chalicelib.domain.ids import new_id
@@ -10,7 +12,12 @@ from chalicelib.errors import Forbidden, NotFound
 from chalicelib.models.advice import Product
 from chalicelib.models.base import delete_if, get_or_404, update_if
 from chalicelib.pagination import Page, PageRequest
-from chalicelib.schemas.advice import ProductOut
+from chalicelib.schemas import lazy_models
+
+if TYPE_CHECKING:
+    from chalicelib.schemas.advice import ProductOut
+else:
+    ProductOut, = lazy_models("chalicelib.schemas.advice", "ProductOut")
 
 
 def product_view(product: Product, store=None) -> ProductOut:

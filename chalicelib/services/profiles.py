@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from typing import TYPE_CHECKING
 
 from chalicelib.auth import Caller
 from chalicelib.config import get_settings
@@ -13,7 +14,17 @@ from chalicelib.models.base import batch_get, get_or_404
 from chalicelib.models.merchants import Merchant
 from chalicelib.models.points import ExpertScore, Wallet
 from chalicelib.models.users import UserProfile
-from chalicelib.schemas.profiles import ExpertLevel, MerchantBlock, ProfileOut, Relationship
+from chalicelib.schemas import lazy_models
+
+if TYPE_CHECKING:
+    from chalicelib.schemas.profiles import ExpertLevel, MerchantBlock, ProfileOut, Relationship
+else:
+    (
+        ExpertLevel, MerchantBlock, ProfileOut, Relationship,
+    ) = lazy_models(
+        "chalicelib.schemas.profiles",
+        "ExpertLevel", "MerchantBlock", "ProfileOut", "Relationship",
+    )
 
 
 def display_name_of(profile: UserProfile | None, user_id: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from chalicelib.auth import Caller
 from chalicelib.domain.advice import (
@@ -23,9 +24,20 @@ from chalicelib.models.base import batch_get, delete_if, get_or_404, get_or_none
 from chalicelib.models.graph import Block
 from chalicelib.models.transactions import Transaction, TransactionFailed, retry_on_conflict
 from chalicelib.pagination import Page, PageRequest
-from chalicelib.schemas.advice import AcceptanceOut, AnswerOut, QuestionOut, VoteOut
-from chalicelib.schemas.cards import UserCard
+from chalicelib.schemas import lazy_models
 from chalicelib.services.cards import CardRead, Cards, read_cards, token_card
+
+if TYPE_CHECKING:
+    from chalicelib.schemas.advice import AcceptanceOut, AnswerOut, QuestionOut, VoteOut
+    from chalicelib.schemas.cards import UserCard
+else:
+    (
+        AcceptanceOut, AnswerOut, QuestionOut, VoteOut,
+    ) = lazy_models(
+        "chalicelib.schemas.advice",
+        "AcceptanceOut", "AnswerOut", "QuestionOut", "VoteOut",
+    )
+    UserCard, = lazy_models("chalicelib.schemas.cards", "UserCard")
 
 
 def question_view(question: Question, cards: Cards) -> QuestionOut:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from chalicelib.auth import Caller
 from chalicelib.domain.changes import Change
 from chalicelib.domain.ids import now_iso
@@ -9,7 +11,12 @@ from chalicelib.domain.tiers import Standing, standing_from_scores
 from chalicelib.errors import Forbidden, NotFound
 from chalicelib.models.base import get_or_none
 from chalicelib.models.merchants import Merchant, Rating
-from chalicelib.schemas.merchants import RatingOut
+from chalicelib.schemas import lazy_models
+
+if TYPE_CHECKING:
+    from chalicelib.schemas.merchants import RatingOut
+else:
+    RatingOut, = lazy_models("chalicelib.schemas.merchants", "RatingOut")
 
 
 def rating_view(rating: Rating) -> RatingOut:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from chalicelib.auth import Caller
 from chalicelib.domain.advice import MAX_ID_LENGTH, created_at_of, plausible_id, review_guard_key
 from chalicelib.domain.changes import Change
@@ -12,9 +14,15 @@ from chalicelib.models.base import batch_get, get_or_none, update_if
 from chalicelib.models.graph import Block
 from chalicelib.models.transactions import Transaction, TransactionFailed, retry_on_conflict
 from chalicelib.pagination import Page, PageRequest
-from chalicelib.schemas.advice import HelpfulOut, ReviewOut
-from chalicelib.schemas.cards import UserCard
+from chalicelib.schemas import lazy_models
 from chalicelib.services.cards import CardRead
+
+if TYPE_CHECKING:
+    from chalicelib.schemas.advice import HelpfulOut, ReviewOut
+    from chalicelib.schemas.cards import UserCard
+else:
+    HelpfulOut, ReviewOut = lazy_models("chalicelib.schemas.advice", "HelpfulOut", "ReviewOut")
+    UserCard, = lazy_models("chalicelib.schemas.cards", "UserCard")
 
 
 def review_view(review: Review, author: UserCard, marked_helpful: bool = False) -> ReviewOut:

@@ -6,12 +6,18 @@ import functools
 import os
 import time
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from chalicelib.config import get_settings
 from chalicelib.domain import uploads as rules
 from chalicelib.domain.ids import iso, new_id
 from chalicelib.errors import ServiceUnavailable, TooManyRequests
-from chalicelib.schemas.uploads import UploadOut
+from chalicelib.schemas import lazy_models
+
+if TYPE_CHECKING:
+    from chalicelib.schemas.uploads import UploadOut
+else:
+    UploadOut, = lazy_models("chalicelib.schemas.uploads", "UploadOut")
 
 
 @functools.lru_cache(maxsize=4)

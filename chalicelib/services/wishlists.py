@@ -3,6 +3,8 @@ the owner's choice (`PUT /me/wishlist/settings`, `services.activity_reads`)."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from chalicelib.auth import Caller
 from chalicelib.domain.advice import MAX_ID_LENGTH, plausible_id
 from chalicelib.domain.ids import now_iso
@@ -10,10 +12,16 @@ from chalicelib.errors import NotFound
 from chalicelib.models.advice import Product, WishlistEntry
 from chalicelib.models.base import batch_get, put_unless_present
 from chalicelib.pagination import Page, PageRequest
-from chalicelib.schemas.advice import WishlistEntryOut
-from chalicelib.schemas.cards import ProductCard
+from chalicelib.schemas import lazy_models
 from chalicelib.services.cards import cards_of_products, product_cards
 from chalicelib.services.products import get_product
+
+if TYPE_CHECKING:
+    from chalicelib.schemas.advice import WishlistEntryOut
+    from chalicelib.schemas.cards import ProductCard
+else:
+    WishlistEntryOut, = lazy_models("chalicelib.schemas.advice", "WishlistEntryOut")
+    ProductCard, = lazy_models("chalicelib.schemas.cards", "ProductCard")
 
 
 def entry_view(entry: WishlistEntry, product: ProductCard) -> WishlistEntryOut:
