@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UnicodeSetAttribute
+from pynamodb.attributes import BooleanAttribute, NumberAttribute, UnicodeAttribute, UnicodeSetAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 
 from chalicelib.models.base import BaseModel, table_meta
@@ -39,6 +39,9 @@ class LikedPosts(BaseModel):
     Meta = table_meta("LikedPosts")
     liked_key = UnicodeAttribute(hash_key=True)  # "<user_id>#<window of the post ids>"
     post_ids = UnicodeSetAttribute(null=True)
+    # Set once the window's likes pass `services.social.LIKED_WINDOW_CAP`: the set no longer holds
+    # them all, and a page reads this window's Like items instead (the item stays small and cheap)
+    overflow = BooleanAttribute(null=True)
 
 
 class PostCounts(BaseModel):

@@ -85,9 +85,10 @@ def _page(reach: Reach, user_id: str, cursor: dict | None, limit: int = PAGE_SIZ
 
 
 def _deleting(table: str, index: str | None = None,
-              each: Callable[[str, object], object] | None = None) -> PhaseFunction:
+              each: Callable[[str, object], object] | None = None,
+              then: Callable[[str, list], object] | None = None) -> PhaseFunction:
     """A phase deleting a page of the reach's rows at a time (each row by its key; `each` instead,
-    when a row needs more than a delete)."""
+    when a row needs more than a delete; `then` after a page's deletes, with its rows)."""
 
     def phase(user_id: str, job: Job, cursor: dict | None) -> Progress:
         reach = _reach(table, index)
@@ -99,6 +100,8 @@ def _deleting(table: str, index: str | None = None,
             with reach.model.batch_write() as batch:
                 for row in rows:
                     batch.delete(row)
+        if then is not None and rows:
+            then(user_id, rows)
         return Progress(len(rows), after)
 
     return phase
@@ -120,6 +123,18 @@ def _delete_post(user_id: str, row) -> None:
     from chalicelib.models.posts import Post
 
     delete_if(Post(row.post_id), Post.author_id == user_id)  # its stream takes it out of every feed
+
+
+def _delete_liked_windows(user_id: str, rows: list) -> None:
+    """The `LikedPosts` window items of the likes just deleted. The Likes stream deletes a window's
+    item when its last post leaves, except an overflowed one (it stands for likes it does not list):
+    named here, so none outlives the account."""
+    from chalicelib.models.social import LikedPosts
+    from chalicelib.services.social import liked_key, post_of_like
+
+    with LikedPosts.batch_write() as batch:
+        for key in sorted({liked_key(user_id, post_of_like(row.like_key)) for row in rows}):  # keys-only rows
+            batch.delete(LikedPosts(key))
 
 
 def _delete_comment(user_id: str, row) -> None:
@@ -337,7 +352,7 @@ PHASES: dict[str, PhaseFunction] = {
     "cognito": _cognito,
     "posts": _deleting("Posts", "by_writer", _delete_post),
     "comments": _deleting("Comments", "by_author", _delete_comment),
-    "likes": _deleting("Likes", "by_user"),
+    "likes": _deleting("Likes", "by_user", then=_delete_liked_windows),
     "poll_votes": _deleting("PollVotes", "by_user"),
     "answer_votes": _deleting("AnswerVotes", "by_voter", _erase_answer_vote),
     "helpful_marks": _deleting("HelpfulMarks", "by_user", _erase_helpful_mark),

@@ -207,8 +207,8 @@ for _entry in (
                          Reach(SharingSettings, what="sharing settings", condition=_sharing_settings)),
           erase="activity"),
     NothingPersonal("LikedPosts", "derived from Likes, which the export holds: `<user>#<window>` items of the "
-                                  "posts liked, kept by the Likes stream, which deletes an item when its last "
-                                  "post leaves, so the erasure's like deletes leave none"),
+                                  "posts liked, kept by the Likes stream; the erasure's `likes` phase deletes "
+                                  "the window items of the likes it deletes"),
     Owned("Reports", (Reach(Report, "by_reporter", what="reports they made"),), erase="reports"),
     NothingPersonal("ReportTargets", "the moderation queue: report counts per target, no reporter ids; an "
                                      "erased user's own `user#<id>` item and others' reports of the account "

@@ -12,6 +12,9 @@ ids, the set of posts they like (`LikedPosts`, `index_likes`). A page reads one 
 window its posts come from, or one Like item per post, whichever is fewer keys (a feed page of 20
 posts from a day or two: 2-4 items instead of 20, each 0.5 RCU). Like the counts, the set may trail
 a like by the stream's delay; a single post reads its Like item (as fresh as the like itself).
+A window's item holds at most `LIKED_WINDOW_CAP` post ids (about 11 KB, 1.5 RCU to read, far from
+DynamoDB's 400 KB); a liker past it gets `overflow` on the item, and pages read that window's
+Like items in one more BatchGetItem.
 """
 
 from __future__ import annotations
@@ -19,12 +22,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
+from pynamodb.expressions.condition import size
+
 from chalicelib.auth import Caller
 from chalicelib.domain import polls
 from chalicelib.domain.changes import BatchFailures, Change, per_batch
 from chalicelib.domain.ids import id_time_ms, new_id, now_iso
 from chalicelib.errors import Forbidden, NotFound
-from chalicelib.models.base import batch_get, delete_if, save_if
+from chalicelib.models.base import batch_get, delete_if, save_if, update_if
 from chalicelib.models.graph import Block
 from chalicelib.models.posts import Post
 from chalicelib.models.social import Comment, Like, LikedPosts, PostCounts
@@ -39,7 +44,13 @@ def like_key(post_id: str, user_id: str) -> str:
     return f"{post_id}#{polls.vote_shard(user_id)}"
 
 
+def post_of_like(key: str) -> str:
+    """The post a `like_key` names (index rows of a user's likes carry only their keys)."""
+    return key.rpartition("#")[0]
+
+
 LIKED_WINDOW_MS = 8 * 3600 * 1000  # posts created in one such window share a user's LikedPosts item
+LIKED_WINDOW_CAP = 400  # post ids one LikedPosts item holds; past it the window reads Like items
 
 
 def liked_key(user_id: str, post_id: str) -> str:
@@ -80,11 +91,18 @@ class SocialReads:
         return keys + [(Like, like_key(post_id, self.viewer_id), self.viewer_id) for post_id in self.post_ids]
 
     def take(self, found: Iterator) -> dict[str, SocialReading]:
-        """Consume this reader's share of the batch's answers (in `keys()` order)."""
+        """Consume this reader's share of the batch's answers (in `keys()` order). A window whose
+        item overflowed is read again as its posts' Like items (one more BatchGetItem)."""
         counts = [next(found) for _ in self.post_ids]
         if self._by_window:
-            liked = set().union(*((item.post_ids or set()) if item is not None else set()
-                                  for item in (next(found) for _ in self._windows)))
+            items = {key: next(found) for key in self._windows}
+            liked = set().union(*((item.post_ids or set()) for item in items.values() if item is not None))
+            unsure = [post_id for post_id in self.post_ids
+                      if (item := items[liked_key(self.viewer_id, post_id)]) is not None and item.overflow]
+            if unsure:
+                likes_found = batch_get([(Like, like_key(post_id, self.viewer_id), self.viewer_id)
+                                         for post_id in unsure])
+                liked |= {post_id for post_id, like in zip(unsure, likes_found, strict=True) if like is not None}
             likes = [post_id in liked for post_id in self.post_ids]
         else:
             likes = [next(found) is not None for _ in self.post_ids]
@@ -250,16 +268,26 @@ def index_likes(changes: Sequence[Change]) -> BatchFailures:
     for key, (added, removed, records) in moves.items():
         try:
             if added:
-                LikedPosts(key).update(actions=[LikedPosts.post_ids.add(added)])
+                _add_liked(key, added)
             if removed:
                 item = LikedPosts(key)
                 item.update(actions=[LikedPosts.post_ids.delete(removed)])
-                if not item.post_ids:  # the last like gone (an unlike, or the liker erased): no item left
-                    delete_if(item, LikedPosts.post_ids.does_not_exist())
+                if not item.post_ids and not item.overflow:  # the last like gone (an unlike, or the liker
+                    # erased): no item left. An overflowed item stays: its window has likes it does not hold
+                    delete_if(item, LikedPosts.post_ids.does_not_exist() & LikedPosts.overflow.does_not_exist())
         except Exception as exc:  # noqa: BLE001 - the records are retried (partial batch response)
             for change in records:
                 failures[change.sequence_number] = exc
     return failures
+
+
+def _add_liked(key: str, added: set[str]) -> None:
+    """Add to the window's set while it stays within `LIKED_WINDOW_CAP`; else mark it overflowed
+    (both the same however often a batch is delivered)."""
+    room = LIKED_WINDOW_CAP - len(added)
+    fits = LikedPosts.post_ids.does_not_exist() | (size(LikedPosts.post_ids) <= room)
+    if room < 0 or not update_if(LikedPosts(key), [LikedPosts.post_ids.add(added)], fits):
+        LikedPosts(key).update(actions=[LikedPosts.overflow.set(True)])
 
 
 @per_batch

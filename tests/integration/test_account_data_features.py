@@ -84,6 +84,24 @@ def test_shared_activity_liked_posts_and_search_leave_with_the_account(client, u
     assert _registry_rows_left(a.user_id) == []
 
 
+def test_an_erased_liker_leaves_no_liked_posts_item_even_where_a_window_overflowed(client, users, streams,
+                                                                                    monkeypatch):
+    from chalicelib.models.social import LikedPosts
+    from chalicelib.services import social
+    from tests.support.posts import publish, with_profiles
+
+    monkeypatch.setattr(social, "LIKED_WINDOW_CAP", 2)
+    a, b = users("a"), users("b")
+    with_profiles(client, a, b)
+    posts = [publish(client, b, f"post {n}") for n in range(4)]
+    for post_id in posts:
+        assert call(client, "PUT", f"/posts/{post_id}/like", a).status_code == 200
+    streams.drain()
+    assert LikedPosts.get(social.liked_key(a.user_id, posts[0])).overflow is True
+    erase(client, streams, a)
+    assert _scan_keys(LikedPosts, f"{a.user_id}#") == []
+
+
 def test_an_erased_merchant_leaves_search_and_reports_go_but_the_audit_log_stays(client, users, streams):
     from chalicelib.models.moderation import ModerationAction, Report, ReportTarget
 

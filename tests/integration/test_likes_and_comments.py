@@ -105,6 +105,39 @@ def test_a_page_reads_the_readers_likes_per_window_and_they_stay_exact_under_cha
     assert [model for model, _, _ in SocialReads(posts[:1], bob.user_id).keys()] == [PostCounts, Like]
 
 
+def test_a_liker_past_the_window_cap_overflows_and_pages_still_know_every_like(client, users, streams,
+                                                                                monkeypatch):
+    from chalicelib.services import social
+
+    monkeypatch.setattr(social, "LIKED_WINDOW_CAP", 3)
+    alice, bob = users("alice"), users("bob")
+    with_profiles(client, alice, bob)
+    follow(client, bob, alice)
+    streams.drain()
+    posts = [publish(client, alice, f"post {n}") for n in range(6)]
+    streams.drain()
+    # When bob likes more posts of one window than its item holds (over two batches)
+    for post_id in posts[:2]:
+        assert call(client, "PUT", f"/posts/{post_id}/like", bob).status_code == 200
+    streams.drain()
+    for post_id in posts[2:5]:
+        assert call(client, "PUT", f"/posts/{post_id}/like", bob).status_code == 200
+    streams.drain()
+    # Then the item stays within the cap and says it overflowed
+    item = LikedPosts.get(liked_key(bob.user_id, posts[0]))
+    assert item.overflow is True and len(item.post_ids) <= 3
+    # And a page still shows every like, reading the window's Like items in one more call
+    items = {item["post_id"]: item["liked_by_me"] for item in call(client, "GET", "/feed", bob).data["items"]}
+    assert items == {post_id: post_id in posts[:5] for post_id in posts}
+    # When every like is taken back, the overflowed item stays (it may stand for likes it does not list)
+    for post_id in posts[:5]:
+        assert call(client, "DELETE", f"/posts/{post_id}/like", bob).status_code == 200
+    streams.drain()
+    items = {item["post_id"]: item["liked_by_me"] for item in call(client, "GET", "/feed", bob).data["items"]}
+    assert set(items.values()) == {False}
+    assert LikedPosts.get(liked_key(bob.user_id, posts[0])).overflow is True
+
+
 def test_posts_of_many_windows_read_the_fewer_keys():
     from chalicelib.domain.ids import new_id
 
