@@ -9,6 +9,8 @@ Plain Python (no boto3, no PynamoDB). Scale (SPEC "Double-11"): 100,000 viewers 
 - Distinct viewers, store visitors and clicks: items under `ACTIVITY_SHARDS` keys per kind.
 - Chat: one message per 2 s per viewer; above `SAMPLE_ABOVE_VIEWERS` viewers a room's chat is
   sampled (`chat_sample_probability`) then capped at `CHAT_PER_SECOND` a second (the host's pass).
+  Below it every message is stored, so a room's stored chat is spread over `CHAT_SHARDS` partition
+  keys (by message id): 5,000 viewers at the limit are 2,500 messages a second, 625 per key.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ CONNECTION_SHARDS = 32
 LIKE_SHARDS = 128
 ACTIVITY_SHARDS = 32
 CHAT_SLOT_SHARDS = 4  # the per-second chat cap's counter, in shards of CHAT_PER_SECOND / 4
+CHAT_SHARDS = 4  # a room's stored chat (LiveChat), read back merged oldest first
 
 SCHEDULED, LIVE, ENDED = "scheduled", "live", "ended"
 STATUSES = (SCHEDULED, LIVE, ENDED)
@@ -39,6 +42,15 @@ BUNDLE_ABOVE_VIEWERS = 5000
 CONNECTION_TTL_SECONDS = 2 * 3600 + 600  # API Gateway closes a WebSocket after 2 hours
 EVENT_TYPES = ("chat", "likes", "viewers", "pin", "coupon", "status", "error")
 ACTIVITY_TYPES = ("product_click", "store_visit")
+
+
+def chat_key(room_id: str, message_id: str) -> str:
+    """The LiveChat partition key of one stored message of the room."""
+    return shard_key(room_id, stable_shard(message_id, CHAT_SHARDS))
+
+
+def chat_keys(room_id: str) -> list[str]:
+    return shard_keys(room_id, CHAT_SHARDS)
 
 
 def connection_key(room_id: str, connection_id: str) -> str:

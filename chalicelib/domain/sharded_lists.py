@@ -98,8 +98,10 @@ def merge_page(
     limit: int,
     order_key: Callable[[T], Any],
     position_of: Callable[[T], Position],
+    ascending: bool = False,
 ) -> MergedPage[T]:
-    """The next page of a sharded list, largest `order_key` first, and each shard's next state.
+    """The next page of a sharded list, largest `order_key` first (smallest first if `ascending`),
+    and each shard's next state.
 
     `reads` holds a read of every shard that is not `DONE` (asked for `limit` items from the
     shard's state). Equal order keys in two shards come lowest shard first; within a shard the
@@ -118,7 +120,10 @@ def merge_page(
         candidates = [s for s in reads if heads[s] < len(reads[s].items)]
         if not candidates:
             break
-        best = max(candidates, key=lambda s: (order_key(reads[s].items[heads[s]]), -s))
+        if ascending:
+            best = min(candidates, key=lambda s: (order_key(reads[s].items[heads[s]]), s))
+        else:
+            best = max(candidates, key=lambda s: (order_key(reads[s].items[heads[s]]), -s))
         items.append(reads[best].items[heads[best]])
         heads[best] += 1
     next_states = list(states)

@@ -149,9 +149,12 @@ class ChatByUser(GlobalSecondaryIndex):
 
 
 class LiveChatMessage(BaseModel):
+    """One broadcast chat message, under one of its room's `domain.live.chat_key` shards."""
+
     Meta = table_meta("LiveChat")
-    room_id = UnicodeAttribute(hash_key=True)
+    chat_key = UnicodeAttribute(hash_key=True)  # "<room_id>#<shard of message_id>"
     message_id = UnicodeAttribute(range_key=True)
+    room_id = UnicodeAttribute()
     user_id = UnicodeAttribute()
     user_card = UnicodeAttribute()  # JSON of the author's card as it was when they spoke
     text = UnicodeAttribute()

@@ -37,6 +37,7 @@ class ShardedList:
     shard_partitions: Sequence[dict[str, str]]  # per shard: {partition key attribute: value}
     key_names: frozenset[str]  # the table's key attributes, plus the index's when reading a GSI
     order_key: Callable[[Any], Any]  # the list's order, largest first (the index's sort key)
+    ascending: bool = False  # smallest first instead (the shards are queried in ascending order)
 
     def position_of(self, item: Model) -> Position:
         serialized = item.serialize()
@@ -68,5 +69,5 @@ def read_sharded_page(listing: ShardedList, query_shard: QueryShard, page: PageR
     else:
         reads = {shard: read(shard) for shard in shards}
     merged = merge_page(states, reads, limit=page.limit, order_key=listing.order_key,
-                        position_of=listing.position_of)
+                        position_of=listing.position_of, ascending=listing.ascending)
     return merged.items, None if merged.finished else page.next_cursor(cursor_position(merged.states))

@@ -298,17 +298,27 @@ def stats(caller: Caller, room_id: str) -> StatsOut:
 
 
 def chat_page(room_id: str, page: PageRequest) -> Page:
-    """The broadcast chat, oldest first: one Query (the room is read only when the first page is empty)."""
+    """The broadcast chat, oldest first: one Query per chat shard, in parallel, merged by message id
+    (the room is read only when the first page is empty)."""
     import json
 
-    results = LiveChatMessage.query(room_id, scan_index_forward=True, limit=page.limit,
-                                    last_evaluated_key=page.start_key(LiveChatMessage, room_id))
-    messages = list(results)
+    from chalicelib.models.sharded import ShardedList, read_sharded_page
+
+    partitions = rules.chat_keys(room_id)
+    listing = ShardedList(model=LiveChatMessage, shard_partitions=[{"chat_key": key} for key in partitions],
+                          key_names=frozenset({"chat_key", "message_id"}),
+                          order_key=lambda message: message.message_id, ascending=True)
+
+    def query_shard(shard: int, start: dict | None, limit: int):
+        return LiveChatMessage.query(partitions[shard], scan_index_forward=True, limit=limit,
+                                     last_evaluated_key=start)
+
+    messages, next_cursor = read_sharded_page(listing, query_shard, page)
     if not messages and page.position is None:
         _room(room_id)
     items = [ChatMessageOut(message_id=m.message_id, text=m.text, user=json.loads(m.user_card), sent_at=m.sent_at)
              for m in messages]
-    return Page(items=items, next_cursor=page.next_cursor(results.last_evaluated_key))
+    return Page(items=items, next_cursor=next_cursor)
 
 
 # -- notices ----------------------------------------------------------------------------------------

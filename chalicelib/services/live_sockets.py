@@ -144,8 +144,9 @@ def _chat(lookup: LiveConnection, room: LiveRoom, text: str) -> None:
         raise rules.LiveInputError("Muted", "The host has muted you in this room")
     if capped and not _take_chat_slot(room.room_id, now_ms // 1000, message_id):
         return
-    LiveChatMessage(room.room_id, message_id, user_id=lookup.user_id, user_card=lookup.user_card or json.dumps({}),
-                    text=text, sent_at=now_iso()).save()
+    LiveChatMessage(rules.chat_key(room.room_id, message_id), message_id, room_id=room.room_id,
+                    user_id=lookup.user_id, user_card=lookup.user_card or json.dumps({}), text=text,
+                    sent_at=now_iso()).save()
 
 
 def _take_chat_slot(room_id: str, second: int, message_id: str) -> bool:

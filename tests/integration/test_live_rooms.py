@@ -223,6 +223,7 @@ def test_unknown_rooms_are_404_and_ended_rooms_refuse_changes(client, users):
 
 
 def test_above_5000_viewers_chat_is_capped_at_20_a_second_but_the_host_always_passes(client, users, monkeypatch):
+    from chalicelib.domain.live import chat_keys
     from chalicelib.models.live import LiveChatMessage, LiveRoom
     from chalicelib.services import broadcast, live_sockets
 
@@ -244,6 +245,41 @@ def test_above_5000_viewers_chat_is_capped_at_20_a_second_but_the_host_always_pa
     for connection_id in sockets:
         live_sockets.message(connection_id, '{"action": "chat", "text": "first!"}')
     live_sockets.message("hostAAAAAAAA=", '{"action": "chat", "text": "Welcome"}')
-    stored = list(LiveChatMessage.query(room["room_id"]))
+    stored = [m for key in chat_keys(room["room_id"]) for m in LiveChatMessage.query(key)]
     hosts = [m for m in stored if m.user_id == shop.user_id]
     assert len(hosts) == 1 and 1 <= len(stored) - 1 <= 20
+
+
+def test_stored_chat_spreads_over_its_shards_and_replays_oldest_first_page_by_page(client, users, monkeypatch):
+    from chalicelib.domain.live import CHAT_SHARDS, chat_keys
+    from chalicelib.models.live import LiveChatMessage
+    from chalicelib.services import live_sockets
+
+    shop, viewer = users("shop", groups=("merchants",)), users("viewer")
+    room = create_room(client, shop, minutes_ahead=None)
+    room_id = room["room_id"]
+    call(client, "POST", f"/live/{room_id}/start", shop)
+    live_sockets._rooms.clear()
+    sockets = [f"chatter{i:03d}AAAA=" for i in range(30)]
+    for connection_id in sockets:
+        assert live_sockets.connect(connection_id, {"room_id": room_id, "token": viewer.token}) == 200
+    # When 30 messages are stored, a millisecond apart (few viewers: every message is kept)
+    clock = iter(1_800_000_000 + n / 1000 for n in range(1000))
+    monkeypatch.setattr("time.time", lambda: next(clock))
+    for n, connection_id in enumerate(sockets):
+        live_sockets.message(connection_id, f'{{"action": "chat", "text": "message {n:02d}"}}')
+    # Then they lie under more than one of the room's partition keys
+    per_shard = [len(list(LiveChatMessage.query(key))) for key in chat_keys(room_id)]
+    assert sum(per_shard) == 30 and sum(1 for count in per_shard if count) > 1 and len(per_shard) == CHAT_SHARDS
+    # And the replay reads them back oldest first, 7 a page, each once
+    texts, cursor = [], None
+    while True:
+        path = f"/live/{room_id}/chat?limit=7" + (f"&cursor={cursor}" if cursor else "")
+        response = call(client, "GET", path, viewer)
+        assert response.status_code == 200, response.data
+        assert len(response.data["items"]) <= 7
+        texts += [item["text"] for item in response.data["items"]]
+        cursor = response.data["next_cursor"]
+        if not cursor:
+            break
+    assert texts == [f"message {n:02d}" for n in range(30)]

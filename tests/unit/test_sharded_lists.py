@@ -43,9 +43,10 @@ def _order(item):
 
 
 class FakeShard:
-    def __init__(self, shard, items, cap=None):
-        # DynamoDB's order: by the sort key, largest first (ties in the index's own order, here the id)
-        self.items = sorted(items, key=lambda item: (item[0], item[1]), reverse=True)
+    def __init__(self, shard, items, cap=None, ascending=False):
+        # DynamoDB's order: by the sort key, largest first (ties in the index's own order, here the id),
+        # or smallest first for a list read oldest first
+        self.items = sorted(items, key=lambda item: (item[0], item[1]), reverse=not ascending)
         self.shard, self.cap, self.queries = shard, cap, 0
 
     def query(self, start, limit):
@@ -59,14 +60,15 @@ class FakeShard:
         return ShardRead(items=page, last_key=_position(page[-1]) if more and page else None)
 
 
-def _page_through(shards, limit, *, max_pages=10_000):
+def _page_through(shards, limit, *, max_pages=10_000, ascending=False):
     """Every page of the list, each through a JSON round trip of the cursor, as a client would."""
     states, pages, reads_per_page = start_states(len(shards)), [], []
     for _ in range(max_pages):
         to_read = shards_to_read(states)
         reads = {s: shards[s].query(states[s], limit) for s in to_read}
         reads_per_page.append(len(reads))
-        merged = merge_page(states, reads, limit=limit, order_key=_order, position_of=_position)
+        merged = merge_page(states, reads, limit=limit, order_key=_order, position_of=_position,
+                            ascending=ascending)
         pages.append(merged.items)
         if merged.finished:
             return pages, reads_per_page
@@ -75,9 +77,10 @@ def _page_through(shards, limit, *, max_pages=10_000):
     raise AssertionError("paging did not end")
 
 
-def _world(scores, shard_count, caps=None):
+def _world(scores, shard_count, caps=None, ascending=False):
     items = [(score, f"id{n:04d}", shard_of(f"id{n:04d}", shard_count)) for n, score in enumerate(scores)]
-    shards = [FakeShard(s, [item for item in items if item[2] == s], (caps or {}).get(s)) for s in range(shard_count)]
+    shards = [FakeShard(s, [item for item in items if item[2] == s], (caps or {}).get(s), ascending)
+              for s in range(shard_count)]
     return items, shards
 
 
@@ -112,6 +115,22 @@ def test_paging_with_tied_keys_and_short_reads_neither_skips_nor_repeats(scores,
     # Then every item comes exactly once, highest score first, and no page is over the limit
     assert sorted(seen) == sorted(items) and len(set(seen)) == len(seen)
     assert [_order(item) for item in seen] == sorted((_order(item) for item in items), reverse=True)
+    assert all(len(page) <= limit for page in pages)
+
+
+@settings(max_examples=200, deadline=None)
+@given(scores=st.lists(st.integers(min_value=0, max_value=5), max_size=60),
+       shard_count=SHARD_COUNTS, limit=st.integers(min_value=1, max_value=12),
+       caps=st.dictionaries(st.integers(min_value=0, max_value=3), st.integers(min_value=1, max_value=4)))
+def test_an_ascending_list_pages_oldest_first_and_neither_skips_nor_repeats(scores, shard_count, limit, caps):
+    # Given shards read smallest first (a live room's chat, oldest first), with ties and short reads
+    items, shards = _world(scores, shard_count, caps, ascending=True)
+    # When a client pages through the list
+    pages, _ = _page_through(shards, limit, ascending=True)
+    seen = [item for page in pages for item in page]
+    # Then every item comes exactly once, smallest first
+    assert sorted(seen) == sorted(items) and len(set(seen)) == len(seen)
+    assert [_order(item) for item in seen] == sorted(_order(item) for item in items)
     assert all(len(page) <= limit for page in pages)
 
 
