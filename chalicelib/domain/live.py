@@ -34,7 +34,7 @@ LIVE_SOON_LEAD = timedelta(minutes=10)
 SOON_PENDING = "pending"  # the `by_soon` index's one key: rooms whose live_soon notice is due
 
 MAX_CHAT_CHARS = 200
-CHAT_INTERVAL_MS = 2000
+CHAT_INTERVAL_MS = 2000  # per viewer and room, over all their sockets
 MAX_LIKES_PER_MESSAGE = 50
 SAMPLE_ABOVE_VIEWERS = 5000
 CHAT_PER_SECOND = 20
@@ -64,6 +64,12 @@ def connection_keys(room_id: str) -> list[str]:
 def lookup_key(connection_id: str) -> str:
     """The partition key of a socket's lookup item: `$default`/`$disconnect` carry only its id."""
     return f"conn#{connection_id}"
+
+
+def chatter_key(user_id: str) -> str:
+    """The partition key of a user's chat-limit items (one per room, in LiveConnections): the limit
+    is per viewer, whatever number of sockets they open, and spread by user, not by room."""
+    return f"chatter#{user_id}"
 
 
 def is_lookup_key(key: str) -> bool:

@@ -103,8 +103,8 @@ class LiveConnection(BaseModel):
     user_id = UnicodeAttribute()
     is_host = NumberAttribute(default=0)
     user_card = UnicodeAttribute(null=True)  # JSON of the user card, on the lookup item (chat's author)
-    last_chat_ms = NumberAttribute(null=True)  # on the lookup item: the per-viewer chat limit
-    connected_at = UnicodeAttribute()
+    last_chat_ms = NumberAttribute(null=True)  # on a `chatter#<user>` item (range: the room): the chat limit
+    connected_at = UnicodeAttribute(null=True)  # on a socket's items (not on a chat-limit item)
     expires_at = NumberAttribute(null=True)  # TTL: a socket API Gateway dropped without $disconnect
 
 

@@ -122,15 +122,18 @@ def _like(lookup: LiveConnection, connection_id: str, count: int) -> None:
 
 
 def _chat(lookup: LiveConnection, room: LiveRoom, text: str) -> None:
-    """Rate limit (the socket's own item), then sampling (above 5,000 viewers), then the mute (read
+    """Rate limit (the viewer's item for the room), then sampling (above 5,000 viewers), then the mute (read
     only for what would be broadcast), then the per-second cap; what passes is stored and broadcast."""
     from pynamodb.exceptions import UpdateError
 
     now_ms = int(time.time() * 1000)
-    try:  # one message per 2 s per viewer, kept on the socket's lookup item
-        lookup.update(actions=[LiveConnection.last_chat_ms.set(now_ms)],
-                      condition=LiveConnection.last_chat_ms.does_not_exist()
-                      | (LiveConnection.last_chat_ms <= now_ms - rules.CHAT_INTERVAL_MS))
+    limit = LiveConnection(rules.chatter_key(lookup.user_id), lookup.room_id)
+    try:  # one message per 2 s per viewer in the room, whatever number of sockets they hold
+        limit.update(actions=[LiveConnection.last_chat_ms.set(now_ms), LiveConnection.room_id.set(lookup.room_id),
+                              LiveConnection.user_id.set(lookup.user_id),
+                              LiveConnection.expires_at.set(now_ms // 1000 + rules.CONNECTION_TTL_SECONDS)],
+                     condition=LiveConnection.last_chat_ms.does_not_exist()
+                     | (LiveConnection.last_chat_ms <= now_ms - rules.CHAT_INTERVAL_MS))
     except UpdateError as exc:
         if exc.cause_response_code == "ConditionalCheckFailedException":
             raise rules.LiveInputError("TooManyRequests", "At most one chat message every 2 seconds") from None

@@ -222,8 +222,8 @@ for _entry in (
                                    "store, product or question leaves search"),
     Owned("LiveRooms", (Reach(LiveRoom, "by_host", what="live rooms hosted"),), erase="live_rooms"),
     NothingPersonal("LiveConnections", "open sockets (room, user id, card), deleted at $disconnect or 410 and "
-                                       "by TTL within 2 h 10 min; an erased host's rooms end and their "
-                                       "viewers leave on the status event"),
+                                       "by TTL within 2 h 10 min, as each viewer's chat-limit items are; an "
+                                       "erased host's rooms end and their viewers leave on the status event"),
     Owned("LiveActivity", (Reach(LiveActivity, "by_viewer", what="first views, store visits, mutes in rooms"),),
           erase="live_activity"),
     Owned("LiveChat", (Reach(LiveChatMessage, "by_user", what="live chat messages"),), erase="live_chat"),

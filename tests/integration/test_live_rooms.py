@@ -229,15 +229,14 @@ def test_above_5000_viewers_chat_is_capped_at_20_a_second_but_the_host_always_pa
 
     monkeypatch.setenv("WEBSOCKET_MANAGEMENT_URL", "https://test.execute-api.us-east-1.amazonaws.com/test")
     broadcast.reset_management_client()
-    shop, viewer = users("shop", groups=("merchants",)), users("viewer")
+    shop = users("shop", groups=("merchants",))
     room = create_room(client, shop, minutes_ahead=None)
     call(client, "POST", f"/live/{room['room_id']}/start", shop)
     LiveRoom(room["room_id"]).update(actions=[LiveRoom.viewer_count.set(100_000)])  # as the counters would say
     live_sockets._rooms.clear()
-    query = {"room_id": room["room_id"], "token": viewer.token}
     sockets = [f"viewer{i:03d}AAAA=" for i in range(60)]
-    for connection_id in sockets:
-        assert live_sockets.connect(connection_id, query) == 200
+    for i, connection_id in enumerate(sockets):  # 60 viewers: the chat limit is per viewer
+        assert live_sockets.connect(connection_id, {"room_id": room["room_id"], "token": users(f"v{i}").token}) == 200
     assert live_sockets.connect("hostAAAAAAAA=", {"room_id": room["room_id"], "token": shop.token}) == 200
     # Given every candidate passes the sampling, the per-second cap alone decides
     monkeypatch.setattr("chalicelib.domain.live.chat_sample_probability", lambda viewers: 1.0)
@@ -260,14 +259,13 @@ def test_stored_chat_spreads_over_its_shards_and_replays_oldest_first_page_by_pa
     room_id = room["room_id"]
     call(client, "POST", f"/live/{room_id}/start", shop)
     live_sockets._rooms.clear()
-    sockets = [f"chatter{i:03d}AAAA=" for i in range(30)]
-    for connection_id in sockets:
-        assert live_sockets.connect(connection_id, {"room_id": room_id, "token": viewer.token}) == 200
-    # When 30 messages are stored, a millisecond apart (few viewers: every message is kept)
-    clock = iter(1_800_000_000 + n / 1000 for n in range(1000))
-    monkeypatch.setattr("time.time", lambda: next(clock))
-    for n, connection_id in enumerate(sockets):
-        live_sockets.message(connection_id, f'{{"action": "chat", "text": "message {n:02d}"}}')
+    assert live_sockets.connect("chatterAAAA=", {"room_id": room_id, "token": viewer.token}) == 200
+    # When 30 messages are stored, each as soon as the chat limit allows (few viewers: every one is kept)
+    now = [1_800_000_000.0]
+    monkeypatch.setattr("time.time", lambda: now[0])
+    for n in range(30):
+        live_sockets.message("chatterAAAA=", f'{{"action": "chat", "text": "message {n:02d}"}}')
+        now[0] += 2.0
     # Then they lie under more than one of the room's partition keys
     per_shard = [len(list(LiveChatMessage.query(key))) for key in chat_keys(room_id)]
     assert sum(per_shard) == 30 and sum(1 for count in per_shard if count) > 1 and len(per_shard) == CHAT_SHARDS
@@ -283,3 +281,30 @@ def test_stored_chat_spreads_over_its_shards_and_replays_oldest_first_page_by_pa
         if not cursor:
             break
     assert texts == [f"message {n:02d}" for n in range(30)]
+
+
+def test_the_chat_limit_is_per_viewer_whatever_number_of_sockets_they_open(client, users, monkeypatch):
+    from chalicelib.domain.live import chat_keys
+    from chalicelib.models.live import LiveChatMessage
+    from chalicelib.services import live_sockets
+
+    monkeypatch.setenv("WEBSOCKET_MANAGEMENT_URL", "https://test.execute-api.us-east-1.amazonaws.com/test")
+    shop, viewer, other = users("shop", groups=("merchants",)), users("viewer"), users("other")
+    room = create_room(client, shop, minutes_ahead=None)
+    room_id = room["room_id"]
+    call(client, "POST", f"/live/{room_id}/start", shop)
+    live_sockets._rooms.clear()
+    for connection_id, user in (("firstAAAAAAA=", viewer), ("secondAAAAAA=", viewer), ("otherAAAAAAA=", other)):
+        assert live_sockets.connect(connection_id, {"room_id": room_id, "token": user.token}) == 200
+    now = [1_800_000_000.0]
+    monkeypatch.setattr("time.time", lambda: now[0])
+    # When a viewer chats from one socket, then at once from their second, and someone else chats too
+    for connection_id, text in (("firstAAAAAAA=", "one"), ("secondAAAAAA=", "two"), ("otherAAAAAAA=", "hi")):
+        live_sockets.message(connection_id, f'{{"action": "chat", "text": "{text}"}}')
+        now[0] += 0.001
+    # And the viewer's second socket tries again once 2 s have passed
+    now[0] += 2.0
+    live_sockets.message("secondAAAAAA=", '{"action": "chat", "text": "three"}')
+    # Then the second socket's first message was refused: one message per 2 s per viewer, not per socket
+    stored = sorted((m.message_id, m.text) for key in chat_keys(room_id) for m in LiveChatMessage.query(key))
+    assert [text for _, text in stored] == ["one", "hi", "three"]
