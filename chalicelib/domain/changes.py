@@ -43,6 +43,13 @@ class Change:
         """What the record does to a count of such items: +1 when one appears, -1 when one goes, else 0."""
         return {INSERT: 1, REMOVE: -1}.get(self.kind, 0)
 
+    @property
+    def shown_delta(self) -> int:
+        """What the record does to a count of such items that readers see: stored and not removed by a
+        moderator (`removed_at`). An insert +1, a delete -1, a removal -1 and a restore +1; a removed
+        item's later delete moves nothing."""
+        return _shown(self.new) - _shown(self.old)
+
     def changed(self, *fields: str) -> bool:
         old, new = self.old or {}, self.new or {}
         return any(old.get(name) != new.get(name) for name in fields)
@@ -106,3 +113,7 @@ def removed(table: str, old: Image, *, sequence_number: str = "1", keys: Image |
             created_at: datetime | None = None) -> Change:
     return Change(table, REMOVE, keys or {}, old, None, sequence_number,
                   created_at or datetime.fromtimestamp(0, tz=UTC))
+
+
+def _shown(image: Image | None) -> int:
+    return 1 if image and not image.get("removed_at") else 0

@@ -22,11 +22,12 @@ from chalicelib.services.notifications import notify
 
 
 def answer_count_moves(change: Change) -> list[tuple[Counter, str, int]]:
-    """A new answer adds one to its question's `answer_count`; a removed one takes one away."""
-    if not change.count_delta:
+    """A new answer adds one to its question's `answer_count`, a deleted one takes one away, and so do
+    a moderator's removal and restore (`Change.shown_delta`): the count is of the answers readers see."""
+    if not change.shown_delta:
         return []
     return [(Counter(Question, change.item["question_id"], "answer_count"), change.effect_id("answer-count"),
-             change.count_delta)]
+             change.shown_delta)]
 
 
 @per_batch

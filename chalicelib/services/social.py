@@ -226,15 +226,10 @@ def like_moves(change: Change) -> Iterable[tuple[CountItem, str, int]]:
     return [(CountItem(str(change.item["post_id"]), "like_count"), change.effect_id(LIKE_COUNT_EFFECT), delta)]
 
 
-def _shown(image: dict | None) -> int:
-    """1 for a comment that counts: stored and not removed by a moderator."""
-    return 1 if image and not image.get("removed_at") else 0
-
-
 def comment_moves(change: Change) -> Iterable[tuple[CountItem, str, int]]:
     """A comment counts while it is stored and not removed: an insert +1, a delete -1, a moderator's
     removal -1 and restore +1 (a removed comment's later delete moves nothing)."""
-    delta = _shown(change.new) - _shown(change.old)
+    delta = change.shown_delta
     if not delta:
         return []
     return [(CountItem(str(change.item["post_id"]), "comment_count"), change.effect_id(COMMENT_COUNT_EFFECT),

@@ -146,6 +146,31 @@ def test_removed_comments_questions_answers_and_reviews_leave_their_lists(client
     assert call(client, "GET", f"/posts/{post_id}", alice).data["comment_count"] == 1
 
 
+def test_a_removed_answer_leaves_its_questions_count_and_restore_brings_it_back(client, users, admin, streams):
+    alice, bob, carol = users("alice"), users("bob"), users("carol")
+    with_profiles(client, alice, bob, carol)
+    question = ask(client, alice)
+    question_id = question["question_id"]
+    spam, kept = answer(client, bob, question_id), answer(client, carol, question_id)
+    streams.drain()
+    assert call(client, "GET", f"/questions/{question_id}", alice).data["answer_count"] == 2
+    # When a moderator removes one answer, the count is of the answers readers see
+    moderate(client, admin, "answer", spam["answer_id"], "remove")
+    streams.drain()
+    assert call(client, "GET", f"/questions/{question_id}", alice).data["answer_count"] == 1
+    assert [a["answer_id"] for a in call(client, "GET", f"/questions/{question_id}/answers", alice).data["items"]] == [
+        kept["answer_id"]]
+    # restore counts it again; a removed answer deleted by its author moves nothing more
+    moderate(client, admin, "answer", spam["answer_id"], "restore")
+    streams.drain()
+    assert call(client, "GET", f"/questions/{question_id}", alice).data["answer_count"] == 2
+    moderate(client, admin, "answer", spam["answer_id"], "remove")
+    streams.drain()
+    assert call(client, "DELETE", f"/answers/{spam['answer_id']}", bob).status_code == 204
+    streams.drain()
+    assert call(client, "GET", f"/questions/{question_id}", alice).data["answer_count"] == 1
+
+
 def test_actions_that_do_not_fit_the_target_are_400_naming_the_field(client, users, admin):
     alice = users("alice")
     with_profiles(client, alice)
