@@ -18,7 +18,7 @@ from chalicelib.domain.ids import id_time_ms
 T = TypeVar("T")
 
 BATCH_WRITE_LIMIT = 25  # DynamoDB's BatchWriteItem maximum
-BACKFILL_POSTS = 20  # following someone copies their newest 20 posts into the follower's feed
+BACKFILL_POSTS = 20  # following someone copies their newest 20 posts and activities into the follower's feed
 
 
 # -- fan-out ----------------------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """The home feed: reads that merge large accounts' posts, backfill on follow, and the feed's upkeep.
 
 Write path: `services.fanout` carries a new post into its author's followers' feeds (jobs on the
-FanoutJobs stream). A follow copies the followee's newest posts in (`backfill_feed`).
+FanoutJobs stream). A follow copies the followee's newest posts and shared activities in
+(`backfill_feed`).
 
 Read path. Authors with more followers than `FANOUT_PULL_THRESHOLD` are not fanned out. Each reader
 keeps the large accounts they follow in ONE item of their own feed partition (`FeedPullList`, sort
@@ -48,6 +49,7 @@ def entry_for(reader_id: str, post: dict) -> FeedEntry:
         author_id=post["author_id"],
         has_poll=bool(post.get("poll")),
         expires_at=rules.post_entries_expire_at(post["post_id"]),
+        kind=post.get("kind"),
     )
 
 
@@ -123,7 +125,8 @@ def remove_author_from_feed(reader_id: str, author_id: str) -> int:
 
 
 def backfill(follower_id: str, followee_id: str) -> int:
-    """The followee's newest posts into the follower's feed, or, for a large account, into the pull list.
+    """The followee's newest posts and shared activities into the follower's feed (the newest
+    `BACKFILL_POSTS` of both: one Query each), or, for a large account, into the pull list.
 
     Skipped when the follow is already gone again (a late redelivery or a replay: the unfollow's
     REMOVE has taken, or will take, the follower out). An account whose posts may not be fanned
@@ -140,10 +143,26 @@ def backfill(follower_id: str, followee_id: str) -> int:
     if follower_id in blockers_of(followee_id):
         return 0
     now = epoch_seconds()
-    posts = [post for post in Post.by_author.query(followee_id, scan_index_forward=False, limit=rules.BACKFILL_POSTS)
-             if not rules.is_expired(rules.post_entries_expire_at(post.post_id), now)]
-    write_batches(FeedEntry, puts=[entry_for(follower_id, _post_dict(post)) for post in posts])
-    return len(posts)
+    posts = [_post_dict(post) for post in Post.by_author.query(followee_id, scan_index_forward=False,
+                                                               limit=rules.BACKFILL_POSTS)]
+    newest = sorted(posts + _shared_activities(followee_id), key=lambda item: item["post_id"],
+                    reverse=True)[:rules.BACKFILL_POSTS]
+    entries = [entry_for(follower_id, item) for item in newest
+               if not rules.is_expired(rules.post_entries_expire_at(item["post_id"]), now)]
+    write_batches(FeedEntry, puts=entries)
+    return len(entries)
+
+
+def _shared_activities(user_id: str) -> list[dict]:
+    """The user's newest shared activities as feed items (withdrawn ones, kept as tombstones, left out)."""
+    from chalicelib.domain.activity import SETTINGS_KEY
+    from chalicelib.models.activity import Activity
+
+    return [{"post_id": activity.activity_id, "author_id": user_id, "created_at": activity.created_at,
+             "kind": ACTIVITY}
+            for activity in Activity.query(user_id, Activity.activity_id < SETTINGS_KEY, scan_index_forward=False,
+                                           limit=rules.BACKFILL_POSTS)
+            if not activity.withdrawn_at]
 
 
 # -- reading ----------------------------------------------------------------------------------------

@@ -179,6 +179,31 @@ def test_one_activity_is_withdrawn_on_its_own_and_others_are_404(client, users, 
     assert call(client, "DELETE", f"/me/activity/{newest}", bob).status_code == 404
 
 
+def test_a_new_follower_gets_the_newest_shared_activities_with_the_posts_but_not_withdrawn_ones(
+        client, users, shop, streams):
+    from tests.support.posts import publish
+
+    # Given alice, who posted, shared two wish-list adds and withdrew one of them
+    alice, bob = users("alice"), users("bob")
+    with_profiles(client, alice, bob)
+    share(client, alice, wishlist_add=True)
+    post_id = publish(client, alice, "my new tripod")
+    first, second = product(client, shop), product(client, shop, title="Strap")
+    call(client, "PUT", f"/me/wishlist/{first['product_id']}", alice)
+    call(client, "PUT", f"/me/wishlist/{second['product_id']}", alice)
+    streams.drain()
+    newest, oldest = (a["activity_id"] for a in call(client, "GET", "/me/activity", alice).data["items"])
+    assert call(client, "DELETE", f"/me/activity/{newest}", alice).status_code == 204
+    streams.drain()
+    # When bob follows her
+    follow(client, bob, alice)
+    streams.drain()
+    # Then his feed holds her post and the activity she still shares, newest first, as her followers' do
+    assert stored_feed(bob.user_id) == [oldest, post_id]
+    assert [a["activity_id"] for a in feed_activities(client, bob)] == [oldest]
+    assert feed_activities(client, bob)[0]["product"]["product_id"] == first["product_id"]
+
+
 def test_an_activity_withdrawn_while_its_fan_out_runs_is_not_left_behind(client, users, monkeypatch):
     from chalicelib.domain.ids import now_iso
     from chalicelib.models.activity import Activity
