@@ -117,11 +117,17 @@ def _put_activity(shared: rules.Shared) -> bool:
 def _share_inserts(changes: Sequence[Change], extract: Callable[[dict], rules.Shared | None], *,
                    stores_only: bool = False) -> BatchFailures:
     """A batch effect: the batch's new items shared at once, and the activities of its removed items
-    (a review deleted, a product taken off the wish list, a store unfollowed) withdrawn. A failure
-    fails the records concerned (they are delivered again; what was written is not written twice)."""
+    (a review deleted or removed by a moderator, a product taken off the wish list, a store
+    unfollowed) withdrawn. A moderator's restore shares nothing again (the withdrawn activity stays a
+    tombstone). A failure fails the records concerned (they are delivered again; what was written is
+    not written twice)."""
     failures: BatchFailures = {}
-    for kind, act in (("INSERT", lambda found: share(found, stores_only=stores_only)), ("REMOVE", _withdraw_sources)):
-        candidates = [(change, shared) for change in changes if change.kind == kind
+    steps: tuple[tuple[Callable[[Change], bool], Callable[[list[rules.Shared]], object]], ...] = (
+        (lambda change: change.kind == "INSERT", lambda found: share(found, stores_only=stores_only)),
+        (lambda change: change.kind == "REMOVE" or change.shown_delta < 0, _withdraw_sources),
+    )
+    for selects, act in steps:
+        candidates = [(change, shared) for change in changes if selects(change)
                       for shared in [extract(change.item)] if shared is not None]
         if not candidates:
             continue

@@ -330,3 +330,33 @@ def test_removing_what_was_shared_withdraws_its_activity(client, users, shop, ch
     assert feed_activities(client, bob) == []
     assert stored_feed(bob.user_id) == []
     assert call(client, "GET", "/me/activity", alice).data["items"] == []
+
+
+def test_a_review_or_answer_a_moderator_removes_leaves_feeds_with_its_activity(client, users, shop, streams):
+    from tests.integration.test_moderation import moderate
+
+    # Given alice shares her reviews and answers with bob
+    alice, bob, asker = users("alice"), users("bob"), users("asker")
+    admin = users("admin", groups=("admins",))
+    with_profiles(client, alice, bob, asker)
+    follow(client, bob, alice)
+    share(client, alice, review=True, answer=True)
+    item = product(client, shop)
+    question = ask(client, asker)
+    streams.drain()
+    review_id = review(client, alice, item["product_id"])["review_id"]
+    answer_id = answer(client, alice, question["question_id"])["answer_id"]
+    streams.drain()
+    assert sorted(a["type"] for a in feed_activities(client, bob)) == ["answer", "review"]
+    # When a moderator removes both
+    moderate(client, admin, "review", review_id, "remove")
+    moderate(client, admin, "answer", answer_id, "remove")
+    streams.drain()
+    # Then their activities leave bob's feed and her list, as a deletion's would
+    assert feed_activities(client, bob) == []
+    assert stored_feed(bob.user_id) == []
+    assert call(client, "GET", "/me/activity", alice).data["items"] == []
+    # And a restore brings the review back, not its activity (withdrawn activities stay tombstones)
+    moderate(client, admin, "review", review_id, "restore")
+    streams.drain()
+    assert feed_activities(client, bob) == []
