@@ -62,7 +62,9 @@ API_SECONDS_UNMEASURED = 0.05
 STREAM_SECONDS = 0.1  # a stream batch (assumed: the runner's timings on moto are not a function's)
 # CloudWatch Logs: at the prod log level (WARNING) the app writes nothing on a normal request; Lambda
 # writes START, END and REPORT (REPORT with its X-Ray line when tracing is on): ~440 bytes, plus the
-# 26 bytes CloudWatch adds to each event. Storage after ingestion ($0.03 per GB-month) is left out.
+# 26 bytes CloudWatch adds to each event, unless the stage's logging controls set Lambda's system log
+# level to WARN (`infra/stages.json` `lambda_logging`), which drops all three. Storage after
+# ingestion ($0.03 per GB-month) is left out.
 LOG_BYTES_PER_INVOCATION = 440 + 3 * 26
 # X-Ray: Lambda's active tracing samples the first request each second and 5 % of the rest (not
 # configurable for Lambda); per DAU only the 5 % grows with traffic (the first-each-second part is
@@ -145,10 +147,31 @@ def daily_per_user(units: dict[str, dict], memory_mb: int | None = None,
     return day
 
 
+def stage_lambda_logging(stage: str = STAGE) -> dict[str, str] | None:
+    """The Lambda logging controls the stage deploys with (`infra/stages.json`), or None."""
+    from infra.stages import load_stage
+
+    return load_stage(stage).lambda_logging
+
+
+def log_bytes_per_invocation(lambda_logging: dict[str, str] | None) -> int:
+    """What an ordinary invocation writes to CloudWatch Logs: Lambda's START, END and REPORT lines,
+    or nothing when the system log level is WARN (the app writes nothing at the prod level)."""
+    if lambda_logging and lambda_logging.get("SystemLogLevel") == "WARN":
+        return 0
+    return LOG_BYTES_PER_INVOCATION
+
+
+CURRENT = "current"  # `monthly_per_1000_dau`'s logging: the stage's own settings
+
+
 def monthly_per_1000_dau(units: dict[str, dict], memory: tuple[int, int] | None = None,
-                         durations: dict[str, dict] | None = None) -> dict:
+                         durations: dict[str, dict] | None = None,
+                         lambda_logging: dict[str, str] | None | str = CURRENT) -> dict:
     """Dollars a month for 1,000 daily active users, by service, with the volumes behind them."""
     api_mb, stream_mb = memory or lambda_memory_mb()
+    logging_config = stage_lambda_logging() if lambda_logging == CURRENT else lambda_logging
+    log_bytes = log_bytes_per_invocation(logging_config)  # type: ignore[arg-type]
     day = daily_per_user(units, api_mb, durations)
     users_days = 1000 * DAYS_PER_MONTH
     wcu, rcu = day["wcu"] * users_days, day["rcu"] * users_days
@@ -163,7 +186,7 @@ def monthly_per_1000_dau(units: dict[str, dict], memory: tuple[int, int] | None 
         "streams": 0.0,  # read by Lambda triggers: no charge
         "lambda": invocations * PRICES["lambda_request"] + lambda_gb_s * PRICES["lambda_gb_second"],
         "api_gateway": api * PRICES["api_gateway_request"],
-        "cloudwatch_logs": invocations * LOG_BYTES_PER_INVOCATION / 1e9 * PRICES["cloudwatch_logs_ingested_gb"],
+        "cloudwatch_logs": invocations * log_bytes / 1e9 * PRICES["cloudwatch_logs_ingested_gb"],
         "xray": invocations * XRAY_SAMPLED_SHARE * PRICES["xray_trace_recorded"],
     }
     total = sum(dollars.values())
@@ -221,7 +244,8 @@ def cost_entry(units: dict[str, dict], committed: dict | None = None) -> dict:
     """`cost` for results.json: the current design against today's, both priced by this model."""
     model = monthly_per_1000_dau(units)
     today_units, today_memory = today_design()
-    today = monthly_per_1000_dau(today_units, today_memory, durations=units)
+    # today's design deployed with Lambda's default logging (no `lambda_logging` then)
+    today = monthly_per_1000_dau(today_units, today_memory, durations=units, lambda_logging=None)
     share = model["per_1000_dau"] / today["per_1000_dau"]
     return {
         "per_1000_dau": model["per_1000_dau"],

@@ -285,8 +285,7 @@ def configure_websocket_api(iam, lambda_client, resources: list[dict], *, region
     """Grant the role the API's connections and give every function the management URL; return the URL.
 
     Chalice's own `execute-api:ManageConnections` statement goes only into generated policies (on
-    `*`), and this app's policies are files; the inline policy here names the API. A function that
-    `chalice deploy` has just updated refuses another update for a moment: retried.
+    `*`), and this app's policies are files; the inline policy here names the API.
     """
     api = websocket_api(resources)
     if api is None:
@@ -298,21 +297,52 @@ def configure_websocket_api(iam, lambda_client, resources: list[dict], *, region
     policy = json.dumps(websocket_connections_policy(api_id, region, account, stage_name))
     for role in (r for r in resources if r.get("resource_type") == "iam_role"):
         iam.put_role_policy(RoleName=role["role_name"], PolicyName=WEBSOCKET_POLICY_NAME, PolicyDocument=policy)
+    def with_url(current: dict) -> dict | None:
+        variables = current.get("Environment", {}).get("Variables", {})
+        if variables.get("WEBSOCKET_MANAGEMENT_URL") == url:
+            return None
+        return {"Environment": {"Variables": {**variables, "WEBSOCKET_MANAGEMENT_URL": url}}}
+
     for function in functions:
-        name = function["lambda_arn"]
-        for attempt in range(attempts):
-            try:
-                current = lambda_client.get_function_configuration(FunctionName=name)
-                variables = current.get("Environment", {}).get("Variables", {})
-                if variables.get("WEBSOCKET_MANAGEMENT_URL") != url:
-                    lambda_client.update_function_configuration(
-                        FunctionName=name, Environment={"Variables": {**variables, "WEBSOCKET_MANAGEMENT_URL": url}})
-                break
-            except Exception as exc:
-                if _error_code(exc) not in RETRYABLE_FUNCTION_ERRORS or attempt == attempts - 1:
-                    raise
-                sleep(min(2.0 * (attempt + 1), 15.0))
+        _update_function(lambda_client, function["lambda_arn"], with_url, attempts=attempts, sleep=sleep)
     return url
+
+
+def _update_function(lambda_client, name: str, change: Callable[[dict], dict | None], *, attempts: int,
+                     sleep: Callable[[float], None]) -> None:
+    """`update_function_configuration` with what `change` asks of the current configuration (None:
+    nothing). A function that `chalice deploy` has just updated refuses another update for a moment:
+    retried."""
+    for attempt in range(attempts):
+        try:
+            wanted = change(lambda_client.get_function_configuration(FunctionName=name))
+            if wanted:
+                lambda_client.update_function_configuration(FunctionName=name, **wanted)
+            return
+        except Exception as exc:
+            if _error_code(exc) not in RETRYABLE_FUNCTION_ERRORS or attempt == attempts - 1:
+                raise
+            sleep(min(2.0 * (attempt + 1), 15.0))
+
+
+def configure_logging(lambda_client, resources: list[dict], logging_config: dict[str, str] | None, *,
+                      attempts: int = 30, sleep: Callable[[float], None] = time.sleep) -> int:
+    """The stage's Lambda logging controls (`StageSettings.lambda_logging`) on every function Chalice
+    deployed, as the packaged template sets them; returns how many functions were changed."""
+    if not logging_config:
+        return 0
+    changed = 0
+
+    def with_logging(current: dict) -> dict | None:
+        nonlocal changed
+        if all(current.get("LoggingConfig", {}).get(key) == value for key, value in logging_config.items()):
+            return None
+        changed += 1
+        return {"LoggingConfig": dict(logging_config)}
+
+    for function in (r for r in resources if r.get("resource_type") == "lambda_function"):
+        _update_function(lambda_client, function["lambda_arn"], with_logging, attempts=attempts, sleep=sleep)
+    return changed
 
 
 # --- 8. API Gateway responses ------------------------------------------------------------------
@@ -406,6 +436,8 @@ def deploy(stage: str, *, infra_only: bool = False) -> int:
                                              region=region, stage_name=api_gateway_stage(stage))
     if management_url:
         print(f"websocket API: functions post to {management_url}; ManageConnections on that API only", flush=True)
+    if configure_logging(session.client("lambda"), resources, settings.lambda_logging):
+        print(f"Lambda logging: {settings.lambda_logging}", flush=True)
     print(json.dumps({
         "api_url": api.get("rest_api_url"),
         "websocket_url": (websocket_api(resources) or {}).get("websocket_api_url"),

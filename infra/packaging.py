@@ -286,7 +286,7 @@ def _handler_of(function_props: dict) -> str | None:
 
 def postprocess(template: dict, settings: StageSettings, failure_destination_arn: str, *,
                 user_pool_id: str | None = None, user_pool_arn: str | None = None) -> dict:
-    """Add the stream, throttling, secret, gateway-response and sign-up trigger settings to a
+    """Add the stream, throttling, secret, logging, gateway-response and sign-up trigger settings to a
     template `chalice package` produced (the trigger when the pool is named)."""
     throttles = method_settings(settings)
     resources = template.get("Resources", {})
@@ -296,6 +296,8 @@ def postprocess(template: dict, settings: StageSettings, failure_destination_arn
         if kind in ("AWS::Serverless::Function", "AWS::Lambda::Function"):
             variables = props.setdefault("Environment", {}).setdefault("Variables", {})
             variables["CURSOR_SECRET"] = {"Ref": CURSOR_SECRET_PARAMETER}
+            if settings.lambda_logging:
+                props["LoggingConfig"] = dict(settings.lambda_logging)
             for event in props.get("Events", {}).values():
                 if event.get("Type") == "DynamoDB":
                     mapping = stream_mapping_settings(settings, failure_destination_arn, handler=_handler_of(props))

@@ -55,6 +55,9 @@ class StageSettings:
     account_burst_limit: int = ACCOUNT_DEFAULT_QUOTA[1]
     # The browser origins the stage's API answers (`CORS_ORIGINS` of the stage in .chalice/config.json)
     cors_origins: tuple[str, ...] = ()
+    # Lambda's advanced logging controls for every function (`lambda_logging` in stages.json), or None
+    # for Lambda's defaults (text, START/END/REPORT lines for every invocation)
+    lambda_logging: dict[str, str] | None = None
 
     @property
     def cursor_secret_parameter(self) -> str:
@@ -91,6 +94,7 @@ def load_stage(stage: str, path: Path = STAGES_PATH) -> StageSettings:
         account_rate_limit=float(quota.get("rate_limit", ACCOUNT_DEFAULT_QUOTA[0])),
         account_burst_limit=int(quota.get("burst_limit", ACCOUNT_DEFAULT_QUOTA[1])),
         cors_origins=stage_cors_origins(stage),
+        lambda_logging=_lambda_logging(stage, raw.get("lambda_logging")),
     )
     # API Gateway never lets a method pass the account's quota: a larger number is a mistake.
     limits = [(settings.throttle_rate_limit, settings.throttle_burst_limit)]
@@ -104,6 +108,27 @@ def load_stage(stage: str, path: Path = STAGES_PATH) -> StageSettings:
     if not (settings.maximum_record_age_seconds == -1 or 60 <= settings.maximum_record_age_seconds <= 604_800):
         raise ValueError("maximum_record_age_seconds must be -1 or within 60..604800")
     return settings
+
+
+LAMBDA_LOG_LEVELS = {"DEBUG": "DEBUG", "INFO": "INFO", "WARNING": "WARN", "WARN": "WARN", "ERROR": "ERROR",
+                     "CRITICAL": "FATAL"}
+
+
+def _lambda_logging(stage: str, raw: dict | None) -> dict[str, str] | None:
+    """Lambda's `LoggingConfig` for the stage's functions: JSON, the platform's own lines at
+    `system_log_level` (WARN drops the START, END and REPORT lines every invocation writes: their
+    durations are in Lambda's metrics too), and the application's level kept equal to the stage's
+    `POWERTOOLS_LOG_LEVEL` (Lambda hands its level to Powertools, which then follows it)."""
+    if not raw:
+        return None
+    system = str(raw.get("system_log_level", "INFO")).upper()
+    if system not in ("DEBUG", "INFO", "WARN"):
+        raise ValueError(f"stage {stage}: system_log_level is one of DEBUG, INFO, WARN, not {system!r}")
+    config = json.loads(CHALICE_CONFIG_PATH.read_text(encoding="utf-8"))
+    variables = {**config.get("environment_variables", {}),
+                 **config.get("stages", {}).get(stage, {}).get("environment_variables", {})}
+    application = LAMBDA_LOG_LEVELS[str(variables.get("POWERTOOLS_LOG_LEVEL", "INFO")).upper()]
+    return {"LogFormat": "JSON", "ApplicationLogLevel": application, "SystemLogLevel": system}
 
 
 def _method_throttles(methods: dict) -> tuple[MethodThrottle, ...]:

@@ -402,3 +402,43 @@ def test_operator_creates_a_user_in_a_group_and_gets_a_token_the_way_clients_do(
     claims = jwt.decode(token, options={"verify_signature": False})
     assert claims["token_use"] == "id" and claims["aud"] == client_id
     assert claims["cognito:groups"] == ["merchants"] and claims["email"] == "shop@example.com"
+
+
+# -- Lambda's logging controls ---------------------------------------------------------------------
+def test_prod_logs_json_at_the_apps_level_without_the_platforms_info_lines():
+    assert load_stage("prod").lambda_logging == {"LogFormat": "JSON", "ApplicationLogLevel": "WARN",
+                                                 "SystemLogLevel": "WARN"}
+    assert load_stage("dev").lambda_logging is None
+
+
+def test_a_system_log_level_lambda_does_not_know_is_refused(tmp_path):
+    stages = json.loads((Path(__file__).resolve().parents[2] / "infra" / "stages.json").read_text())
+    stages["dev"]["lambda_logging"] = {"system_log_level": "ERROR"}
+    path = tmp_path / "stages.json"
+    path.write_text(json.dumps(stages))
+    with pytest.raises(ValueError, match="system_log_level"):
+        load_stage("dev", path)
+
+
+def test_deploy_sets_the_stages_logging_on_every_function_chalice_deployed(moto_session):
+    # moto accepts LoggingConfig but does not keep it: the calls it received are what is checked
+    lam, iam = moto_session.client("lambda"), moto_session.client("iam")
+    role_arn = iam.create_role(RoleName="logging-role", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    code = io.BytesIO()
+    with zipfile.ZipFile(code, "w") as archive:
+        archive.writestr("app.py", "def handler(event, context):\n    return {}\n")
+    arns = [lam.create_function(FunctionName=f"jianghu-prod-{name}", Runtime="python3.11", Role=role_arn,
+                                Handler="app.handler", Code={"ZipFile": code.getvalue()})["FunctionArn"]
+            for name in ("api_handler", "fan_out_posts")]
+    resources = [{"resource_type": "lambda_function", "lambda_arn": arn, "name": arn.rsplit(":", 1)[1]}
+                 for arn in arns] + [{"resource_type": "rest_api", "rest_api_id": "x"}]
+    sent: list[dict] = []
+    lam.meta.events.register("provide-client-params.lambda.UpdateFunctionConfiguration",
+                             lambda params, **_: sent.append(dict(params)))
+    prod = load_stage("prod").lambda_logging
+    assert deploy.configure_logging(lam, resources, prod, sleep=lambda _: None) == 2
+    assert sorted(call["FunctionName"] for call in sent) == sorted(arns)
+    assert all(call["LoggingConfig"] == prod and set(call) == {"FunctionName", "LoggingConfig"} for call in sent)
+    # a stage without settings changes nothing
+    sent.clear()
+    assert deploy.configure_logging(lam, resources, None) == 0 and sent == []

@@ -211,3 +211,11 @@ def test_postprocess_also_completes_plain_cloudformation_mappings_and_stages():
     assert {"ResourcePath": "/~1coupons~1{campaign_id}~1redeem", "HttpMethod": "POST",
             "ThrottlingRateLimit": 12000.0, "ThrottlingBurstLimit": 12000} in throttles
     assert resources["Fn"]["Properties"]["Environment"]["Variables"]["CURSOR_SECRET"] == {"Ref": "CursorSecret"}
+    # and prod's functions log JSON without Lambda's START/END/REPORT lines, at the app's own level
+    assert resources["Fn"]["Properties"]["LoggingConfig"] == {
+        "LogFormat": "JSON", "ApplicationLogLevel": "WARN", "SystemLogLevel": "WARN"}
+
+
+@pytest.mark.slow
+def test_dev_functions_keep_lambdas_default_logging(packaged):
+    assert all("LoggingConfig" not in function["Properties"] for function in functions(packaged["template"]).values())
