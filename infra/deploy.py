@@ -34,6 +34,7 @@ Steps of a deploy:
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 import tempfile
@@ -194,20 +195,27 @@ def configure_stream_mappings(lambda_client, uuids: list[str], settings: dict, *
     """
     configured = []
     for uuid in uuids:
-        for attempt in range(attempts):
-            try:
-                lambda_client.update_event_source_mapping(UUID=uuid, **settings)
-                break
-            except Exception as exc:
-                if _error_code(exc) not in RETRYABLE_MAPPING_ERRORS or attempt == attempts - 1:
-                    raise
-                sleep(min(2.0 * (attempt + 1), 15.0))
+        _with_retries(functools.partial(lambda_client.update_event_source_mapping, UUID=uuid, **settings),
+                      RETRYABLE_MAPPING_ERRORS, attempts=attempts, sleep=sleep)
         mapping = lambda_client.get_event_source_mapping(UUID=uuid)
         differing = {key for key, value in settings.items() if not _includes(mapping.get(key), value)}
         if differing:
             raise RuntimeError(f"event source mapping {uuid} did not take {sorted(differing)}")
         configured.append(mapping)
     return configured
+
+
+def _with_retries(action: Callable[[], object], retryable: frozenset[str], *, attempts: int,
+                  sleep: Callable[[float], None]) -> None:
+    """`action()`, again after a growing pause while AWS answers with one of the `retryable` codes."""
+    for attempt in range(attempts):
+        try:
+            action()
+            return
+        except Exception as exc:
+            if _error_code(exc) not in retryable or attempt == attempts - 1:
+                raise
+            sleep(min(2.0 * (attempt + 1), 15.0))
 
 
 def _includes(actual, expected) -> bool:
@@ -313,16 +321,12 @@ def _update_function(lambda_client, name: str, change: Callable[[dict], dict | N
     """`update_function_configuration` with what `change` asks of the current configuration (None:
     nothing). A function that `chalice deploy` has just updated refuses another update for a moment:
     retried."""
-    for attempt in range(attempts):
-        try:
-            wanted = change(lambda_client.get_function_configuration(FunctionName=name))
-            if wanted:
-                lambda_client.update_function_configuration(FunctionName=name, **wanted)
-            return
-        except Exception as exc:
-            if _error_code(exc) not in RETRYABLE_FUNCTION_ERRORS or attempt == attempts - 1:
-                raise
-            sleep(min(2.0 * (attempt + 1), 15.0))
+    def update() -> None:
+        wanted = change(lambda_client.get_function_configuration(FunctionName=name))
+        if wanted:
+            lambda_client.update_function_configuration(FunctionName=name, **wanted)
+
+    _with_retries(update, RETRYABLE_FUNCTION_ERRORS, attempts=attempts, sleep=sleep)
 
 
 def configure_logging(lambda_client, resources: list[dict], logging_config: dict[str, str] | None, *,
