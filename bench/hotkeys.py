@@ -61,6 +61,9 @@ RATES = {
     # 100,000 viewers joining one live room within a minute, each sending a like message (its `count`
     # bundles up to 50 taps) as it joins
     "live_room": 100_000 // 60,
+    # a room just under the contract's sampling threshold (5,000 viewers: every message is kept), each
+    # viewer chatting at the limit (one message per 2 s): the room's stored chat at its worst
+    "live_chat": 5_000 // 2,
     # products a second platform-wide in a Double-11 catalogue import, every title sharing its words:
     # the search index's worst case (a prefix in 100 % of titles; domain/search.py shards products by 2)
     "catalogue_import": 1_000,
@@ -216,6 +219,49 @@ def live_room(world, pool) -> Burst:
                  note=f"{len(pool)} viewers join one room and send a like message each")
 
 
+def live_chat(world, pool) -> Burst:
+    """`size` viewers of a room of 5,000 (the counters say so; up to that every message is stored and
+    broadcast) each send one chat message over their socket (`$default`); storage and broadcast run
+    on the stream path. The joins are set-up, not metered."""
+    import os
+
+    from chalicelib.local.ws_gateway import chalice_handlers
+    from chalicelib.models.live import LiveRoom
+    from chalicelib.services import broadcast, live_sockets
+
+    os.environ["WEBSOCKET_MANAGEMENT_URL"] = "https://bench.execute-api.us-east-1.amazonaws.com/bench"
+    broadcast.reset_management_client()
+    host = world.users("host", groups=("merchants",))
+    _profiles(world, [host])
+    room = _ok(_call(world, "POST", "/live", host, {"title": "11.11 chat", "labels": ["camera"]}), 201)
+    _ok(_call(world, "POST", f"/live/{room['room_id']}/start", host))
+    # the joins below add len(pool) as the counters fold them: 5,000 viewers then, the most not sampled
+    LiveRoom(room["room_id"]).update(actions=[LiveRoom.viewer_count.set(5_000 - len(pool))])
+    live_sockets._rooms.clear()
+    handlers = chalice_handlers(__import__("app").app)
+
+    def event(route_key: str, connection_id: str, **extra) -> dict:
+        context = {"routeKey": route_key, "eventType": route_key.strip("$").upper(), "apiId": "bench",
+                   "stage": "bench", "connectionId": connection_id, "domainName": "bench", "requestId": connection_id}
+        return {"requestContext": context, "isBase64Encoded": False, **extra}
+
+    def viewer(index: int, user) -> tuple:
+        connection_id = f"chat{index:06d}AAAA="
+        query = {"room_id": room["room_id"], "token": user.token}
+        assert handlers["$connect"](event("$connect", connection_id, queryStringParameters=query), None)[
+            "statusCode"] == 200
+
+        def chat() -> None:
+            body = json.dumps({"action": "chat", "text": f"抢! {index}"})
+            handlers["$default"](event("$default", connection_id, body=body), None)
+
+        return (chat, None, None, None, None)
+
+    return Burst([viewer(index, user) for index, user in enumerate(pool)],
+                 {room["room_id"]: "<room>", host.user_id: "<host>"},
+                 note=f"{len(pool)} viewers of a 5,000-viewer room send a chat message each")
+
+
 def catalogue_import(world, pool) -> Burst:
     """`size` products from 10 stores whose titles all share their words (Latin and Chinese): every
     product writes the same search prefixes, spread over the product index's 2 shards."""
@@ -231,6 +277,7 @@ def catalogue_import(world, pool) -> Burst:
 
 SCENARIOS = {
     "live_room": live_room,
+    "live_chat": live_chat,
     "flash_coupon": flash_coupon,
     "celebrity_poll": celebrity_poll,
     "follow_surge": follow_surge,

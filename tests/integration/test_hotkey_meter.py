@@ -132,3 +132,15 @@ def test_a_burst_projects_an_item_that_one_request_created_at_that_request_not_a
     assert not (result["hottest_tx_item"] or "").startswith("coupons:"), result
     assert (result["hottest_own_key"] or "").split(":")[0] in {"coupons", "wallets", "coupon-claims", "ledger"}, result
     assert result["projected_tx_per_s_per_item"] <= 50, result
+
+
+def test_a_live_rooms_chat_below_the_sampling_threshold_is_all_stored_over_its_shards(client, users, streams, tables):
+    # Given eight viewers of a 5,000-viewer room (every message kept), When each sends a chat message
+    world = harness.World(client=client, users=users, streams=streams, aws=tables)
+    pool = [users(f"viewer{n}") for n in range(8)]
+    result, details = measure_scenario(world, pool, "live_chat")
+    # Then every message is stored, under the room's chat shards, so no key takes the room's whole rate
+    assert details["units_by_table"]["live-chat"]["wcu"] == 8
+    chat_keys = [key for key, _ in details["top_write_keys"] if key.startswith("live-chat:")]
+    assert chat_keys and all(key.startswith("live-chat:<room>#") for key in chat_keys)
+    assert result["within_limits"] is True
