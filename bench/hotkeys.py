@@ -40,6 +40,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from bench import harness, lambda_time, meter  # first: their hooks must be in place before any client exists
 
@@ -181,85 +182,85 @@ def fanout_near_threshold(world, pool) -> Burst:
                  note=f"one post, {followers} followers, per-follower units × (FANOUT_PULL_THRESHOLD − 1)")
 
 
-def live_room(world, pool) -> Burst:
-    """`size` viewers join one live room over its WebSocket (the app's `$connect` handler, with API
-    Gateway's event) and each sends a like message (`$default`); the room's counters and broadcasts
-    run on the stream path. Broadcasts post through moto's management API."""
-    import os
+@dataclass
+class LiveRoomBench:
+    """A started room, its host, and the app's WebSocket handlers called with API Gateway's events
+    (broadcasts post through moto's management API)."""
 
-    from chalicelib.local.ws_gateway import chalice_handlers
-    from chalicelib.services import broadcast
+    room_id: str
+    host: Any  # the test user (tests.support)
+    handlers: dict
 
-    os.environ["WEBSOCKET_MANAGEMENT_URL"] = "https://bench.execute-api.us-east-1.amazonaws.com/bench"
-    broadcast.reset_management_client()
-    host = world.users("host", groups=("merchants",))
-    _profiles(world, [host])
-    room = _ok(_call(world, "POST", "/live", host, {"title": "11.11 live", "labels": ["camera"]}), 201)
-    _ok(_call(world, "POST", f"/live/{room['room_id']}/start", host))
-    handlers = chalice_handlers(__import__("app").app)
+    @classmethod
+    def start(cls, world, title: str) -> LiveRoomBench:
+        import os
 
-    def event(route_key: str, connection_id: str, **extra) -> dict:
+        from chalicelib.local.ws_gateway import chalice_handlers
+        from chalicelib.services import broadcast
+
+        os.environ["WEBSOCKET_MANAGEMENT_URL"] = "https://bench.execute-api.us-east-1.amazonaws.com/bench"
+        broadcast.reset_management_client()
+        host = world.users("host", groups=("merchants",))
+        _profiles(world, [host])
+        room = _ok(_call(world, "POST", "/live", host, {"title": title, "labels": ["camera"]}), 201)
+        _ok(_call(world, "POST", f"/live/{room['room_id']}/start", host))
+        return cls(room["room_id"], host, chalice_handlers(__import__("app").app))
+
+    def send(self, route_key: str, connection_id: str, **extra):
         context = {"routeKey": route_key, "eventType": route_key.strip("$").upper(), "apiId": "bench",
                    "stage": "bench", "connectionId": connection_id, "domainName": "bench", "requestId": connection_id}
-        return {"requestContext": context, "isBase64Encoded": False, **extra}
+        return self.handlers[route_key]({"requestContext": context, "isBase64Encoded": False, **extra}, None)
+
+    def join(self, connection_id: str, user) -> None:
+        query = {"room_id": self.room_id, "token": user.token}
+        answer = self.send("$connect", connection_id, queryStringParameters=query)
+        assert answer["statusCode"] == 200, answer
+
+    def burst(self, requests: list, note: str) -> Burst:
+        return Burst(requests, {self.room_id: "<room>", self.host.user_id: "<host>"}, note=note)
+
+
+def live_room(world, pool) -> Burst:
+    """`size` viewers join one live room over its WebSocket (the app's `$connect` handler) and each
+    sends a like message (`$default`); the room's counters and broadcasts run on the stream path."""
+    live = LiveRoomBench.start(world, "11.11 live")
 
     def viewer(index: int, user) -> tuple:
         connection_id = f"bench{index:06d}AAAA="
 
         def join_and_like() -> None:
-            query = {"room_id": room["room_id"], "token": user.token}
-            answer = handlers["$connect"](event("$connect", connection_id, queryStringParameters=query), None)
-            assert answer["statusCode"] == 200, answer
-            handlers["$default"](event("$default", connection_id, body='{"action": "like", "count": 5}'), None)
+            live.join(connection_id, user)
+            live.send("$default", connection_id, body='{"action": "like", "count": 5}')
 
         return (join_and_like, None, None, None, None)
 
-    return Burst([viewer(index, user) for index, user in enumerate(pool)],
-                 {room["room_id"]: "<room>", host.user_id: "<host>"},
-                 note=f"{len(pool)} viewers join one room and send a like message each")
+    return live.burst([viewer(index, user) for index, user in enumerate(pool)],
+                      note=f"{len(pool)} viewers join one room and send a like message each")
 
 
 def live_chat(world, pool) -> Burst:
     """`size` viewers of a room of 5,000 (the counters say so; up to that every message is stored and
     broadcast) each send one chat message over their socket (`$default`); storage and broadcast run
     on the stream path. The joins are set-up, not metered."""
-    import os
-
-    from chalicelib.local.ws_gateway import chalice_handlers
     from chalicelib.models.live import LiveRoom
-    from chalicelib.services import broadcast, live_sockets
+    from chalicelib.services import live_sockets
 
-    os.environ["WEBSOCKET_MANAGEMENT_URL"] = "https://bench.execute-api.us-east-1.amazonaws.com/bench"
-    broadcast.reset_management_client()
-    host = world.users("host", groups=("merchants",))
-    _profiles(world, [host])
-    room = _ok(_call(world, "POST", "/live", host, {"title": "11.11 chat", "labels": ["camera"]}), 201)
-    _ok(_call(world, "POST", f"/live/{room['room_id']}/start", host))
+    live = LiveRoomBench.start(world, "11.11 chat")
     # the joins below add len(pool) as the counters fold them: 5,000 viewers then, the most not sampled
-    LiveRoom(room["room_id"]).update(actions=[LiveRoom.viewer_count.set(5_000 - len(pool))])
+    LiveRoom(live.room_id).update(actions=[LiveRoom.viewer_count.set(5_000 - len(pool))])
     live_sockets._rooms.clear()
-    handlers = chalice_handlers(__import__("app").app)
-
-    def event(route_key: str, connection_id: str, **extra) -> dict:
-        context = {"routeKey": route_key, "eventType": route_key.strip("$").upper(), "apiId": "bench",
-                   "stage": "bench", "connectionId": connection_id, "domainName": "bench", "requestId": connection_id}
-        return {"requestContext": context, "isBase64Encoded": False, **extra}
 
     def viewer(index: int, user) -> tuple:
         connection_id = f"chat{index:06d}AAAA="
-        query = {"room_id": room["room_id"], "token": user.token}
-        assert handlers["$connect"](event("$connect", connection_id, queryStringParameters=query), None)[
-            "statusCode"] == 200
+        live.join(connection_id, user)
 
         def chat() -> None:
-            body = json.dumps({"action": "chat", "text": f"抢! {index}"})
-            handlers["$default"](event("$default", connection_id, body=body), None)
+            live.send("$default", connection_id, body=json.dumps({"action": "chat", "text": f"抢! {index}"}))
 
         return (chat, None, None, None, None)
 
-    return Burst([viewer(index, user) for index, user in enumerate(pool)],
-                 {room["room_id"]: "<room>", host.user_id: "<host>"},
-                 note=f"{len(pool)} viewers of a 5,000-viewer room send a chat message each")
+    return live.burst([viewer(index, user) for index, user in enumerate(pool)],
+                      note=f"{len(pool)} viewers of a 5,000-viewer room send a chat message each")
 
 
 def catalogue_import(world, pool) -> Burst:
